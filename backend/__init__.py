@@ -1,0 +1,1 @@
+"""Dvorik: loyalty and communication system of the "Мармеладный Дворик" sweets shop."""

@@ -1,0 +1,44 @@
+"""All tables, importable from one place (Alembic's target metadata is `Base.metadata`)."""
+
+from backend.domain.models.audit import AuditEntry
+from backend.domain.models.base import Base
+from backend.domain.models.broadcasts import Broadcast, BroadcastDelivery
+from backend.domain.models.content import Segment, ShopSetting, Template
+from backend.domain.models.customers import Customer, Tag, customer_tags
+from backend.domain.models.discounts import Discount
+from backend.domain.models.enums import (
+    ActorKind,
+    AdminRole,
+    BroadcastStatus,
+    CustomerStatus,
+    DeliveryStatus,
+    DiscountKind,
+    DiscountStatus,
+    ParseMode,
+)
+from backend.domain.models.staff import Admin, AdminLoginToken, Cashier
+
+__all__ = [
+    "ActorKind",
+    "Admin",
+    "AdminLoginToken",
+    "AdminRole",
+    "AuditEntry",
+    "Base",
+    "Broadcast",
+    "BroadcastDelivery",
+    "BroadcastStatus",
+    "Cashier",
+    "Customer",
+    "CustomerStatus",
+    "DeliveryStatus",
+    "Discount",
+    "DiscountKind",
+    "DiscountStatus",
+    "ParseMode",
+    "Segment",
+    "ShopSetting",
+    "Tag",
+    "Template",
+    "customer_tags",
+]

@@ -1,0 +1,50 @@
+"""People who work the system: admins (SPA), cashiers (till bot), login tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.domain.models.base import Base, Timestamped
+from backend.domain.models.enums import AdminRole, enum_column
+from backend.domain.models.types import UTCDateTime
+
+
+class Admin(Timestamped, Base):
+    __tablename__ = "admins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(128))
+    role: Mapped[AdminRole] = mapped_column(enum_column(AdminRole))
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AdminLoginToken(Timestamped, Base):
+    """A one-time login link; only the SHA-256 of the token is kept."""
+
+    __tablename__ = "admin_login_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    admin_id: Mapped[int] = mapped_column(ForeignKey("admins.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Cashier(Timestamped, Base):
+    """A till operator; joins the cashier bot with a one-time invite code."""
+
+    __tablename__ = "cashiers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    store: Mapped[str] = mapped_column(String(64))
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    invite_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)

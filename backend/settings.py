@@ -1,0 +1,166 @@
+"""Process configuration, read once from the environment (and `.env`).
+
+Everything a deployment can change lives in this one class; `.env.example`
+documents each variable and a test keeps the two in step. Shop-level
+settings that an owner changes at run time (discount percents, send rate)
+are not here: they live in the database, see `backend.domain.shop_settings`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dvorik.db"
+_BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """All environment variables Dvorik reads; names match `.env.example`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    timezone: str = "Asia/Vladivostok"
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_auth_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    superadmin_telegram_id: int | None = Field(default=None, gt=0)
+
+    jwt_secret_key: SecretStr | None = None
+    internal_api_key: SecretStr | None = None
+    webhook_base_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value.startswith("mysql://"):
+            value = "mysql+asyncmy://" + value.removeprefix("mysql://")
+        if value.startswith("mariadb://"):
+            value = "mysql+asyncmy://" + value.removeprefix("mariadb://")
+        if not value.startswith(("sqlite+aiosqlite://", "mysql+asyncmy://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or mysql+asyncmy://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @field_validator("telegram_bot_token", "telegram_auth_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _BOT_TOKEN.match(value.get_secret_value()):
+            raise ValueError("does not look like a Bot API token (digits:secret)")
+        return value
+
+    @field_validator("jwt_secret_key", "internal_api_key", "webhook_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @field_validator("telegram_api_url", "webhook_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else None
+
+    @model_validator(mode="after")
+    def _production_needs_everything(self) -> Self:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        required = (
+            "redis_url",
+            "telegram_bot_token",
+            "telegram_auth_bot_token",
+            "jwt_secret_key",
+            "internal_api_key",
+            "webhook_base_url",
+            "webhook_secret",
+        )
+        for name in required:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name.upper()} is required when ENVIRONMENT=production")
+        if self.database_url.startswith("sqlite"):
+            raise ValueError("DATABASE_URL must point at MySQL/MariaDB when ENVIRONMENT=production")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def secret(self, name: str) -> str:
+        """A secret's value; in development a missing one becomes a per-process random value."""
+        value = getattr(self, name)
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        return _ephemeral_secret(name)
+
+
+@lru_cache
+def _ephemeral_secret(name: str) -> str:
+    return secrets.token_urlsafe(32)
+
+
+class ConfigurationError(Exception):
+    """Raised with one human line that names the offending variable."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]).upper()
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{location}: {message}" if location else message
+
+
+def load_settings() -> Settings:
+    """Read settings, turning pydantic's report into one line naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigurationError(describe_validation_error(error)) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()
