@@ -83,7 +83,7 @@ def is_retryable(error: BaseException) -> bool:
     """A deadlock or lock timeout: the database asks us to run the transaction again."""
     if not isinstance(error, OperationalError | DBAPIError):
         return False
-    args = getattr(error.orig, "args", ())
+    args: tuple[object, ...] = getattr(error.orig, "args", ())
     return bool(args) and args[0] in _RETRYABLE_MYSQL_ERRORS
 
 

@@ -1,0 +1,200 @@
+"""The `dvorik` command: migrate, serve, manage admins, load demo data.
+
+Every command prints one line on a user error (bad setting, bad input,
+unreachable database) and exits non-zero; tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.domain import admins, templates
+from backend.domain.audit import Actor
+from backend.domain.database import create_engine, create_sessionmaker, run_in_transaction
+from backend.domain.errors import DomainError
+from backend.domain.models import AdminRole
+from backend.settings import ConfigurationError, Settings, get_settings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Dvorik: loyalty and communication system.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+admin_app = typer.Typer(help="Manage admin accounts.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+
+class CliError(Exception):
+    """A problem worth one line to the user."""
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
+    sys.exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return get_settings()
+    except ConfigurationError as error:
+        raise CliError(f"configuration: {error}") from None
+
+
+def run_with_sessions(work: Callable[[Settings, AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on the configured database."""
+    config = settings()
+
+    async def main() -> T:
+        engine = create_engine(config.database_url)
+        try:
+            return await run_in_transaction(
+                create_sessionmaker(engine), lambda session: work(config, session)
+            )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date and add missing default templates."""
+    from alembic import command
+
+    from backend.migrations import alembic_config
+
+    config = settings()
+    command.upgrade(alembic_config(config.database_url), "head")
+    added = run_with_sessions(lambda _, session: templates.ensure_defaults(session))
+    typer.echo(f"Database is up to date ({added} default templates added).")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (HTTP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (HTTP_PORT).")] = None,
+) -> None:
+    """Serve the HTTP API (health, docs; GraphQL as it lands)."""
+    import uvicorn
+
+    from backend.app import create_app
+
+    config = settings()
+    uvicorn.run(
+        create_app(config),
+        host=host or config.http_host,
+        port=port or config.http_port,
+        log_level=config.log_level.lower(),
+    )
+
+
+def read_password(confirm: bool = True) -> str:
+    """From a hidden prompt on a terminal, from stdin otherwise; never from argv."""
+    if sys.stdin.isatty():
+        return str(typer.prompt("Password", hide_input=True, confirmation_prompt=confirm))
+    password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise CliError("no password on standard input")
+    return password
+
+
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Argument(help="Login email of the new admin.")],
+    role: Annotated[AdminRole, typer.Option(help="owner, marketing or readonly.")] = (
+        AdminRole.OWNER
+    ),
+    telegram_id: Annotated[int | None, typer.Option(help="Admin's Telegram user id.")] = None,
+) -> None:
+    """Create an admin; the password is read from a prompt or standard input."""
+    password = read_password()
+    admin = run_with_sessions(
+        lambda _, session: admins.create(
+            session, email, password, role, actor=Actor.system("cli"), telegram_id=telegram_id
+        )
+    )
+    typer.echo(f"Admin {admin.email} ({admin.role.value}) created with id {admin.id}.")
+
+
+class RichProgress:
+    """Adapts rich's progress bar to the demo generator's Progress protocol."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.task: object | None = None
+
+    def start(self, stage: str, total: int) -> None:
+        self.task = self.bar.add_task(stage, total=total)
+
+    def advance(self, amount: int) -> None:
+        if self.task is not None:
+            self.bar.advance(self.task, amount)  # type: ignore[arg-type]
+
+
+@app.command("demo-data")
+def demo_data(
+    customers: Annotated[int, typer.Option(min=1, max=200_000, help="How many customers.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = (
+        20261125
+    ),
+    if_empty: Annotated[bool, typer.Option(help="Do nothing if customers exist.")] = False,
+) -> None:
+    """Fill an empty database with realistic, deterministic demo data."""
+    from backend import demo_data as demo
+
+    config = settings()
+
+    async def main() -> str:
+        engine = create_engine(config.database_url)
+        sessions = create_sessionmaker(engine)
+        try:
+            async with sessions() as session:
+                if if_empty and await demo.has_data(session):
+                    return "Demo data skipped: the database already has customers."
+            columns = (
+                TextColumn("{task.description:<14}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
+            with Progress(*columns, transient=False) as bar:
+                summary = await demo.generate(
+                    sessions, customers=customers, seed=seed, progress=RichProgress(bar)
+                )
+            return (
+                f"Demo data: {summary.customers} customers, {summary.discounts} discounts, "
+                f"{summary.segments} segments, {summary.broadcasts} broadcasts."
+            )
+        finally:
+            await engine.dispose()
+
+    typer.echo(asyncio.run(main()))
+
+
+def main() -> None:
+    """Entry point: user errors become one red line and a non-zero exit."""
+    try:
+        app()
+    except CliError as error:
+        fail(str(error))
+    except DomainError as error:
+        fail(error.message)
+    except (OperationalError, DBAPIError) as error:
+        fail(f"database unavailable: {error.orig if error.orig else error}")
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    main()

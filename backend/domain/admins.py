@@ -1,0 +1,146 @@
+"""Admins of the SPA: accounts, bcrypt passwords, one-time login tokens.
+
+Login tokens are handed out as random strings and stored only as SHA-256, so
+a copy of the database lets nobody log in; consuming one is a conditional
+UPDATE, so a token works once even if two tabs race with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import bcrypt
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.domain import audit
+from backend.domain.audit import Actor
+from backend.domain.errors import (
+    Conflict,
+    InvalidCredentials,
+    NotFound,
+    TokenInvalid,
+    ValidationFailed,
+)
+from backend.domain.models import Admin, AdminLoginToken, AdminRole
+
+BCRYPT_ROUNDS = 12
+MIN_PASSWORD_LENGTH = 10
+LOGIN_TOKEN_TTL = timedelta(minutes=10)
+# Compared against when the email is unknown, so both paths cost one bcrypt check.
+_DUMMY_HASH = bcrypt.hashpw(b"dvorik-no-such-admin", bcrypt.gensalt(4)).decode()
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
+
+
+def password_matches(password: str, password_hash: str) -> bool:
+    return bcrypt.checkpw(password.encode(), password_hash.encode())
+
+
+def _normalize_email(email: str) -> str:
+    clean = email.strip().lower()
+    local, _, domain = clean.partition("@")
+    if not local or "." not in domain or " " in clean or len(clean) > 255:
+        raise ValidationFailed(f"{email!r} is not an email address", field="email")
+    return clean
+
+
+async def create(
+    session: AsyncSession,
+    email: str,
+    password: str,
+    role: AdminRole,
+    *,
+    actor: Actor,
+    telegram_id: int | None = None,
+) -> Admin:
+    clean_email = _normalize_email(email)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    if await find_by_email(session, clean_email) is not None:
+        raise Conflict(f"an admin with email {clean_email} already exists", field="email")
+    admin = Admin(
+        email=clean_email,
+        password_hash=hash_password(password),
+        role=role,
+        telegram_id=telegram_id,
+        is_active=True,
+    )
+    session.add(admin)
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "admin.create",
+        "admin",
+        admin.id,
+        after={"email": admin.email, "role": admin.role},
+    )
+    return admin
+
+
+async def find_by_email(session: AsyncSession, email: str) -> Admin | None:
+    result = await session.scalars(select(Admin).where(func.lower(Admin.email) == email.lower()))
+    return result.first()
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> Admin:
+    """The active admin with these credentials; one error for every kind of mismatch."""
+    admin = await find_by_email(session, email.strip())
+    stored = admin.password_hash if admin else _DUMMY_HASH
+    if not password_matches(password, stored) or admin is None or not admin.is_active:
+        raise InvalidCredentials("wrong email or password")
+    return admin
+
+
+async def issue_login_token(session: AsyncSession, admin_id: int, *, now: datetime) -> str:
+    admin = await session.get(Admin, admin_id)
+    if admin is None or not admin.is_active:
+        raise NotFound(f"admin {admin_id} does not exist or is inactive", entity="admin")
+    token = secrets.token_urlsafe(32)
+    session.add(
+        AdminLoginToken(
+            admin_id=admin_id,
+            token_hash=_token_hash(token),
+            expires_at=now + LOGIN_TOKEN_TTL,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def consume_login_token(session: AsyncSession, token: str, *, now: datetime) -> Admin:
+    """Trade a one-time token for its admin; a used, expired or unknown token fails alike."""
+    token_hash = _token_hash(token)
+    result = await session.execute(
+        update(AdminLoginToken)
+        .where(
+            AdminLoginToken.token_hash == token_hash,
+            AdminLoginToken.used_at.is_(None),
+            AdminLoginToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)
+    if result.rowcount != 1:
+        raise TokenInvalid("this login link is invalid, used or expired")
+    admin = await session.scalar(
+        select(Admin)
+        .join(AdminLoginToken, AdminLoginToken.admin_id == Admin.id)
+        .where(AdminLoginToken.token_hash == token_hash)
+    )
+    if admin is None or not admin.is_active:
+        raise TokenInvalid("this login link is invalid, used or expired")
+    return admin
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,83 @@
+"""Birthday discounts, given once a day (09:00 in the shop's zone) by the scheduler.
+
+"Today" is the shop's calendar day, not UTC's: at 15:30 UTC on the 9th it is
+already the 10th in Vladivostok. A customer born on 29 February celebrates on
+28 February in common years. Each customer gets at most one birthday
+discount per birthday year (once_key "birthday:YYYY"), so running the job
+twice, or on two workers at once, gives nothing the second time.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.domain import discounts, shop_settings
+from backend.domain.audit import Actor
+from backend.domain.clock import business_date
+from backend.domain.models import Customer, CustomerStatus, Discount, DiscountKind
+
+
+def celebrated_on(birthday: date, year: int) -> date:
+    """The day `year`'s birthday is celebrated (29 Feb → 28 Feb in common years)."""
+    if birthday.month == 2 and birthday.day == 29 and not calendar.isleap(year):
+        return date(year, 2, 28)
+    return date(year, birthday.month, birthday.day)
+
+
+def days_in_window(today: date, days_before: int) -> list[date]:
+    """The birthdays that are due today: today and up to `days_before` days ahead."""
+    return [today + timedelta(days=offset) for offset in range(days_before + 1)]
+
+
+def _month_day_pairs(days: list[date]) -> set[tuple[int, int]]:
+    pairs = {(day.month, day.day) for day in days}
+    for day in days:
+        if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
+            pairs.add((2, 29))
+    return pairs
+
+
+def _once_key_for(birthday_day: tuple[int, int], window: list[date]) -> str:
+    """Key by the year of the celebration inside the window (it may be next year)."""
+    month, day = birthday_day
+    for candidate in window:
+        if celebrated_on(date(2000, month, day), candidate.year) == candidate:
+            return discounts.birthday_once_key(candidate.year)
+    raise AssertionError("birthday outside the window")
+
+
+async def give_birthday_discounts(session: AsyncSession, *, now: datetime, zone: ZoneInfo) -> int:
+    """Issue today's birthday discounts; returns how many were issued now."""
+    if not await shop_settings.get(session, "birthday_discount_enabled"):
+        return 0
+    days_before = await shop_settings.get_int(session, "birthday_days_before")
+    window = days_in_window(business_date(now, zone), days_before)
+    pairs = _month_day_pairs(window)
+    keys = {discounts.birthday_once_key(day.year) for day in window}
+    already = exists().where(
+        Discount.customer_id == Customer.id, Discount.once_key.in_(sorted(keys))
+    )
+    query = select(Customer.id, Customer.birth_month, Customer.birth_day).where(
+        Customer.status == CustomerStatus.ACTIVE,
+        or_(*(and_(Customer.birth_month == m, Customer.birth_day == d) for m, d in pairs)),
+    )
+    if len(keys) == 1:
+        # Skip those already served this year in SQL; across New Year the keys
+        # differ per customer and issue_once alone decides.
+        query = query.where(~already)
+    candidates = await session.execute(query.order_by(Customer.id))
+    issued = 0
+    actor = Actor.system("birthday")
+    for customer_id, month, day in candidates.all():
+        assert month is not None and day is not None
+        request = discounts.IssueRequest(
+            DiscountKind.BIRTHDAY, once_key=_once_key_for((month, day), window)
+        )
+        if await discounts.issue_once(session, customer_id, request, actor=actor, now=now):
+            issued += 1
+    return issued

@@ -1,0 +1,266 @@
+"""Customers: registration from Telegram, subscription, profile changes, tags.
+
+A customer's row is the lock for everything that happens to that customer:
+`subscribe` takes it FOR UPDATE before issuing, so parallel /start presses
+queue up behind each other instead of racing (SQLite serialises writers
+anyway). The unique indexes stay as the last line of defence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.domain import audit, discounts, shop_settings
+from backend.domain.audit import Actor
+from backend.domain.errors import NotFound, ValidationFailed
+from backend.domain.models import Customer, CustomerStatus, Discount, DiscountKind, Tag
+
+MAX_TAG_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class TelegramProfile:
+    """What Telegram tells us about a user on every update."""
+
+    telegram_id: int
+    first_name: str = ""
+    last_name: str | None = None
+    username: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    customer: Customer
+    discount: Discount | None
+    is_new_customer: bool
+
+
+async def get(session: AsyncSession, customer_id: int, *, for_update: bool = False) -> Customer:
+    # populate_existing: a locked read must refresh the row we may already hold.
+    customer = await session.get(
+        Customer, customer_id, with_for_update=for_update, populate_existing=for_update
+    )
+    if customer is None:
+        raise NotFound(f"customer {customer_id} does not exist", entity="customer")
+    return customer
+
+
+async def find_by_telegram_id(session: AsyncSession, telegram_id: int) -> Customer | None:
+    result = await session.scalars(select(Customer).where(Customer.telegram_id == telegram_id))
+    return result.first()
+
+
+async def register(
+    session: AsyncSession, profile: TelegramProfile, *, now: datetime, source: str | None = None
+) -> tuple[Customer, bool]:
+    """Find or create the customer for a Telegram user and refresh what Telegram says.
+
+    Returns the customer and whether it was created now. Safe against a
+    parallel register of the same user: the loser of the insert re-reads.
+    """
+    customer = await find_by_telegram_id(session, profile.telegram_id)
+    created = False
+    if customer is None:
+        customer, created = await _insert_or_reread(session, profile, now=now, source=source)
+    customer.first_name = profile.first_name[:128]
+    customer.last_name = profile.last_name
+    customer.username = profile.username
+    customer.language = profile.language or customer.language
+    customer.last_seen_at = now
+    await session.flush()
+    return customer, created
+
+
+async def _insert_or_reread(
+    session: AsyncSession, profile: TelegramProfile, *, now: datetime, source: str | None
+) -> tuple[Customer, bool]:
+    customer = Customer(
+        telegram_id=profile.telegram_id,
+        first_name=profile.first_name[:128],
+        status=CustomerStatus.UNSUBSCRIBED,
+        source=source[:64] if source else None,
+        created_at=now,
+        last_seen_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(customer)
+    except IntegrityError:
+        existing = await find_by_telegram_id(session, profile.telegram_id)
+        if existing is None:
+            raise
+        return existing, False
+    return customer, True
+
+
+async def subscribe(
+    session: AsyncSession, profile: TelegramProfile, *, now: datetime, source: str | None = None
+) -> Subscription:
+    """/start with consent: the customer becomes active and gets the welcome discount once ever."""
+    customer, created = await register(session, profile, now=now, source=source)
+    customer = await get(session, customer.id, for_update=True)
+    if customer.status is not CustomerStatus.ACTIVE:
+        customer.status = CustomerStatus.ACTIVE
+        customer.subscribed_at = now
+        customer.unsubscribed_at = None
+    customer.marketing_consent_at = customer.marketing_consent_at or now
+    await session.flush()
+    discount = None
+    if await shop_settings.get(session, "subscription_discount_enabled"):
+        discount = await discounts.issue_once(
+            session,
+            customer.id,
+            discounts.IssueRequest(
+                DiscountKind.SUBSCRIPTION, once_key=discounts.SUBSCRIPTION_ONCE_KEY
+            ),
+            actor=Actor.system("subscription"),
+            now=now,
+        )
+    return Subscription(customer=customer, discount=discount, is_new_customer=created)
+
+
+async def unsubscribe(session: AsyncSession, customer_id: int, *, now: datetime) -> Customer:
+    """The customer asked to stop messages; their discounts stay usable."""
+    customer = await get(session, customer_id, for_update=True)
+    if customer.status is CustomerStatus.ACTIVE:
+        customer.status = CustomerStatus.UNSUBSCRIBED
+        customer.unsubscribed_at = now
+        customer.marketing_consent_at = None
+        await session.flush()
+    return customer
+
+
+async def mark_blocked(session: AsyncSession, customer_id: int, *, now: datetime) -> Customer:
+    """Telegram said the customer blocked the bot: stop sending until they come back."""
+    customer = await get(session, customer_id, for_update=True)
+    if customer.status is not CustomerStatus.BLOCKED:
+        customer.status = CustomerStatus.BLOCKED
+        customer.unsubscribed_at = now
+        await session.flush()
+    return customer
+
+
+@dataclass(frozen=True)
+class ProfileChanges:
+    """Fields an admin may change; None means "leave as is" (use clear_* to empty)."""
+
+    phone: str | None = None
+    birthday: date | None = None
+    note: str | None = None
+    clear_phone: bool = False
+    clear_birthday: bool = False
+    clear_note: bool = False
+
+
+async def update_profile(
+    session: AsyncSession,
+    customer_id: int,
+    changes: ProfileChanges,
+    *,
+    actor: Actor,
+    today: date,
+) -> Customer:
+    customer = await get(session, customer_id, for_update=True)
+    before = snapshot(customer)
+    if changes.birthday is not None and not date(1900, 1, 1) <= changes.birthday <= today:
+        raise ValidationFailed("birthday must be a past date", field="birthday")
+    if changes.phone is not None:
+        customer.phone = _clean_phone(changes.phone)
+    if changes.birthday is not None:
+        customer.birthday = changes.birthday
+    if changes.note is not None:
+        customer.note = changes.note
+    if changes.clear_phone:
+        customer.phone = None
+    if changes.clear_birthday:
+        customer.birthday = None
+    if changes.clear_note:
+        customer.note = None
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "customer.update",
+        "customer",
+        customer.id,
+        before=before,
+        after=snapshot(customer),
+    )
+    return customer
+
+
+def _clean_phone(raw: str) -> str:
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if not 10 <= len(digits) <= 15:
+        raise ValidationFailed("phone must have 10 to 15 digits", field="phone")
+    return "+" + digits
+
+
+def clean_tag(raw: str) -> str:
+    name = raw.strip().lower()
+    if not name or len(name) > MAX_TAG_LENGTH:
+        raise ValidationFailed(f"a tag must be 1 to {MAX_TAG_LENGTH} characters", field="tags")
+    return name
+
+
+async def ensure_tags(session: AsyncSession, names: list[str]) -> list[Tag]:
+    """The Tag rows for `names`, creating missing ones (race-safe)."""
+    wanted = sorted({clean_tag(name) for name in names})
+    if not wanted:
+        return []
+    found = {
+        tag.name: tag for tag in await session.scalars(select(Tag).where(Tag.name.in_(wanted)))
+    }
+    for name in wanted:
+        if name in found:
+            continue
+        tag = Tag(name=name)
+        try:
+            async with session.begin_nested():
+                session.add(tag)
+        except IntegrityError:
+            tag = (await session.scalars(select(Tag).where(Tag.name == name))).one()
+        found[name] = tag
+    return [found[name] for name in wanted]
+
+
+async def change_tags(
+    session: AsyncSession,
+    customer_id: int,
+    *,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+    actor: Actor,
+) -> Customer:
+    customer = await get(session, customer_id, for_update=True)
+    before = {"tags": customer.tag_names}
+    removing = {clean_tag(name) for name in remove}
+    current = {tag.name: tag for tag in customer.tags if tag.name not in removing}
+    for tag in await ensure_tags(session, list(add)):
+        current.setdefault(tag.name, tag)
+    customer.tags = [current[name] for name in sorted(current)]
+    await session.flush()
+    after = {"tags": customer.tag_names}
+    if after != before:
+        await audit.record(
+            session, actor, "customer.tags", "customer", customer.id, before=before, after=after
+        )
+    return customer
+
+
+def snapshot(customer: Customer) -> dict[str, Any]:
+    return {
+        "status": customer.status,
+        "phone": customer.phone,
+        "birthday": customer.birthday,
+        "note": customer.note,
+        "tags": customer.tag_names,
+    }

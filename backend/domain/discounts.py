@@ -1,0 +1,313 @@
+"""Issuing, looking up, redeeming, cancelling and expiring discounts.
+
+Concurrency is settled by the database, not by luck:
+
+* "At most once" discounts (subscription ever, birthday per year) carry a
+  `once_key`; a unique index on (customer_id, once_key) makes a second issue
+  fail even when two workers race, and the loser reports `AlreadyIssued`.
+* Redemption is one conditional UPDATE (`... WHERE status='active' AND
+  expires_at > now`): of any number of parallel redeemers exactly one matches
+  a row; the others re-read the discount to say why they could not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.domain import audit, shop_settings
+from backend.domain.audit import Actor
+from backend.domain.codes import Chooser, generate_code, normalize_code
+from backend.domain.errors import (
+    AlreadyIssued,
+    CashierInactive,
+    CodeAlreadyRedeemed,
+    CodeCancelled,
+    CodeExpired,
+    CodeNotFound,
+    DiscountNotActive,
+    NotFound,
+    ValidationFailed,
+)
+from backend.domain.models import (
+    ActorKind,
+    Cashier,
+    Customer,
+    Discount,
+    DiscountKind,
+    DiscountStatus,
+)
+
+SUBSCRIPTION_ONCE_KEY = "subscription"
+_CODE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    """What to issue; percent and validity default to the shop settings for the kind."""
+
+    kind: DiscountKind
+    percent: int | None = None
+    valid_days: int | None = None
+    reason: str | None = None
+    once_key: str | None = None
+    broadcast_id: int | None = None
+
+
+def birthday_once_key(year: int) -> str:
+    return f"birthday:{year}"
+
+
+async def issue(
+    session: AsyncSession,
+    customer_id: int,
+    request: IssueRequest,
+    *,
+    actor: Actor,
+    now: datetime,
+    choose: Chooser | None = None,
+) -> Discount:
+    """Give one discount to one customer; raises AlreadyIssued for a repeated once_key."""
+    if request.kind is DiscountKind.MANUAL and not (request.reason and request.reason.strip()):
+        raise ValidationFailed("a manual discount needs a reason", field="reason")
+    if await session.get(Customer, customer_id) is None:
+        raise NotFound(f"customer {customer_id} does not exist", entity="customer")
+    percent = request.percent or await shop_settings.get_int(
+        session, f"discount_percent_{request.kind.value}"
+    )
+    valid_days = request.valid_days or await shop_settings.get_int(
+        session, f"discount_valid_days_{request.kind.value}"
+    )
+    if not 1 <= percent <= 100:
+        raise ValidationFailed("percent must be between 1 and 100", field="percent")
+    if not 1 <= valid_days <= 366:
+        raise ValidationFailed("validity must be between 1 and 366 days", field="valid_days")
+    discount = await _insert_with_fresh_code(
+        session,
+        customer_id,
+        request,
+        percent=percent,
+        expires_at=now + timedelta(days=valid_days),
+        actor=actor,
+        now=now,
+        choose=choose,
+    )
+    if actor.is_person:
+        await audit.record(
+            session, actor, "discount.issue", "discount", discount.id, after=snapshot(discount)
+        )
+    return discount
+
+
+async def _insert_with_fresh_code(
+    session: AsyncSession,
+    customer_id: int,
+    request: IssueRequest,
+    *,
+    percent: int,
+    expires_at: datetime,
+    actor: Actor,
+    now: datetime,
+    choose: Chooser | None,
+) -> Discount:
+    """Insert under a savepoint; a clash is either the once_key (stop) or the code (redraw)."""
+    for _ in range(_CODE_ATTEMPTS):
+        discount = Discount(
+            customer_id=customer_id,
+            kind=request.kind,
+            percent=percent,
+            code=generate_code(choose) if choose else generate_code(),
+            status=DiscountStatus.ACTIVE,
+            once_key=request.once_key,
+            issued_at=now,
+            expires_at=expires_at,
+            issued_by_kind=actor.kind,
+            issued_by_admin_id=actor.id if actor.kind is ActorKind.ADMIN else None,
+            reason=request.reason,
+            broadcast_id=request.broadcast_id,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(discount)
+        except IntegrityError:
+            if request.once_key and await _find_once(session, customer_id, request.once_key):
+                raise AlreadyIssued(
+                    f"{request.kind.value} discount already issued", once_key=request.once_key
+                ) from None
+            continue
+        return discount
+    raise RuntimeError("could not draw a free discount code")
+
+
+async def _find_once(session: AsyncSession, customer_id: int, once_key: str) -> Discount | None:
+    result = await session.scalars(
+        select(Discount).where(Discount.customer_id == customer_id, Discount.once_key == once_key)
+    )
+    return result.first()
+
+
+async def issue_once(
+    session: AsyncSession,
+    customer_id: int,
+    request: IssueRequest,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> Discount | None:
+    """Issue unless this once_key was already used for the customer (then None)."""
+    assert request.once_key, "issue_once needs a once_key"
+    if await _find_once(session, customer_id, request.once_key) is not None:
+        return None
+    try:
+        return await issue(session, customer_id, request, actor=actor, now=now)
+    except AlreadyIssued:
+        return None
+
+
+async def find_by_code(session: AsyncSession, raw_code: str) -> Discount:
+    """The discount behind what a cashier typed, in any state."""
+    code = normalize_code(raw_code)
+    discount = None
+    if code is not None:
+        discount = await session.scalar(select(Discount).where(Discount.code == code))
+    if discount is None:
+        raise CodeNotFound("no discount has this code")
+    return discount
+
+
+async def lookup(session: AsyncSession, raw_code: str, *, now: datetime) -> Discount:
+    """A code that can be redeemed right now; otherwise the typed reason it cannot."""
+    discount = await find_by_code(session, raw_code)
+    _raise_unless_redeemable(discount, now)
+    return discount
+
+
+def _raise_unless_redeemable(discount: Discount, now: datetime) -> None:
+    if discount.status is DiscountStatus.REDEEMED:
+        raise CodeAlreadyRedeemed(
+            "this code has already been redeemed", redeemed_at=discount.redeemed_at
+        )
+    if discount.status is DiscountStatus.CANCELLED:
+        raise CodeCancelled("this code has been cancelled")
+    if discount.status is DiscountStatus.EXPIRED or discount.expires_at <= now:
+        raise CodeExpired("this code has expired", expires_at=discount.expires_at)
+
+
+async def redeem(
+    session: AsyncSession,
+    raw_code: str,
+    cashier: Cashier,
+    *,
+    now: datetime,
+    purchase_amount: Decimal | None = None,
+) -> Discount:
+    """Mark a code used at the till; exactly one of any parallel callers succeeds."""
+    if not cashier.is_active:
+        raise CashierInactive("this cashier has been deactivated")
+    if purchase_amount is not None and purchase_amount < 0:
+        raise ValidationFailed("purchase amount cannot be negative", field="purchase_amount")
+    discount = await find_by_code(session, raw_code)
+    result = await session.execute(
+        update(Discount)
+        .where(
+            Discount.id == discount.id,
+            Discount.status == DiscountStatus.ACTIVE,
+            Discount.expires_at > now,
+        )
+        .values(
+            status=DiscountStatus.REDEEMED,
+            redeemed_at=now,
+            cashier_id=cashier.id,
+            store=cashier.store,
+            purchase_amount=purchase_amount,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)
+    await session.refresh(discount)
+    if result.rowcount != 1:
+        _raise_unless_redeemable(discount, now)
+        raise CodeAlreadyRedeemed("this code has already been redeemed")
+    await audit.record(
+        session,
+        Actor(ActorKind.CASHIER, cashier.id, cashier.name),
+        "discount.redeem",
+        "discount",
+        discount.id,
+        after=snapshot(discount),
+    )
+    return discount
+
+
+async def cancel(
+    session: AsyncSession, discount_id: int, *, actor: Actor, now: datetime, reason: str | None
+) -> Discount:
+    """Withdraw an active discount; a used or expired one cannot be cancelled."""
+    discount = await session.get(Discount, discount_id, with_for_update=True)
+    if discount is None:
+        raise NotFound(f"discount {discount_id} does not exist", entity="discount")
+    if discount.status is not DiscountStatus.ACTIVE:
+        raise DiscountNotActive(f"discount is {discount.status.value}, not active")
+    before = snapshot(discount)
+    discount.status = DiscountStatus.CANCELLED
+    discount.cancelled_at = now
+    if reason:
+        discount.reason = reason
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "discount.cancel",
+        "discount",
+        discount.id,
+        before=before,
+        after=snapshot(discount),
+    )
+    return discount
+
+
+async def expire_due(session: AsyncSession, *, now: datetime) -> int:
+    """Mark every active discount past its date as expired; returns how many."""
+    result = await session.execute(
+        update(Discount)
+        .where(Discount.status == DiscountStatus.ACTIVE, Discount.expires_at <= now)
+        .values(status=DiscountStatus.EXPIRED)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+async def active_for_customer(
+    session: AsyncSession, customer_id: int, *, now: datetime
+) -> list[Discount]:
+    """What a customer can use today, soonest to expire first (the personal cabinet)."""
+    result = await session.scalars(
+        select(Discount)
+        .where(
+            Discount.customer_id == customer_id,
+            Discount.status == DiscountStatus.ACTIVE,
+            Discount.expires_at > now,
+        )
+        .order_by(Discount.expires_at, Discount.id)
+    )
+    return list(result)
+
+
+def snapshot(discount: Discount) -> dict[str, object]:
+    return {
+        "customer_id": discount.customer_id,
+        "kind": discount.kind,
+        "percent": discount.percent,
+        "code": discount.code,
+        "status": discount.status,
+        "expires_at": discount.expires_at,
+        "reason": discount.reason,
+        "cashier_id": discount.cashier_id,
+        "purchase_amount": discount.purchase_amount,
+    }

@@ -1,0 +1,103 @@
+"""The `dvorik` command as an operator uses it, on SQLite and MariaDB."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATABASES
+from tests.databases import create_mariadb_schema, unavailable
+from tests.processes import DVORIK, dvorik, environment, free_port, running, wait_for_http
+
+
+async def database_url(kind: str, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    try:
+        return await create_mariadb_schema(f"dvorik_cli_{os.getpid()}")
+    except Exception as error:
+        unavailable("MariaDB", error)
+        raise
+
+
+@pytest.fixture(params=DATABASES)
+async def migrated_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    env = environment(DATABASE_URL=await database_url(request.param, tmp_path))
+    result = dvorik("migrate", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Database is up to date" in result.stdout
+    return env
+
+
+def test_owner_creates_an_admin_with_the_password_on_stdin(migrated_env: dict[str, str]) -> None:
+    result = dvorik(
+        "admin",
+        "create",
+        "Olga@Dvorik.test",
+        "--role",
+        "marketing",
+        env=migrated_env,
+        stdin="a long enough password\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith("Admin olga@dvorik.test (marketing) created")
+
+    again = dvorik(
+        "admin", "create", "olga@dvorik.test", env=migrated_env, stdin="a long enough password\n"
+    )
+    assert again.returncode == 1
+    assert again.stderr.strip() == "Error: an admin with email olga@dvorik.test already exists"
+
+
+def test_short_password_is_refused_in_one_line(migrated_env: dict[str, str]) -> None:
+    result = dvorik("admin", "create", "a@dvorik.test", env=migrated_env, stdin="short\n")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Error: password must be at least 10 characters"
+
+
+def test_password_cannot_be_given_on_the_command_line(migrated_env: dict[str, str]) -> None:
+    result = dvorik(
+        "admin", "create", "a@dvorik.test", "--password", "secret-secret", env=migrated_env
+    )
+    assert result.returncode != 0
+    assert "No such option" in result.stderr
+
+
+def test_bad_setting_stops_the_command_with_one_line(tmp_path: Path) -> None:
+    env = environment(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", TIMEZONE="Asia/Nowhere"
+    )
+    result = dvorik("migrate", env=env)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip() == "Error: configuration: TIMEZONE: unknown time zone 'Asia/Nowhere'"
+    )
+
+
+def test_unreachable_database_is_one_line_not_a_traceback() -> None:
+    env = environment(DATABASE_URL="mysql+asyncmy://root@127.0.0.1:1/none")
+    result = dvorik("migrate", env=env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: database unavailable")
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_reports_the_database_state_on_health(migrated_env: dict[str, str]) -> None:
+    port = free_port()
+    with running([*DVORIK, "serve", "--port", str(port)], migrated_env) as server:
+        response = wait_for_http(f"http://127.0.0.1:{port}/health", server, seconds=30)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_health_says_degraded_when_the_database_is_down() -> None:
+    port = free_port()
+    env = environment(DATABASE_URL="mysql+asyncmy://root@127.0.0.1:1/none")
+    with running([*DVORIK, "serve", "--port", str(port)], env) as server:
+        response = wait_for_http(f"http://127.0.0.1:{port}/health", server, seconds=30)
+    assert response.status_code == 503
+    assert response.json()["status"] == "degraded"
+    assert response.json()["database"].startswith("unavailable")

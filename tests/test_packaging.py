@@ -1,0 +1,65 @@
+"""compose.yaml and the Dockerfile agree with the code (no Docker engine runs here)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from typer.main import get_command
+
+from backend.cli import app
+from backend.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = {name.upper() for name in Settings.model_fields}
+# Variables that configure the images themselves, not Dvorik.
+IMAGE_VARIABLES = {"MYSQL_DATABASE", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD"}
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    return data
+
+
+def cli_commands() -> set[str]:
+    group = get_command(app)
+    return set(group.commands)  # type: ignore[attr-defined]
+
+
+def test_compose_runs_the_api_on_mysql_8_and_redis_7() -> None:
+    services = compose()["services"]
+    assert services["mysql"]["image"] == "mysql:8"
+    assert services["redis"]["image"] == "redis:7"
+    api = services["api"]
+    assert api["env_file"] == ".env"
+    assert api["depends_on"] == {
+        "mysql": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    for service in services.values():
+        assert "healthcheck" in service
+
+
+def test_compose_sets_only_variables_that_settings_reads() -> None:
+    for name, service in compose()["services"].items():
+        for variable in service.get("environment", {}):
+            known = variable in SETTINGS or (name == "mysql" and variable in IMAGE_VARIABLES)
+            assert known, f"{name} sets {variable}, which Settings does not read"
+
+
+def test_compose_production_database_is_mysql() -> None:
+    api = compose()["services"]["api"]["environment"]
+    assert api["ENVIRONMENT"] == "production"
+    assert api["DATABASE_URL"].startswith("mysql+asyncmy://")
+    assert api["REDIS_URL"].startswith("redis://")
+
+
+def test_compose_and_dockerfile_run_real_cli_commands() -> None:
+    commands = cli_commands()
+    api_command = " ".join(compose()["services"]["api"]["command"])
+    used = set(re.findall(r"dvorik ([a-z-]+)", api_command))
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    used |= set(re.findall(r'"dvorik", "([a-z-]+)"', dockerfile))
+    assert used and used <= commands
