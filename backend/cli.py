@@ -9,15 +9,24 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time
 from typing import Annotated, TypeVar
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import admins, templates
 from backend.domain.audit import Actor
+from backend.domain.clock import utcnow
 from backend.domain.database import create_engine, create_sessionmaker, run_in_transaction
 from backend.domain.errors import DomainError
 from backend.domain.models import AdminRole
@@ -132,14 +141,14 @@ class RichProgress:
 
     def __init__(self, bar: Progress) -> None:
         self.bar = bar
-        self.task: object | None = None
+        self.task: TaskID | None = None
 
     def start(self, stage: str, total: int) -> None:
         self.task = self.bar.add_task(stage, total=total)
 
     def advance(self, amount: int) -> None:
         if self.task is not None:
-            self.bar.advance(self.task, amount)  # type: ignore[arg-type]
+            self.bar.advance(self.task, amount)
 
 
 @app.command("demo-data")
@@ -149,11 +158,17 @@ def demo_data(
         20261125
     ),
     if_empty: Annotated[bool, typer.Option(help="Do nothing if customers exist.")] = False,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The data's 'today' (UTC); default: today."),
+    ] = None,
 ) -> None:
-    """Fill an empty database with realistic, deterministic demo data."""
+    """Fill an empty database with realistic demo data (same seed and day, same data)."""
     from backend import demo_data as demo
 
     config = settings()
+    day = (as_of or utcnow()).date()
+    now = datetime.combine(day, time(2, 0), tzinfo=UTC)
 
     async def main() -> str:
         engine = create_engine(config.database_url)
@@ -170,11 +185,12 @@ def demo_data(
             )
             with Progress(*columns, transient=False) as bar:
                 summary = await demo.generate(
-                    sessions, customers=customers, seed=seed, progress=RichProgress(bar)
+                    sessions, customers=customers, seed=seed, now=now, progress=RichProgress(bar)
                 )
             return (
                 f"Demo data: {summary.customers} customers, {summary.discounts} discounts, "
-                f"{summary.segments} segments, {summary.broadcasts} broadcasts."
+                f"{summary.segments} segments, {summary.broadcasts} broadcasts "
+                f"({summary.deliveries} deliveries)."
             )
         finally:
             await engine.dispose()

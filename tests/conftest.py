@@ -7,14 +7,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.domain.database import create_sessionmaker
 from backend.domain.models import Base
-from tests.databases import fresh_database, run_alembic
+from tests.databases import drop_database, fresh_database, in_ci, run_alembic
 
-os.environ.setdefault("HYPOTHESIS_PROFILE", "default")
+# CI explores the same examples every run, so a red build is reproducible.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if in_ci():
+    settings.load_profile("ci")
 
 DATABASES = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 
@@ -30,6 +34,7 @@ async def engine(
     await run_alembic(engine, "upgrade", "head")
     yield engine
     await engine.dispose()
+    await drop_database(engine)
 
 
 @pytest.fixture

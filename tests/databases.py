@@ -70,3 +70,18 @@ async def fresh_database(kind: str, tmp_dir: Path, name: str) -> AsyncEngine:
         unavailable("MariaDB", error)
         raise
     return create_engine(url, pool_size=60)
+
+
+async def drop_database(engine: AsyncEngine) -> None:
+    """Remove a MariaDB schema made by `fresh_database` (SQLite files go with tmp_path)."""
+    if engine.dialect.name == "mysql" and engine.url.database:
+        await drop_mariadb_schema(engine.url.database)
+
+
+async def drop_mariadb_schema(name: str) -> None:
+    server = create_async_engine(f"{MARIADB_SERVER_URL}/test")
+    try:
+        async with server.connect() as connection:
+            await connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    finally:
+        await server.dispose()

@@ -49,17 +49,17 @@ async def make_customer(
     **fields: object,
 ) -> Customer:
     now = created_at or utcnow()
-    customer = Customer(
-        tags=await customers.ensure_tags(session, tags or []),
-        telegram_id=next_telegram_id(),
-        first_name="Анна",
-        last_name="Иванова",
-        status=status,
-        created_at=now,
-        last_seen_at=now,
-        subscribed_at=now if status is CustomerStatus.ACTIVE else None,
-        **fields,
-    )
+    values: dict[str, object] = {
+        "telegram_id": next_telegram_id(),
+        "first_name": "Анна",
+        "last_name": "Иванова",
+        "status": status,
+        "created_at": now,
+        "last_seen_at": now,
+        "subscribed_at": now if status is CustomerStatus.ACTIVE else None,
+    }
+    values.update(fields)
+    customer = Customer(tags=await customers.ensure_tags(session, tags or []), **values)
     customer.birthday = birthday
     session.add(customer)
     await session.flush()

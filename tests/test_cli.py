@@ -3,32 +3,39 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import DATABASES
-from tests.databases import create_mariadb_schema, unavailable
+from tests.databases import create_mariadb_schema, drop_mariadb_schema, unavailable
 from tests.processes import DVORIK, dvorik, environment, free_port, running, wait_for_http
+
+CLI_SCHEMA = f"dvorik_cli_{os.getpid()}"
 
 
 async def database_url(kind: str, tmp_path: Path) -> str:
     if kind == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     try:
-        return await create_mariadb_schema(f"dvorik_cli_{os.getpid()}")
+        return await create_mariadb_schema(CLI_SCHEMA)
     except Exception as error:
         unavailable("MariaDB", error)
         raise
 
 
 @pytest.fixture(params=DATABASES)
-async def migrated_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+async def migrated_env(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[dict[str, str]]:
     env = environment(DATABASE_URL=await database_url(request.param, tmp_path))
     result = dvorik("migrate", env=env)
     assert result.returncode == 0, result.stderr
     assert "Database is up to date" in result.stdout
-    return env
+    yield env
+    if request.param == "mariadb":
+        await drop_mariadb_schema(CLI_SCHEMA)
 
 
 def test_owner_creates_an_admin_with_the_password_on_stdin(migrated_env: dict[str, str]) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from backend.domain.models import Base
 from tests.conftest import DATABASES
-from tests.databases import fresh_database, run_alembic
+from tests.databases import drop_database, fresh_database, run_alembic
 
 
 def differences(connection: Connection) -> list[object]:
@@ -39,3 +39,4 @@ async def test_upgrade_downgrade_upgrade_matches_the_models(kind: str, tmp_path:
             assert await connection.run_sync(differences) == []
     finally:
         await engine.dispose()
+        await drop_database(engine)

@@ -29,6 +29,13 @@ class ErrorCode(StrEnum):
     TOKEN_INVALID = "TOKEN_INVALID"  # noqa: S105 - an error code, not a secret
     INVITE_INVALID = "INVITE_INVALID"
     CASHIER_INACTIVE = "CASHIER_INACTIVE"
+    INVALID_STATE = "INVALID_STATE"
+    THROTTLED = "THROTTLED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    BAD_CURSOR = "BAD_CURSOR"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    INTERNAL = "INTERNAL"
 
 
 class DomainError(Exception):
@@ -108,3 +115,25 @@ class InviteInvalid(DomainError):
 
 class CashierInactive(DomainError):
     code = ErrorCode.CASHIER_INACTIVE
+
+
+class InvalidState(DomainError):
+    """The object is not in a state that allows this action (e.g. pausing a draft)."""
+
+    code = ErrorCode.INVALID_STATE
+
+
+class Throttled(DomainError):
+    code = ErrorCode.THROTTLED
+
+
+class Unauthenticated(DomainError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class Forbidden(DomainError):
+    code = ErrorCode.FORBIDDEN
+
+
+class BadCursor(DomainError):
+    code = ErrorCode.BAD_CURSOR

@@ -1,0 +1,460 @@
+"""Segments: named audiences a marketer defines once and targets broadcasts at.
+
+Rules are stored as JSON so marketers can add criteria without migrations, which
+also means anything can end up in that column. Every rule set therefore goes
+through `SegmentRules` before it is stored or used: a typo or a naive time must
+be a clear `InvalidSegmentRules`, never a SQL error or a silently empty (or
+silently everyone) audience behind a broadcast.
+
+The same rules exist twice on purpose: `members_query` answers "who" for the
+whole base in one SQL statement (EXISTS subqueries, so the indexes carry it at a
+million customers), `matches` answers "is this one customer in" in plain Python.
+The property test keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import ErrorDetails
+from sqlalchemy import ColumnElement, Exists, Select, and_, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.domain import audit
+from backend.domain.audit import Actor
+from backend.domain.customers import clean_tag
+from backend.domain.errors import Conflict, InvalidSegmentRules, NotFound, ValidationFailed
+from backend.domain.models import (
+    Customer,
+    CustomerStatus,
+    Discount,
+    DiscountStatus,
+    Segment,
+    Tag,
+    customer_tags,
+)
+
+MAX_LIST_ITEMS = 50
+MAX_NAME_LENGTH = 128
+MAX_SOURCE_LENGTH = 64
+MAX_PAGE_SIZE = 1000
+# Far outside any real rule, inside what both databases and `astimezone` can hold.
+_YEARS = range(1900, 9000)
+
+
+def _tag(raw: str) -> str:
+    try:
+        return clean_tag(raw)
+    except ValidationFailed as error:
+        raise ValueError(error.message) from None
+
+
+def _source(raw: str) -> str:
+    value = raw.strip()
+    if not 1 <= len(value) <= MAX_SOURCE_LENGTH:
+        raise ValueError(f"a source must be 1 to {MAX_SOURCE_LENGTH} characters")
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must include a time zone, e.g. 2025-03-01T00:00:00+10:00")
+    if value.year not in _YEARS:
+        raise ValueError(f"must be between the years {_YEARS.start} and {_YEARS.stop - 1}")
+    return value
+
+
+def _listing(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    unique = tuple(dict.fromkeys(values))
+    if not unique:
+        raise ValueError("must list at least one value; leave the rule out to not filter on it")
+    if len(unique) > MAX_LIST_ITEMS:
+        raise ValueError(f"must list at most {MAX_LIST_ITEMS} values")
+    return unique
+
+
+TagList = Annotated[tuple[Annotated[str, AfterValidator(_tag)], ...], AfterValidator(_listing)]
+SourceList = Annotated[
+    tuple[Annotated[str, AfterValidator(_source)], ...], AfterValidator(_listing)
+]
+StatusList = Annotated[tuple[CustomerStatus, ...], AfterValidator(_listing)]
+AwareDateTime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class SegmentRules(BaseModel):
+    """Who is in a segment; every rule is optional and all given rules must hold.
+
+    Field order matters: a cross-field check sits on the later field of a pair,
+    so the error names the field the marketer most likely got wrong.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tags_any: TagList | None = None
+    tags_all: TagList | None = None
+    tags_none: TagList | None = None
+    status: StatusList | None = None
+    subscribed_from: AwareDateTime | None = None
+    subscribed_to: AwareDateTime | None = None
+    birthday_month: Annotated[StrictInt, Field(ge=1, le=12)] | None = None
+    has_active_discount: StrictBool | None = None
+    redeemed_count_at_least: Annotated[StrictInt, Field(ge=0, le=1_000_000)] | None = None
+    last_seen_after: AwareDateTime | None = None
+    last_seen_before: AwareDateTime | None = None
+    source: SourceList | None = None
+
+    @field_validator("tags_none")
+    @classmethod
+    def _not_required_and_excluded(
+        cls, value: tuple[str, ...] | None, info: ValidationInfo
+    ) -> tuple[str, ...] | None:
+        required = [*(info.data.get("tags_any") or ()), *(info.data.get("tags_all") or ())]
+        clash = sorted(set(required).intersection(value or ()))
+        if clash:
+            raise ValueError(f"tags both required and excluded: {', '.join(clash)}")
+        return value
+
+    @field_validator("subscribed_to")
+    @classmethod
+    def _subscribed_range(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        _check_range(info.data.get("subscribed_from"), value, "subscribed_from")
+        return value
+
+    @field_validator("last_seen_before")
+    @classmethod
+    def _last_seen_range(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        _check_range(info.data.get("last_seen_after"), value, "last_seen_after")
+        return value
+
+
+def _check_range(start: datetime | None, end: datetime | None, start_name: str) -> None:
+    if start is not None and end is not None and start >= end:
+        raise ValueError(f"must be later than {start_name}, or nobody can match")
+
+
+def parse_rules(data: object) -> SegmentRules:
+    """Validated rules from JSON-like data; one clear `InvalidSegmentRules` otherwise."""
+    try:
+        return SegmentRules.model_validate(data)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        field, message = _explain(first)
+        raise InvalidSegmentRules(message, field=field) from None
+
+
+def _explain(error: ErrorDetails) -> tuple[str | None, str]:
+    field = str(error["loc"][0]) if error["loc"] else None
+    if error["type"] == "extra_forbidden":
+        return field, f"unknown rule {field!r}"
+    if field is None:
+        return None, "rules must be a JSON object"
+    if error["type"] == "value_error":
+        reason = str((error.get("ctx") or {})["error"])
+    elif error["type"] == "tuple_type":
+        reason = "Input should be a list"
+    else:
+        reason = error["msg"]
+    return field, f"{field}: {reason}"
+
+
+# --- Who is in: SQL over the whole base --------------------------------------------------
+
+
+def members_query(rules: SegmentRules, *, now: datetime) -> Select[int]:
+    """Ids of the segment's members; add ORDER BY / LIMIT as needed."""
+    return select(Customer.id).where(*_conditions(rules, now))
+
+
+async def count_members(session: AsyncSession, rules: SegmentRules, *, now: datetime) -> int:
+    count = await session.scalar(select(func.count(Customer.id)).where(*_conditions(rules, now)))
+    return count or 0
+
+
+async def page_members(
+    session: AsyncSession,
+    rules: SegmentRules,
+    *,
+    now: datetime,
+    after_id: int | None = None,
+    limit: int = 100,
+) -> list[Customer]:
+    """Members with id > after_id, by id: pass the last id back for the next page."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationFailed(f"limit must be 1 to {MAX_PAGE_SIZE}", field="limit")
+    query = select(Customer).where(*_conditions(rules, now))
+    if after_id is not None:
+        query = query.where(Customer.id > after_id)
+    result = await session.scalars(query.order_by(Customer.id).limit(limit))
+    return list(result)
+
+
+def _conditions(rules: SegmentRules, now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        *_tag_conditions(rules),
+        *_profile_conditions(rules),
+        *_time_conditions(rules),
+        *_discount_conditions(rules, now),
+    ]
+
+
+def _has_tag(names: Iterable[str]) -> Exists:
+    return (
+        select(customer_tags.c.customer_id)
+        .join(Tag, Tag.id == customer_tags.c.tag_id)
+        .where(customer_tags.c.customer_id == Customer.id, Tag.name.in_(list(names)))
+        .exists()
+    )
+
+
+def _tag_conditions(rules: SegmentRules) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if rules.tags_any:
+        conditions.append(_has_tag(rules.tags_any))
+    if rules.tags_all:
+        conditions.append(and_(*(_has_tag([name]) for name in rules.tags_all)))
+    if rules.tags_none:
+        conditions.append(~_has_tag(rules.tags_none))
+    return conditions
+
+
+def _profile_conditions(rules: SegmentRules) -> list[ColumnElement[bool]]:
+    """Like every comparison below, a NULL column never matches: no birthday, no month."""
+    conditions: list[ColumnElement[bool]] = []
+    if rules.status is not None:
+        conditions.append(Customer.status.in_(rules.status))
+    if rules.birthday_month is not None:
+        conditions.append(Customer.birth_month == rules.birthday_month)
+    if rules.source is not None:
+        conditions.append(Customer.source.in_(rules.source))
+    return conditions
+
+
+def _time_conditions(rules: SegmentRules) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if rules.subscribed_from is not None:
+        conditions.append(Customer.subscribed_at >= rules.subscribed_from)
+    if rules.subscribed_to is not None:
+        conditions.append(Customer.subscribed_at < rules.subscribed_to)
+    if rules.last_seen_after is not None:
+        conditions.append(Customer.last_seen_at >= rules.last_seen_after)
+    if rules.last_seen_before is not None:
+        conditions.append(Customer.last_seen_at < rules.last_seen_before)
+    return conditions
+
+
+def _discount_conditions(rules: SegmentRules, now: datetime) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if rules.has_active_discount is not None:
+        active = (
+            select(Discount.id)
+            .where(
+                Discount.customer_id == Customer.id,
+                Discount.status == DiscountStatus.ACTIVE,
+                Discount.expires_at > now,
+            )
+            .exists()
+        )
+        conditions.append(active if rules.has_active_discount else ~active)
+    if rules.redeemed_count_at_least:  # 0 holds for everyone
+        redeemed = (
+            select(func.count(Discount.id))
+            .where(Discount.customer_id == Customer.id, Discount.status == DiscountStatus.REDEEMED)
+            .scalar_subquery()
+        )
+        conditions.append(redeemed >= rules.redeemed_count_at_least)
+    return conditions
+
+
+# --- Is this one in: the same rules in Python ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    """What the rules look at, for one customer.
+
+    Active discounts are kept as their expiry times, not a count, because
+    whether one is still active depends on the `now` the rules are asked at.
+    """
+
+    status: CustomerStatus
+    tags: frozenset[str] = frozenset()
+    subscribed_at: datetime | None = None
+    birth_month: int | None = None
+    last_seen_at: datetime | None = None
+    source: str | None = None
+    active_discounts_expire_at: tuple[datetime, ...] = ()
+    redeemed_count: int = 0
+
+
+def matches(rules: SegmentRules, facts: CustomerFacts, *, now: datetime) -> bool:
+    return _tags_match(rules, facts.tags) and all(
+        _customer_checks(rules, facts) + _discount_checks(rules, facts, now)
+    )
+
+
+def _tags_match(rules: SegmentRules, tags: frozenset[str]) -> bool:
+    return (
+        (rules.tags_any is None or not tags.isdisjoint(rules.tags_any))
+        and (rules.tags_all is None or tags.issuperset(rules.tags_all))
+        and (rules.tags_none is None or tags.isdisjoint(rules.tags_none))
+    )
+
+
+def _customer_checks(rules: SegmentRules, facts: CustomerFacts) -> list[bool]:
+    return [
+        rules.status is None or facts.status in rules.status,
+        _at_or_after(facts.subscribed_at, rules.subscribed_from),
+        _before(facts.subscribed_at, rules.subscribed_to),
+        rules.birthday_month is None or facts.birth_month == rules.birthday_month,
+        _at_or_after(facts.last_seen_at, rules.last_seen_after),
+        _before(facts.last_seen_at, rules.last_seen_before),
+        rules.source is None or facts.source in rules.source,
+    ]
+
+
+def _at_or_after(moment: datetime | None, bound: datetime | None) -> bool:
+    return bound is None or (moment is not None and moment >= bound)
+
+
+def _before(moment: datetime | None, bound: datetime | None) -> bool:
+    return bound is None or (moment is not None and moment < bound)
+
+
+def _discount_checks(rules: SegmentRules, facts: CustomerFacts, now: datetime) -> list[bool]:
+    has_active = any(expires_at > now for expires_at in facts.active_discounts_expire_at)
+    return [
+        rules.has_active_discount is None or has_active == rules.has_active_discount,
+        facts.redeemed_count >= (rules.redeemed_count_at_least or 0),
+    ]
+
+
+# --- Stored segments ----------------------------------------------------------------------
+
+
+async def get(session: AsyncSession, segment_id: int, *, for_update: bool = False) -> Segment:
+    segment = await session.get(Segment, segment_id, with_for_update=for_update)
+    if segment is None:
+        raise NotFound(f"segment {segment_id} does not exist", entity="segment")
+    return segment
+
+
+async def create(
+    session: AsyncSession,
+    name: str,
+    rules: dict[str, Any],
+    *,
+    actor: Actor,
+    description: str | None = None,
+) -> Segment:
+    segment = Segment(
+        name=await _free_name(session, name),
+        rules=_stored(parse_rules(rules)),
+        description=_clean_description(description),
+    )
+    async with _name_guard(session, segment.name):
+        session.add(segment)
+    await audit.record(
+        session, actor, "segment.create", "segment", segment.id, after=snapshot(segment)
+    )
+    return segment
+
+
+async def update(
+    session: AsyncSession,
+    segment_id: int,
+    *,
+    actor: Actor,
+    name: str | None = None,
+    rules: dict[str, Any] | None = None,
+    description: str | None = None,
+) -> Segment:
+    """Change what is given: `rules` replace the old ones whole, description "" clears it.
+
+    A call that changes nothing leaves no audit line.
+    """
+    parsed = parse_rules(rules) if rules is not None else None
+    segment = await get(session, segment_id, for_update=True)
+    before = snapshot(segment)
+    new_name = await _free_name(session, name, keep_id=segment.id) if name is not None else None
+    async with _name_guard(session, new_name or segment.name):
+        if new_name is not None:
+            segment.name = new_name
+        if parsed is not None:
+            segment.rules = _stored(parsed)
+        if description is not None:
+            segment.description = _clean_description(description)
+    if snapshot(segment) != before:
+        await audit.record(
+            session,
+            actor,
+            "segment.update",
+            "segment",
+            segment.id,
+            before=before,
+            after=snapshot(segment),
+        )
+    return segment
+
+
+async def delete(session: AsyncSession, segment_id: int, *, actor: Actor) -> None:
+    """Broadcasts that used the segment keep their rules snapshot (segment_id goes NULL)."""
+    segment = await get(session, segment_id, for_update=True)
+    before = snapshot(segment)
+    await session.delete(segment)
+    await session.flush()
+    await audit.record(session, actor, "segment.delete", "segment", segment_id, before=before)
+
+
+def _stored(rules: SegmentRules) -> dict[str, Any]:
+    return rules.model_dump(mode="json", exclude_none=True)
+
+
+def _clean_description(raw: str | None) -> str | None:
+    return (raw or "").strip() or None
+
+
+async def _free_name(session: AsyncSession, raw: str, *, keep_id: int | None = None) -> str:
+    """The cleaned name, or Conflict if another segment has it (in the database's collation)."""
+    name = raw.strip()
+    if not 1 <= len(name) <= MAX_NAME_LENGTH:
+        raise ValidationFailed(f"a name must be 1 to {MAX_NAME_LENGTH} characters", field="name")
+    query = select(Segment.id).where(Segment.name == name)
+    if keep_id is not None:
+        query = query.where(Segment.id != keep_id)
+    if await session.scalar(query) is not None:
+        raise Conflict(f"a segment named {name!r} already exists", field="name")
+    return name
+
+
+@asynccontextmanager
+async def _name_guard(session: AsyncSession, name: str) -> AsyncIterator[None]:
+    """Flush what is done inside under a savepoint; a duplicate name becomes Conflict.
+
+    `_free_name` already said the name was free; this catches the parallel
+    request that took it in between (the unique index is the last word).
+    """
+    try:
+        async with session.begin_nested():
+            yield
+    except IntegrityError:
+        raise Conflict(f"a segment named {name!r} already exists", field="name") from None
+
+
+def snapshot(segment: Segment) -> dict[str, Any]:
+    return {"name": segment.name, "description": segment.description, "rules": segment.rules}
