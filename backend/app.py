@@ -1,19 +1,38 @@
-"""The HTTP application: health now, GraphQL and webhooks mount here later.
+"""The HTTP application: GraphQL for the admin SPA, REST only for operations.
 
-The engine is created in the lifespan, so importing this module touches no
-database and a misconfigured process fails at start-up with one clear line.
+Everything a request needs is built once in the lifespan (`Runtime`), so
+importing this module touches no database and a misconfigured process fails
+at start-up with one clear line.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from strawberry.fastapi import GraphQLRouter
 
-from backend.domain.database import create_engine, create_sessionmaker, database_state
+from backend.domain.database import database_state
+from backend.graphql.context import get_context
+from backend.graphql.schema import create_schema
+from backend.pubsub import RedisPubSub
+from backend.runtime import Runtime
 from backend.settings import Settings, get_settings
+
+
+async def redis_state(runtime: Runtime) -> str:
+    """'embedded' without REDIS_URL, else 'ok' or why Redis does not answer."""
+    if not isinstance(runtime.pubsub, RedisPubSub):
+        return "embedded"
+    try:
+        await asyncio.wait_for(runtime.pubsub.ping(), timeout=2)
+    except Exception as error:  # reported, not raised: this is a readiness probe
+        return f"unavailable: {type(error).__name__}"
+    return "ok"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -21,13 +40,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(config.database_url)
-        app.state.engine = engine
-        app.state.sessions = create_sessionmaker(engine)
+        runtime = Runtime.start(config)
+        app.state.runtime = runtime
         try:
             yield
         finally:
-            await engine.dispose()
+            await runtime.stop()
 
     app = FastAPI(
         title="Dvorik",
@@ -38,15 +56,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
     )
-    app.state.settings = config
+    if config.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=config.allowed_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+        )
+    graphql = GraphQLRouter(
+        create_schema(introspection=config.ide_enabled),
+        context_getter=get_context,
+        graphql_ide="graphiql" if config.ide_enabled else None,
+        allow_queries_via_get=False,
+        allowed_origins=config.allowed_origins,
+    )
+    app.include_router(graphql, prefix="/graphql", include_in_schema=False)
 
     @app.get("/health", tags=["operations"], summary="Liveness and database state")
     async def health(request: Request) -> JSONResponse:
-        database = await database_state(request.app.state.engine)
+        database = await database_state(request.app.state.runtime.engine)
         healthy = database == "ok"
         return JSONResponse(
             {"status": "ok" if healthy else "degraded", "database": database},
             status_code=200 if healthy else 503,
         )
+
+    @app.get("/ready", tags=["operations"], summary="Database and Redis reachable")
+    async def ready(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        checks = {
+            "database": await database_state(runtime.engine),
+            "redis": await redis_state(runtime),
+        }
+        is_ready = all(value in ("ok", "embedded") for value in checks.values())
+        return JSONResponse({"ready": is_ready, **checks}, status_code=200 if is_ready else 503)
 
     return app

@@ -136,6 +136,31 @@ def admin_create(
     typer.echo(f"Admin {admin.email} ({admin.role.value}) created with id {admin.id}.")
 
 
+@admin_app.command("login-link")
+def admin_login_link(
+    email: Annotated[str, typer.Argument(help="Email of an active admin.")],
+) -> None:
+    """Print a one-time login token for an admin (valid 10 minutes, single use)."""
+
+    async def issue(_: Settings, session: AsyncSession) -> str:
+        admin = await admins.find_by_email(session, email.strip())
+        if admin is None or not admin.is_active:
+            raise CliError(f"no active admin with email {email.strip().lower()}")
+        return await admins.issue_login_token(session, admin.id, now=utcnow())
+
+    token = run_with_sessions(issue)
+    typer.echo(f"One-time login token (10 minutes): {token}")
+    typer.echo("Exchange it with the GraphQL mutation loginWithToken(token: ...).")
+
+
+@app.command("export-schema")
+def export_schema() -> None:
+    """Print the GraphQL schema (SDL); schema.graphql is this output, checked by a test."""
+    from backend.graphql.schema import schema
+
+    typer.echo(schema.as_str())
+
+
 class RichProgress:
     """Adapts rich's progress bar to the demo generator's Progress protocol."""
 

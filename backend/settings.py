@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     webhook_base_url: str | None = None
     webhook_secret: SecretStr | None = None
 
+    cors_origins: str = ""
+    graphql_ide: bool | None = None
+
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
@@ -124,6 +127,17 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def ide_enabled(self) -> bool:
+        """GraphiQL and introspection: on in development, off in production unless asked."""
+        if self.graphql_ide is not None:
+            return self.graphql_ide
+        return self.environment is Environment.DEVELOPMENT
 
     @property
     def is_sqlite(self) -> bool:

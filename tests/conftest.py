@@ -6,14 +6,19 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import settings
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.domain.database import create_sessionmaker
-from backend.domain.models import Base
+from backend.domain.clock import utcnow
+from backend.domain.models import AdminRole, Base
+from backend.graphql import tokens
+from tests.api import JWT_SECRET, GraphQLClient, RunningServer, serve, settings_for
 from tests.databases import drop_database, fresh_database, in_ci, run_alembic
+from tests.factories import make_admin
 
 # CI explores the same examples every run, so a red build is reproducible.
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -51,3 +56,38 @@ async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
     """One session for arranging and checking; the test commits what it needs."""
     async with sessions() as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+async def server(engine: AsyncEngine) -> AsyncIterator[RunningServer]:
+    """A Dvorik server (real HTTP, uvicorn in this event loop) on this backend's test database."""
+    async with serve(settings_for(engine)) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def base_url(server: RunningServer) -> str:
+    return server.url
+
+
+@pytest.fixture
+async def graphql(
+    base_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[GraphQLClient]:
+    """An anonymous GraphQL client; `.as_(token)` signs it in."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        yield GraphQLClient(http)
+
+
+@pytest.fixture
+async def staff(
+    graphql: GraphQLClient, sessions: async_sessionmaker[AsyncSession]
+) -> dict[AdminRole, GraphQLClient]:
+    """One signed-in client per role (tokens issued directly: bcrypt is slow on purpose)."""
+    clients = {}
+    for role in AdminRole:
+        async with sessions() as session, session.begin():
+            admin = await make_admin(session, email=f"{role.value}@dvorik.test", role=role)
+        issued = tokens.issue(admin, secret=JWT_SECRET, now=utcnow())
+        clients[role] = graphql.as_(issued.token)
+    return clients

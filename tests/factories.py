@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import date, datetime, timedelta
 
@@ -105,6 +106,12 @@ async def make_cashier(
     return cashier
 
 
+@functools.cache
+def _hashed(password: str) -> str:
+    """bcrypt is slow on purpose; tests hash each password once."""
+    return hash_password(password)
+
+
 async def make_admin(
     session: AsyncSession,
     *,
@@ -114,7 +121,7 @@ async def make_admin(
 ) -> Admin:
     admin = Admin(
         email=email or f"admin{next_telegram_id()}@dvorik.test",
-        password_hash=hash_password(password),
+        password_hash=_hashed(password),
         role=role,
         is_active=True,
     )

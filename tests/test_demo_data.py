@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
 
 from backend import demo_data
 from backend.domain import codes
@@ -67,7 +68,9 @@ async def test_a_small_shop_has_every_kind_of_customer_discount_and_broadcast(
 ) -> None:
     summary = await demo_data.generate(sessions, customers=300)
 
-    customers: list[Customer] = await load_all(sessions, Customer)
+    async with sessions() as session:
+        query = select(Customer).options(selectinload(Customer.tags)).order_by(Customer.id)
+        customers: list[Customer] = list(await session.scalars(query))
     discounts: list[Discount] = await load_all(sessions, Discount)
     cashiers: list[Cashier] = await load_all(sessions, Cashier)
     broadcasts: list[Broadcast] = await load_all(sessions, Broadcast)
@@ -435,7 +438,9 @@ async def test_customers_arriving_in_the_same_second_get_ids_in_arrival_order(
 
     await demo_data.generate(sessions, customers=400)
 
-    customers: list[Customer] = await load_all(sessions, Customer)
+    async with sessions() as session:
+        query = select(Customer).options(selectinload(Customer.tags)).order_by(Customer.id)
+        customers: list[Customer] = list(await session.scalars(query))
     arrivals = [customer.created_at for customer in customers]
     assert len(set(arrivals)) < len(arrivals)
     assert arrivals == sorted(arrivals)

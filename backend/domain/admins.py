@@ -144,3 +144,30 @@ async def consume_login_token(session: AsyncSession, token: str, *, now: datetim
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def change_access(
+    session: AsyncSession,
+    admin_id: int,
+    *,
+    role: AdminRole | None,
+    is_active: bool | None,
+    actor: Actor,
+) -> Admin:
+    """Change an admin's role or switch them off; nobody can lock themselves out."""
+    admin = await session.get(Admin, admin_id, with_for_update=True)
+    if admin is None:
+        raise NotFound(f"admin {admin_id} does not exist", entity="admin")
+    if admin.id == actor.id and (is_active is False or role not in (None, admin.role)):
+        raise Conflict("you cannot demote or deactivate yourself", field="id")
+    before = {"role": admin.role, "is_active": admin.is_active}
+    if role is not None:
+        admin.role = role
+    if is_active is not None:
+        admin.is_active = is_active
+    await session.flush()
+    after = {"role": admin.role, "is_active": admin.is_active}
+    await audit.record(
+        session, actor, "admin.update", "admin", admin.id, before=before, after=after
+    )
+    return admin

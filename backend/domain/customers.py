@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from backend.domain import audit, discounts, shop_settings
 from backend.domain.audit import Actor
@@ -46,7 +47,11 @@ class Subscription:
 async def get(session: AsyncSession, customer_id: int, *, for_update: bool = False) -> Customer:
     # populate_existing: a locked read must refresh the row we may already hold.
     customer = await session.get(
-        Customer, customer_id, with_for_update=for_update, populate_existing=for_update
+        Customer,
+        customer_id,
+        options=[selectinload(Customer.tags)],
+        with_for_update=for_update,
+        populate_existing=for_update,
     )
     if customer is None:
         raise NotFound(f"customer {customer_id} does not exist", entity="customer")

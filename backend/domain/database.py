@@ -33,9 +33,12 @@ T = TypeVar("T")
 _RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, read_only: bool = False
+) -> AsyncEngine:
+    """An engine for `url`; `read_only` matters on SQLite only (see `_create_sqlite_engine`)."""
     if url.startswith("sqlite"):
-        return _create_sqlite_engine(url, echo=echo)
+        return _create_sqlite_engine(url, echo=echo, read_only=read_only)
     return create_async_engine(
         url,
         echo=echo,
@@ -47,7 +50,12 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     )
 
 
-def _create_sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
+def _create_sqlite_engine(url: str, *, echo: bool, read_only: bool = False) -> AsyncEngine:
+    """SQLite with WAL; writers BEGIN IMMEDIATE, a read-only engine's readers BEGIN DEFERRED.
+
+    A read transaction that took the write lock would block every writer for
+    as long as a request (or a WebSocket) holds its read session.
+    """
     in_memory = ":memory:" in url or url.rstrip("/").endswith("sqlite+aiosqlite:")
     engine = create_async_engine(
         url,
@@ -63,6 +71,8 @@ def _create_sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -70,7 +80,7 @@ def _create_sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

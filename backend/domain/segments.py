@@ -41,6 +41,8 @@ from backend.domain.audit import Actor
 from backend.domain.customers import clean_tag
 from backend.domain.errors import Conflict, InvalidSegmentRules, NotFound, ValidationFailed
 from backend.domain.models import (
+    Broadcast,
+    BroadcastStatus,
     Customer,
     CustomerStatus,
     Discount,
@@ -178,11 +180,11 @@ def _explain(error: ErrorDetails) -> tuple[str | None, str]:
 
 def members_query(rules: SegmentRules, *, now: datetime) -> Select[int]:
     """Ids of the segment's members; add ORDER BY / LIMIT as needed."""
-    return select(Customer.id).where(*_conditions(rules, now))
+    return select(Customer.id).where(*conditions(rules, now))
 
 
 async def count_members(session: AsyncSession, rules: SegmentRules, *, now: datetime) -> int:
-    count = await session.scalar(select(func.count(Customer.id)).where(*_conditions(rules, now)))
+    count = await session.scalar(select(func.count(Customer.id)).where(*conditions(rules, now)))
     return count or 0
 
 
@@ -197,14 +199,15 @@ async def page_members(
     """Members with id > after_id, by id: pass the last id back for the next page."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValidationFailed(f"limit must be 1 to {MAX_PAGE_SIZE}", field="limit")
-    query = select(Customer).where(*_conditions(rules, now))
+    query = select(Customer).where(*conditions(rules, now))
     if after_id is not None:
         query = query.where(Customer.id > after_id)
     result = await session.scalars(query.order_by(Customer.id).limit(limit))
     return list(result)
 
 
-def _conditions(rules: SegmentRules, now: datetime) -> list[ColumnElement[bool]]:
+def conditions(rules: SegmentRules, now: datetime) -> list[ColumnElement[bool]]:
+    """The WHERE clauses on `Customer` for these rules (customer search reuses them)."""
     return [
         *_tag_conditions(rules),
         *_profile_conditions(rules),
@@ -413,8 +416,24 @@ async def update(
 
 
 async def delete(session: AsyncSession, segment_id: int, *, actor: Actor) -> None:
-    """Broadcasts that used the segment keep their rules snapshot (segment_id goes NULL)."""
+    """Refused while an unsent broadcast targets it: without the segment it would go to all.
+
+    Broadcasts already sending or sent keep their rules snapshot (segment_id goes NULL).
+    """
     segment = await get(session, segment_id, for_update=True)
+    waiting = await session.scalar(
+        select(func.count())
+        .select_from(Broadcast)
+        .where(
+            Broadcast.segment_id == segment_id,
+            Broadcast.status.in_((BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)),
+        )
+    )
+    if waiting:
+        raise Conflict(
+            f"{waiting} draft or scheduled broadcast(s) use this segment; change them first",
+            field="id",
+        )
     before = snapshot(segment)
     await session.delete(segment)
     await session.flush()

@@ -16,7 +16,13 @@ from backend.domain.models.enums import (
     DiscountStatus,
     ParseMode,
 )
-from backend.domain.models.staff import Admin, AdminLoginToken, Cashier
+from backend.domain.models.staff import (
+    Admin,
+    AdminLoginToken,
+    Cashier,
+    LoginAttempt,
+    RevokedToken,
+)
 
 __all__ = [
     "ActorKind",
@@ -35,7 +41,9 @@ __all__ = [
     "Discount",
     "DiscountKind",
     "DiscountStatus",
+    "LoginAttempt",
     "ParseMode",
+    "RevokedToken",
     "Segment",
     "ShopSetting",
     "Tag",

@@ -69,7 +69,9 @@ class Customer(Timestamped, Base):
     note: Mapped[str | None] = mapped_column(Text)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    tags: Mapped[list[Tag]] = relationship(secondary=customer_tags, lazy="selectin")
+    # Never loaded behind your back: load it with selectinload where a service needs it
+    # (the API reads tags through a DataLoader, one statement per page).
+    tags: Mapped[list[Tag]] = relationship(secondary=customer_tags, lazy="raise_on_sql")
 
     @validates("birthday")
     def _split_birthday(self, _key: str, value: date | None) -> date | None:

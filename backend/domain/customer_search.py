@@ -1,0 +1,82 @@
+"""Finding customers for the admin list: free text plus the segment rules.
+
+The structured filters are exactly the segment rules, so "customers with tag
+X born in May" in the list and in a segment can never disagree; search text
+and the creation window are the only list-specific parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.domain import pagination, segments
+from backend.domain.errors import ValidationFailed
+from backend.domain.models import Customer
+from backend.domain.pagination import Direction, Ordering
+
+MAX_SEARCH_LENGTH = 100
+ORDERINGS = {
+    "id": Customer.id,
+    "created_at": Customer.created_at,
+    "last_seen_at": Customer.last_seen_at,
+}
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    search: str | None = None
+    rules: segments.SegmentRules = field(default_factory=segments.SegmentRules)
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def query(customer_filter: CustomerFilter, *, now: datetime) -> Select[Customer]:
+    conditions = list(segments.conditions(customer_filter.rules, now))
+    if customer_filter.search and customer_filter.search.strip():
+        conditions.append(_matches_text(customer_filter.search.strip()))
+    if customer_filter.created_from is not None:
+        conditions.append(Customer.created_at >= customer_filter.created_from)
+    if customer_filter.created_to is not None:
+        conditions.append(Customer.created_at < customer_filter.created_to)
+    return select(Customer).where(*conditions)
+
+
+def _matches_text(text: str) -> ColumnElement[bool]:
+    """Name, username or phone containing the text; a number also finds a Telegram id."""
+    if len(text) > MAX_SEARCH_LENGTH:
+        raise ValidationFailed(f"search is limited to {MAX_SEARCH_LENGTH} characters")
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    options: list[ColumnElement[bool]] = [
+        Customer.first_name.ilike(pattern, escape="\\"),
+        Customer.last_name.ilike(pattern, escape="\\"),
+        Customer.username.ilike(pattern.lstrip("@"), escape="\\"),
+        Customer.phone.like(pattern, escape="\\"),
+    ]
+    if text.isdigit() and len(text) <= 18:
+        options.append(Customer.telegram_id == int(text))
+    return or_(*options)
+
+
+def ordering(name: str, direction: Direction) -> Ordering:
+    if name not in ORDERINGS:
+        raise ValidationFailed(f"cannot order customers by {name!r}", field="order")
+    return Ordering(ORDERINGS[name], Customer.id, direction)
+
+
+async def page(
+    session: AsyncSession,
+    customer_filter: CustomerFilter,
+    order: Ordering,
+    *,
+    now: datetime,
+    first: int,
+    after: pagination.Key | None,
+) -> pagination.Page[Customer]:
+    return await pagination.keyset_page(
+        session, query(customer_filter, now=now), order, first=first, after=after
+    )

@@ -1,0 +1,100 @@
+"""Keyset pagination: stable pages at any depth, cheap at a million rows.
+
+A page continues after the last row's (sort value, id), never with OFFSET,
+so page 5,000 costs what page 1 costs and rows inserted meanwhile do not
+shift what the reader sees. Transports turn `Key` into an opaque cursor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from backend.domain.errors import BadCursor, ValidationFailed
+
+MAX_PAGE_SIZE = 200
+T = TypeVar("T")
+
+KeyValue = int | str | datetime | None
+Key = tuple[KeyValue, int]
+
+
+class Direction(StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@dataclass(frozen=True)
+class Ordering:
+    column: InstrumentedAttribute[Any]
+    id_column: InstrumentedAttribute[int]
+    direction: Direction = Direction.DESC
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    rows: list[T]
+    keys: list[Key]
+    has_next: bool
+    has_previous: bool
+
+
+def check_page_size(first: int) -> int:
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise ValidationFailed(f"page size must be between 1 and {MAX_PAGE_SIZE}", field="first")
+    return first
+
+
+def key_of(row: Any, ordering: Ordering) -> Key:
+    return getattr(row, ordering.column.key), int(getattr(row, ordering.id_column.key))
+
+
+async def keyset_page(
+    session: AsyncSession,
+    query: Select[Any],
+    ordering: Ordering,
+    *,
+    first: int,
+    after: Key | None = None,
+) -> Page[Any]:
+    """Up to `first` rows of `query` after `after`, in `ordering` (ties broken by id)."""
+    check_page_size(first)
+    column, id_column = ordering.column, ordering.id_column
+    if after is not None:
+        query = query.where(_after(ordering, after))
+    if ordering.direction is Direction.DESC:
+        query = query.order_by(column.desc(), id_column.desc())
+    else:
+        query = query.order_by(column.asc(), id_column.asc())
+    rows = list((await session.scalars(query.limit(first + 1))).unique())
+    page = rows[:first]
+    return Page(
+        rows=page,
+        keys=[key_of(row, ordering) for row in page],
+        has_next=len(rows) > first,
+        has_previous=after is not None,
+    )
+
+
+def _after(ordering: Ordering, after: Key) -> Any:
+    value, last_id = after
+    column, id_column = ordering.column, ordering.id_column
+    if column is id_column:
+        return id_column < last_id if ordering.direction is Direction.DESC else id_column > last_id
+    if value is None:
+        raise BadCursor("cursor does not fit this ordering")
+    if ordering.direction is Direction.DESC:
+        return or_(column < value, and_(column == value, id_column < last_id))
+    return or_(column > value, and_(column == value, id_column > last_id))
+
+
+async def count(session: AsyncSession, query: Select[Any]) -> int:
+    """How many rows `query` would return (its ORDER BY and LIMIT ignored)."""
+    counted = select(func.count()).select_from(query.order_by(None).limit(None).subquery())
+    return int(await session.scalar(counted) or 0)

@@ -1,0 +1,64 @@
+"""What a GraphQL client sees when something goes wrong.
+
+* A `DomainError` keeps its message and gets `extensions.code` (one enum,
+  `ErrorCode`) plus its details: the SPA switches on the code.
+* A document that does not parse or validate gets INVALID_QUERY, and one over
+  the depth, alias or token limits QUERY_TOO_COMPLEX.
+* Anything else is a bug: the client gets a generic message with the request
+  id, the log gets the traceback under the same id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from backend.domain.audit import jsonable
+from backend.domain.errors import DomainError, ErrorCode
+
+log = logging.getLogger("dvorik.graphql")
+
+LIMIT_MARKERS = ("exceeds maximum operation depth", "aliases found", "token limit", "tokens")
+
+
+def translate(error: GraphQLError, request_id: str) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        extensions = {"code": original.code.value, **jsonable(original.details)}
+        return _with(error, original.message, extensions)
+    if original is None:
+        code = ErrorCode.INVALID_QUERY
+        if any(marker in error.message for marker in LIMIT_MARKERS):
+            code = ErrorCode.QUERY_TOO_COMPLEX
+        return _with(error, error.message, {**(error.extensions or {}), "code": code.value})
+    if isinstance(original, GraphQLError):  # e.g. variable coercion inside execution
+        return _with(error, error.message, {"code": ErrorCode.INVALID_QUERY.value})
+    log.error("unexpected error in %s (request %s)", error.path, request_id, exc_info=original)
+    message = f"Internal server error; quote request id {request_id} to support"
+    return _with(error, message, {"code": ErrorCode.INTERNAL.value, "requestId": request_id})
+
+
+def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+class TranslateErrors(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            request_id = getattr(self.execution_context.context, "request_id", "-")
+            result.errors = [translate(error, request_id) for error in errors]

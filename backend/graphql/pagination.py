@@ -1,0 +1,101 @@
+"""Relay-style connections over the domain's keyset pages.
+
+A cursor is base64 of JSON `[sort value, id]`: opaque to clients, stable,
+and checked on the way back in (a tampered cursor is BAD_CURSOR, never SQL).
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+import strawberry
+
+from backend.domain import pagination
+from backend.domain.errors import BadCursor
+
+T = TypeVar("T")
+N = TypeVar("N")
+
+
+@strawberry.enum
+class SortDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    counter: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="All rows matching the filter, across pages.")
+    async def total_count(self) -> int:
+        return await self.counter()
+
+
+def encode_cursor(key: pagination.Key) -> str:
+    value, row_id = key
+    raw = value.isoformat() if isinstance(value, datetime) else value
+    return base64.urlsafe_b64encode(json.dumps([raw, row_id]).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, ordering: pagination.Ordering) -> pagination.Key | None:
+    if cursor is None:
+        return None
+    try:
+        value, row_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise BadCursor("malformed cursor") from None
+    if not isinstance(row_id, int) or isinstance(row_id, bool):
+        raise BadCursor("malformed cursor")
+    if ordering.column is ordering.id_column:
+        return (row_id, row_id)
+    python_type = ordering.column.type.python_type
+    try:
+        if python_type is datetime and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        elif not isinstance(value, python_type):
+            raise BadCursor("cursor does not fit this ordering")
+    except ValueError:
+        raise BadCursor("malformed cursor") from None
+    return (value, row_id)
+
+
+def connection(
+    page: pagination.Page[Any],
+    convert: Callable[[Any], N],
+    counter: Callable[[], Awaitable[int]],
+) -> Connection[N]:
+    edges = [
+        Edge(cursor=encode_cursor(key), node=convert(row))
+        for row, key in zip(page.rows, page.keys, strict=True)
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        counter=counter,
+    )

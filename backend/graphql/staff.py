@@ -1,0 +1,152 @@
+"""Admins and cashiers in the admin API (owner's business, cashiers readable by all)."""
+
+import datetime as dt
+
+import strawberry
+from sqlalchemy import select
+from strawberry.types import Info
+
+from backend.domain import admins, cashiers
+from backend.domain import models as m
+from backend.domain.errors import NotFound, ValidationFailed
+from backend.graphql.permissions import allow
+from backend.graphql.scalars import AdminRole
+
+
+@strawberry.type
+class Admin:
+    id: int
+    email: str
+    role: AdminRole
+    telegram_id: str | None
+    is_active: bool
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, row: m.Admin) -> "Admin":
+        return cls(
+            id=row.id,
+            email=row.email,
+            role=row.role,
+            telegram_id=str(row.telegram_id) if row.telegram_id else None,
+            is_active=row.is_active,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type
+class Cashier:
+    id: int
+    name: str
+    store: str
+    is_active: bool
+    joined_at: dt.datetime | None
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, row: m.Cashier) -> "Cashier":
+        return cls(
+            id=row.id,
+            name=row.name,
+            store=row.store,
+            is_active=row.is_active,
+            joined_at=row.joined_at,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(description="Hand `inviteCode` to the cashier: /start <code> in the till bot.")
+class CashierInvite:
+    cashier: Cashier
+    invite_code: str
+    expires_at: dt.datetime
+
+
+@strawberry.input
+class CreateAdminInput:
+    email: str
+    password: str
+    role: AdminRole
+    telegram_id: str | None = None
+
+
+@strawberry.input
+class UpdateAdminInput:
+    role: AdminRole | None = None
+    is_active: bool | None = None
+
+
+def _telegram_id(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ValidationFailed("telegram id must be digits", field="telegramId")
+    return int(raw)
+
+
+@strawberry.type
+class StaffQueries:
+    @strawberry.field(permission_classes=allow("Query.admins"))
+    async def admins(self, info: Info) -> list[Admin]:
+        session = await info.context.session()
+        rows = await session.scalars(select(m.Admin).order_by(m.Admin.email))
+        return [Admin.of(row) for row in rows]
+
+    @strawberry.field(permission_classes=allow("Query.cashiers"))
+    async def cashiers(self, info: Info) -> list[Cashier]:
+        session = await info.context.session()
+        rows = await session.scalars(select(m.Cashier).order_by(m.Cashier.store, m.Cashier.name))
+        return [Cashier.of(row) for row in rows]
+
+
+@strawberry.type
+class StaffMutations:
+    @strawberry.mutation(permission_classes=allow("Mutation.createAdmin"))
+    async def create_admin(self, info: Info, input: CreateAdminInput) -> Admin:
+        actor = await info.context.actor()
+        async with info.context.transaction() as session:
+            row = await admins.create(
+                session,
+                input.email,
+                input.password,
+                input.role,
+                actor=actor,
+                telegram_id=_telegram_id(input.telegram_id),
+            )
+        return Admin.of(row)
+
+    @strawberry.mutation(permission_classes=allow("Mutation.updateAdmin"))
+    async def update_admin(self, info: Info, id: int, input: UpdateAdminInput) -> Admin:
+        actor = await info.context.actor()
+        async with info.context.transaction() as session:
+            row = await admins.change_access(
+                session,
+                id,
+                role=input.role,
+                is_active=input.is_active,
+                actor=actor,
+            )
+        return Admin.of(row)
+
+    @strawberry.mutation(permission_classes=allow("Mutation.inviteCashier"))
+    async def invite_cashier(self, info: Info, name: str, store: str) -> CashierInvite:
+        actor = await info.context.actor()
+        async with info.context.transaction() as session:
+            row, code = await cashiers.invite(
+                session, name, store, actor=actor, now=info.context.now()
+            )
+        if row.invite_expires_at is None:
+            raise NotFound("invite vanished")
+        return CashierInvite(
+            cashier=Cashier.of(row), invite_code=code, expires_at=row.invite_expires_at
+        )
+
+    @strawberry.mutation(permission_classes=allow("Mutation.setCashierActive"))
+    async def set_cashier_active(self, info: Info, id: int, active: bool) -> Cashier:
+        actor = await info.context.actor()
+        async with info.context.transaction() as session:
+            row = await cashiers.set_active(session, id, active, actor=actor)
+        return Cashier.of(row)
+
+
+ROOTS = {"query": StaffQueries, "mutation": StaffMutations}

@@ -1,0 +1,48 @@
+"""What one process shares across requests: engine, sessions, pub/sub, task queue.
+
+Built once at start-up from `Settings` (the FastAPI lifespan does it) and
+handed to every transport, so no module reaches for a global.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backend.domain.database import create_engine, create_sessionmaker
+from backend.domain.tasks import RecordingTaskQueue, TaskQueue
+from backend.pubsub import PubSub, create_pubsub
+from backend.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    read_engine: AsyncEngine
+    read_sessions: async_sessionmaker[AsyncSession]
+    pubsub: PubSub
+    tasks: TaskQueue
+
+    @classmethod
+    def start(cls, settings: Settings) -> Runtime:
+        engine = create_engine(settings.database_url)
+        read_engine = (
+            create_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
+        )
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=create_sessionmaker(engine),
+            read_engine=read_engine,
+            read_sessions=create_sessionmaker(read_engine),
+            pubsub=create_pubsub(settings.redis_url),
+            tasks=RecordingTaskQueue(),
+        )
+
+    async def stop(self) -> None:
+        await self.pubsub.close()
+        await self.engine.dispose()
+        await self.read_engine.dispose()

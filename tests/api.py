@@ -1,0 +1,113 @@
+"""A real Dvorik HTTP server on a free loopback port, and a small GraphQL client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.app import create_app
+from backend.runtime import Runtime
+from backend.settings import Settings
+from tests.processes import free_port
+
+JWT_SECRET = "test-secret-" + "x" * 40
+
+
+def settings_for(engine: AsyncEngine, **overrides: Any) -> Settings:
+    url = engine.url.render_as_string(hide_password=False)
+    values: dict[str, Any] = {
+        "database_url": url,
+        "jwt_secret_key": JWT_SECRET,
+        "internal_api_key": "internal-" + "k" * 40,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class RunningServer:
+    url: str
+    app: FastAPI
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.state.runtime
+        return runtime
+
+
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[RunningServer]:
+    """Run the app under uvicorn in this event loop (so tests can reach its runtime)."""
+    port = free_port()
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield RunningServer(f"http://127.0.0.1:{port}", app)
+    finally:
+        server.should_exit = True
+        await task
+
+
+@dataclass
+class GraphQLResponse:
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def data(self) -> Any:
+        assert not self.body.get("errors"), self.body.get("errors")
+        return self.body["data"]
+
+    @property
+    def error_codes(self) -> list[str]:
+        return [error.get("extensions", {}).get("code") for error in self.body.get("errors", [])]
+
+    @property
+    def error_code(self) -> str:
+        codes = self.error_codes
+        assert len(codes) == 1, self.body
+        return codes[0]
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient, token: str | None = None) -> None:
+        self.http = http
+        self.token = token
+
+    def as_(self, token: str | None) -> GraphQLClient:
+        return GraphQLClient(self.http, token)
+
+    async def __call__(self, query: str, **variables: Any) -> GraphQLResponse:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+        return GraphQLResponse(response.status_code, response.json())
+
+
+LOGIN = """
+mutation Login($email: String!, $password: String!) {
+  login(email: $email, password: $password) { token expiresAt admin { id email role } }
+}
+"""
+
+
+async def login(client: GraphQLClient, email: str, password: str) -> str:
+    response = await client(LOGIN, email=email, password=password)
+    token: str = response.data["login"]["token"]
+    return token
