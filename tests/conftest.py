@@ -12,8 +12,8 @@ from hypothesis import settings
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.domain.database import create_sessionmaker
 from backend.domain.clock import utcnow
+from backend.domain.database import create_sessionmaker
 from backend.domain.models import AdminRole, Base
 from backend.graphql import tokens
 from tests.api import JWT_SECRET, GraphQLClient, RunningServer, serve, settings_for

@@ -25,14 +25,15 @@ class Actor:
     kind: ActorKind
     id: int | None = None
     label: str | None = None
+    request_id: str | None = None
 
     @classmethod
     def system(cls, label: str = "system") -> Actor:
         return cls(ActorKind.SYSTEM, None, label)
 
     @classmethod
-    def admin(cls, admin_id: int, email: str | None = None) -> Actor:
-        return cls(ActorKind.ADMIN, admin_id, email)
+    def admin(cls, admin_id: int, email: str | None = None, request_id: str | None = None) -> Actor:
+        return cls(ActorKind.ADMIN, admin_id, email, request_id)
 
     @property
     def is_person(self) -> bool:
@@ -74,6 +75,7 @@ async def record(
         entity_id=None if entity_id is None else str(entity_id),
         before=jsonable(before) if before is not None else None,
         after=jsonable(after) if after is not None else None,
+        request_id=actor.request_id,
     )
     session.add(entry)
     await session.flush()

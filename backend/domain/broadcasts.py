@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -392,3 +392,45 @@ async def _audience(session: AsyncSession, broadcast: Broadcast) -> dict[str, An
         )
     rules["status"] = [CustomerStatus.ACTIVE.value]
     return rules
+
+
+# --- Live progress: the message the engine publishes and the API relays -----------------
+
+
+class ProgressMessage(TypedDict):
+    """One message on `broadcast_channel(id)`: where a broadcast stands, complete in itself.
+
+    `status` is a `BroadcastStatus` value ("sending", "completed", ...); the
+    counts are delivery rows by status (`total` is all of them); `rate` is
+    deliveries per second and `eta` seconds to go, when the engine knows them.
+    """
+
+    broadcast_id: int
+    status: str
+    total: int
+    sent: int
+    failed: int
+    blocked: int
+    pending: int
+    rate: float | None
+    eta: float | None
+
+
+def progress_message(
+    broadcast_id: int,
+    stats: BroadcastStats,
+    *,
+    rate: float | None = None,
+    eta: float | None = None,
+) -> ProgressMessage:
+    return ProgressMessage(
+        broadcast_id=broadcast_id,
+        status=stats.status.value,
+        total=stats.total,
+        sent=stats.sent,
+        failed=stats.failed,
+        blocked=stats.blocked,
+        pending=stats.pending,
+        rate=rate,
+        eta=eta,
+    )

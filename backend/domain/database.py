@@ -68,6 +68,8 @@ def _create_sqlite_engine(url: str, *, echo: bool, read_only: bool = False) -> A
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Stop the driver from issuing its own BEGIN; `_on_begin` issues ours.
         dbapi_connection.isolation_level = None
+        # SQLite's lower() knows only ASCII; customers' names are Cyrillic.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
@@ -83,6 +85,10 @@ def _create_sqlite_engine(url: str, *, echo: bool, read_only: bool = False) -> A
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

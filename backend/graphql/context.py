@@ -7,6 +7,7 @@ in one statement; the result is cached for the rest of the request.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,7 +40,8 @@ class Context(BaseContext):
         self._admin: Admin | None = None
         self._claims: tokens.Claims | None = None
         self._authenticated = False
-        self._read_session: AsyncSession | None = None
+        self._auth_lock = asyncio.Lock()
+        self._read_sessions: list[AsyncSession] = []
 
     @property
     def settings(self) -> Any:
@@ -55,10 +57,15 @@ class Context(BaseContext):
         return create_loaders(self)
 
     async def session(self) -> AsyncSession:
-        """One read session per request, shared by resolvers and DataLoaders."""
-        if self._read_session is None:
-            self._read_session = self.runtime.read_sessions()
-        return self._read_session
+        """A read session of the caller's own, closed when the request ends.
+
+        GraphQL resolves sibling fields (and DataLoader batches) concurrently,
+        and one AsyncSession must never be used by two tasks at once, so every
+        resolver or batch gets its own; the pool makes that cheap.
+        """
+        session = self.runtime.read_sessions()
+        self._read_sessions.append(session)
+        return session
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -76,21 +83,23 @@ class Context(BaseContext):
         return tokens.bearer(header)
 
     async def admin(self) -> Admin | None:
-        """The signed-in admin, or None for an anonymous request."""
-        if not self._authenticated:
-            self._authenticated = True
-            token = self._raw_token()
-            if token is not None:
-                claims = tokens.decode(
-                    token, secret=self.settings.secret("jwt_secret_key"), now=self.now()
-                )
-                session = await self.session()
-                admin = await sign_in.active_admin(session, claims.admin_id, claims.jti)
-                await session.commit()  # a WebSocket must not hold a transaction open
-                if admin is None:
-                    raise Unauthenticated("access token was revoked or its admin deactivated")
-                self._admin, self._claims = admin, claims
+        """The signed-in admin, or None for an anonymous request (checked once per request)."""
+        async with self._auth_lock:  # sibling root fields ask at the same time
+            if not self._authenticated:
+                self._admin, self._claims = await self._authenticate()
+                self._authenticated = True
         return self._admin
+
+    async def _authenticate(self) -> tuple[Admin | None, tokens.Claims | None]:
+        token = self._raw_token()
+        if token is None:
+            return None, None
+        claims = tokens.decode(token, secret=self.settings.secret("jwt_secret_key"), now=self.now())
+        async with self.runtime.read_sessions() as session:
+            admin = await sign_in.active_admin(session, claims.admin_id, claims.jti)
+        if admin is None:
+            raise Unauthenticated("access token was revoked or its admin deactivated")
+        return admin, claims
 
     async def require_admin(self) -> Admin:
         admin = await self.admin()
@@ -104,11 +113,11 @@ class Context(BaseContext):
 
     async def actor(self) -> Actor:
         admin = await self.require_admin()
-        return Actor.admin(admin.id, admin.email)
+        return Actor.admin(admin.id, admin.email, self.request_id)
 
     async def close(self) -> None:
-        if self._read_session is not None:
-            await self._read_session.close()
+        for session in self._read_sessions:
+            await session.close()
 
 
 async def get_context(connection: HTTPConnection) -> AsyncIterator[Context]:

@@ -8,7 +8,6 @@ import strawberry
 from strawberry.types import Info
 
 from backend.domain import discount_search, discounts, kpi, pagination
-from backend.domain import models as m
 from backend.domain.errors import CodeNotFound, ValidationFailed
 from backend.domain.models import Discount as DiscountRow
 from backend.graphql.pagination import Connection, connection, decode_cursor

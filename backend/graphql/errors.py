@@ -16,6 +16,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import StreamExecutionResult
 
 from backend.domain.audit import jsonable
 from backend.domain.errors import DomainError, ErrorCode
@@ -55,10 +56,24 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> Grap
 
 
 class TranslateErrors(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
+    """Translates once per result: the final one (HTTP) or each streamed one (WebSocket)."""
+
+    def __init__(self) -> None:
+        self._streamed = False
+
+    def _translate(self, result: object) -> None:
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             request_id = getattr(self.execution_context.context, "request_id", "-")
-            result.errors = [translate(error, request_id) for error in errors]
+            result.errors = [translate(error, request_id) for error in errors]  # type: ignore[attr-defined]
+
+    def on_operation(self) -> Iterator[None]:
+        self._streamed = False
+        yield
+        if not self._streamed:
+            self._translate(self.execution_context.result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        self._streamed = True
+        self._translate(result)
+        yield None

@@ -16,6 +16,7 @@ import strawberry
 
 from backend.domain import pagination
 from backend.domain.errors import BadCursor
+from backend.domain.models.types import UTCDateTime
 
 T = TypeVar("T")
 N = TypeVar("N")
@@ -69,14 +70,16 @@ def decode_cursor(cursor: str | None, ordering: pagination.Ordering) -> paginati
         raise BadCursor("malformed cursor")
     if ordering.column is ordering.id_column:
         return (row_id, row_id)
-    python_type = ordering.column.type.python_type
-    try:
-        if python_type is datetime and isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        elif not isinstance(value, python_type):
+    if isinstance(ordering.column.type, UTCDateTime):
+        try:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
             raise BadCursor("cursor does not fit this ordering")
-    except ValueError:
-        raise BadCursor("malformed cursor") from None
+        return (moment, row_id)
+    if not isinstance(value, int | str) or isinstance(value, bool):
+        raise BadCursor("cursor does not fit this ordering")
     return (value, row_id)
 
 

@@ -72,7 +72,7 @@ def create_schema(*, introspection: bool = True) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     roots = collect_roots()
     return QuietSchema(
-        query=_merged("Query", roots["query"]),
+        query=merge_types("Query", tuple(roots["query"])),
         mutation=_merged("Mutation", roots["mutation"]),
         subscription=_merged("Subscription", roots["subscription"]),
         extensions=extensions,

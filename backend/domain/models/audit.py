@@ -32,3 +32,5 @@ class AuditEntry(Base):
     entity_id: Mapped[str | None] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Ties the entry to the API request (and its log lines) that made the change.
+    request_id: Mapped[str | None] = mapped_column(String(64))

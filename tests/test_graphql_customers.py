@@ -1,0 +1,190 @@
+"""The customer list and card as the admin SPA uses them, over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backend.domain.models import AdminRole, AuditEntry, Customer, CustomerStatus
+from tests.api import GraphQLClient, RunningServer
+from tests.factories import make_customer, make_discount
+
+LIST = """
+query List($first: Int!, $after: String, $filter: CustomerFilter) {
+  customers(first: $first, after: $after, filter: $filter) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id firstName phone username status tags } }
+  }
+}
+"""
+N_PLUS_ONE = """
+query Page($first: Int!) {
+  customers(first: $first) { edges { node { tags discounts { code status } } } }
+}
+"""
+
+
+async def shop(sessions: async_sessionmaker[AsyncSession], count: int) -> list[Customer]:
+    async with sessions() as session, session.begin():
+        people = []
+        for index in range(count):
+            customer = await make_customer(
+                session,
+                tags=["vip"] if index % 3 == 0 else ["опт", "дети"],
+                phone=f"+7914000{index:04d}",
+                username=f"user{index}",
+                birthday=date(1990, 1 + index % 12, 1),
+            )
+            await make_discount(session, customer)
+            people.append(customer)
+    return people
+
+
+@contextmanager
+def counting_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_marketer_pages_through_filtered_customers(
+    staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await shop(sessions, 7)
+    marketer = staff[AdminRole.MARKETING]
+    vip = {"tagsAny": ["VIP"], "status": ["ACTIVE"]}
+
+    first = (await marketer(LIST, first=2, filter=vip)).data["customers"]
+    after = first["pageInfo"]["endCursor"]
+    second = (await marketer(LIST, first=2, after=after, filter=vip)).data["customers"]
+
+    assert first["totalCount"] == 3
+    assert first["pageInfo"]["hasNextPage"] and not second["pageInfo"]["hasNextPage"]
+    seen = [edge["node"] for edge in first["edges"] + second["edges"]]
+    assert len({node["id"] for node in seen}) == 3
+    assert all(node["tags"] == ["vip"] for node in seen)
+    assert all(node["phone"].startswith("+7914") for node in seen)
+
+
+async def test_readonly_sees_no_contact_data(
+    staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await shop(sessions, 2)
+    response = await staff[AdminRole.READONLY](LIST, first=10)
+    nodes = [edge["node"] for edge in response.data["customers"]["edges"]]
+    assert len(nodes) == 2
+    assert all(node["phone"] is None and node["username"] is None for node in nodes)
+    assert all(node["firstName"] == "Анна" for node in nodes)
+
+
+async def test_a_page_costs_the_same_few_statements_for_10_and_100_rows(
+    staff: dict[AdminRole, GraphQLClient],
+    sessions: async_sessionmaker[AsyncSession],
+    server: RunningServer,
+) -> None:
+    await shop(sessions, 100)
+    owner = staff[AdminRole.OWNER]
+    counts = {}
+    for size in (10, 100):
+        with counting_statements(server.runtime.read_engine) as statements:
+            response = await owner(N_PLUS_ONE, first=size)
+        assert len(response.data["customers"]["edges"]) == size
+        counts[size] = len(statements)
+    assert counts[10] == counts[100] <= 4, counts
+
+
+async def test_search_finds_by_name_phone_and_telegram_id(
+    staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session, session.begin():
+        maria = await make_customer(session, first_name="Мария", phone="+79140001122")
+        await make_customer(session, first_name="Пётр")
+    owner = staff[AdminRole.OWNER]
+    for text in ("мари", "0001122", str(maria.telegram_id)):
+        found = (await owner(LIST, first=10, filter={"search": text})).data["customers"]
+        assert [edge["node"]["id"] for edge in found["edges"]] == [maria.id], text
+
+
+async def test_marketer_edits_a_customer_card_and_it_is_audited(
+    staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session, session.begin():
+        customer = await make_customer(session, tags=["опт"])
+    edit = """
+    mutation($id: Int!, $input: UpdateCustomerInput!) {
+      updateCustomer(id: $id, input: $input) { note birthday tags }
+    }
+    """
+    response = await staff[AdminRole.MARKETING](
+        edit,
+        id=customer.id,
+        input={
+            "note": "Любит лакрицу",
+            "birthday": "1991-05-09",
+            "addTags": ["VIP"],
+            "removeTags": ["опт"],
+        },
+    )
+    assert response.data["updateCustomer"] == {
+        "note": "Любит лакрицу",
+        "birthday": "1991-05-09",
+        "tags": ["vip"],
+    }
+    async with sessions() as session:
+        actions = set(await session.scalars(select(AuditEntry.action)))
+    assert {"customer.update", "customer.tags"} <= actions
+
+
+async def test_bad_input_is_typed_and_changes_nothing(
+    staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session, session.begin():
+        customer = await make_customer(session)
+    owner = staff[AdminRole.OWNER]
+    edit = """
+    mutation($id: Int!, $input: UpdateCustomerInput!) {
+      updateCustomer(id: $id, input: $input) { id }
+    }
+    """
+
+    assert (await owner(edit, id=999_999, input={"note": "x"})).error_code == "NOT_FOUND"
+    bad_birthday = await owner(edit, id=customer.id, input={"birthday": "2999-01-01"})
+    assert bad_birthday.error_code == "VALIDATION"
+    assert (await owner(LIST, first=500)).error_code == "VALIDATION"
+    assert (await owner(LIST, first=10, after="!!not-a-cursor")).error_code == "BAD_CURSOR"
+    bad_rules = await owner(LIST, first=10, filter={"birthdayMonth": 13})
+    assert bad_rules.error_code == "INVALID_SEGMENT_RULES"
+    async with sessions() as session:
+        stored = await session.get(Customer, customer.id)
+        audits = await session.scalar(select(func.count()).select_from(AuditEntry))
+    assert stored is not None and stored.birthday is None and stored.status is CustomerStatus.ACTIVE
+    assert audits == 0
+
+
+async def test_bulk_tagging_a_segment_runs_inline_below_the_threshold(
+    staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    people = await shop(sessions, 4)
+    bulk = """
+    mutation($ids: [Int!]) {
+      bulkTagCustomers(selection: {ids: $ids}, add: ["акция"]) { affected jobId }
+    }
+    """
+    response = await staff[AdminRole.MARKETING](bulk, ids=[p.id for p in people[:3]])
+    assert response.data["bulkTagCustomers"] == {"affected": 3, "jobId": None}
+    tagged = await staff[AdminRole.MARKETING](LIST, first=10, filter={"tagsAll": ["акция"]})
+    assert tagged.data["customers"]["totalCount"] == 3

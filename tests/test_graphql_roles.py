@@ -1,0 +1,160 @@
+"""The role matrix holds for every root field the schema has, checked from the schema itself.
+
+Static: every root field is in ROLE_MATRIX with exactly the permission it
+declares, and every matrix entry exists. Behavioural: each root field is
+called by every role (and anonymously) with generated arguments; a role below
+the matrix gets FORBIDDEN (anonymous: UNAUTHENTICATED), a role at or above it
+never does. A new mutation without a permission fails here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    get_named_type,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.domain.clock import utcnow
+from backend.domain.models import AdminRole
+from backend.graphql import tokens
+from backend.graphql.permissions import RANK, ROLE_MATRIX, RolePermission
+from backend.graphql.schema import schema
+from tests.api import JWT_SECRET, GraphQLClient
+from tests.factories import make_admin
+
+ROOTS = ("Query", "Mutation", "Subscription")
+SCALAR_SAMPLES: dict[str, Any] = {
+    "Int": 1,
+    "Float": 1.0,
+    "String": "x",
+    "Boolean": True,
+    "ID": "1",
+    "Date": "2026-01-01",
+    "DateTime": "2030-01-01T00:00:00+00:00",
+    "Decimal": "1.00",
+    "JSON": {},
+}
+
+
+def declared_roles() -> dict[str, AdminRole | None]:
+    """Coordinate -> least role, read off the permission classes in the built schema."""
+    found: dict[str, AdminRole | None] = {}
+    for root in ROOTS:
+        definition = schema.get_type_by_name(root)
+        if definition is None:
+            continue
+        for field in definition.fields:  # type: ignore[union-attr]
+            name = schema.config.name_converter.get_graphql_name(field)
+            permissions = [
+                permission
+                for permission in field.permission_classes
+                if isinstance(permission, type) and issubclass(permission, RolePermission)
+            ]
+            assert len(permissions) == 1, f"{root}.{name} declares no role permission"
+            found[f"{root}.{name}"] = permissions[0].required
+    return found
+
+
+def test_every_root_field_is_in_the_matrix_and_nothing_else_is() -> None:
+    declared = declared_roles()
+    root_entries = {key: value for key, value in ROLE_MATRIX.items() if key.split(".")[0] in ROOTS}
+    assert declared == root_entries
+
+
+def test_object_fields_in_the_matrix_exist() -> None:
+    for coordinate in ROLE_MATRIX:
+        type_name, field_name = coordinate.split(".")
+        graphql_type = schema._schema.get_type(type_name)
+        assert isinstance(graphql_type, GraphQLObjectType), coordinate
+        assert field_name in graphql_type.fields, coordinate
+
+
+def sample(input_type: GraphQLInputType) -> Any:
+    if isinstance(input_type, GraphQLNonNull):
+        return sample(input_type.of_type)
+    if isinstance(input_type, GraphQLList):
+        return [sample(input_type.of_type)]
+    if isinstance(input_type, GraphQLEnumType):
+        return next(iter(input_type.values))
+    if isinstance(input_type, GraphQLInputObjectType):
+        return {
+            name: sample(field.type)
+            for name, field in input_type.fields.items()
+            if isinstance(field.type, GraphQLNonNull)
+        }
+    assert isinstance(input_type, GraphQLScalarType)
+    return SCALAR_SAMPLES[input_type.name]
+
+
+def operation(root: str, name: str, field: GraphQLField) -> tuple[str, dict[str, Any]]:
+    required = {
+        arg: arg_def
+        for arg, arg_def in field.args.items()
+        if isinstance(arg_def.type, GraphQLNonNull)
+    }
+    declarations = ", ".join(f"${arg}: {arg_def.type}" for arg, arg_def in required.items())
+    arguments = ", ".join(f"{arg}: ${arg}" for arg in required)
+    selection = (
+        ""
+        if isinstance(get_named_type(field.type), GraphQLScalarType | GraphQLEnumType)
+        else " { __typename }"
+    )
+    keyword = root.lower()
+    head = f"{keyword} Probe({declarations})" if declarations else f"{keyword} Probe"
+    call = f"{name}({arguments})" if arguments else name
+    variables = {arg: sample(arg_def.type) for arg, arg_def in required.items()}
+    return f"{head} {{ {call}{selection} }}", variables
+
+
+def root_fields() -> list[tuple[str, str, GraphQLField]]:
+    found = []
+    for root in ("Query", "Mutation"):
+        graphql_root = schema._schema.get_type(root)
+        assert isinstance(graphql_root, GraphQLObjectType)
+        found += [(root, name, field) for name, field in graphql_root.fields.items()]
+    return found
+
+
+ROOT_FIELDS = root_fields()
+
+
+@pytest.mark.parametrize(("root", "name", "field"), ROOT_FIELDS, ids=lambda v: str(v)[:40])
+async def test_each_role_gets_exactly_what_the_matrix_says(
+    graphql: GraphQLClient,
+    sessions: async_sessionmaker[AsyncSession],
+    root: str,
+    name: str,
+    field: GraphQLField,
+) -> None:
+    async with sessions() as session, session.begin():
+        people = {role: await make_admin(session, role=role) for role in AdminRole}
+    required = ROLE_MATRIX[f"{root}.{name}"]
+    query, variables = operation(root, name, field)
+
+    for role, admin in people.items():
+        token = tokens.issue(admin, secret=JWT_SECRET, now=utcnow()).token
+        response = await graphql.as_(token)(query, **variables)
+        codes = response.error_codes
+        assert "INTERNAL" not in codes, (role, response.body)
+        if required is not None and RANK[role] < RANK[required]:
+            assert codes == ["FORBIDDEN"], (role, response.body)
+        else:
+            assert "FORBIDDEN" not in codes and "UNAUTHENTICATED" not in codes, (
+                role,
+                response.body,
+            )
+    anonymous = await graphql(query, **variables)
+    if required is not None:
+        assert anonymous.error_codes == ["UNAUTHENTICATED"], anonymous.body
+    assert "INTERNAL" not in anonymous.error_codes

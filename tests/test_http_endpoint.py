@@ -1,0 +1,70 @@
+"""The HTTP surface: GraphiQL and introspection by setting, CORS for the SPA, readiness."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backend.domain.models import AdminRole, AuditEntry
+from tests.api import GraphQLClient, serve, settings_for
+from tests.factories import make_customer
+
+INTROSPECTION = "{ __schema { queryType { name } } }"
+SPA = "https://admin.dvorik.test"
+
+
+async def test_development_serves_graphiql_and_introspection(base_url: str) -> None:
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        page = await http.get("/graphql", headers={"Accept": "text/html"})
+        schema = await http.post("/graphql", json={"query": INTROSPECTION})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    assert schema.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_production_switches_graphiql_and_introspection_off(engine: AsyncEngine) -> None:
+    settings = settings_for(engine, graphql_ide=False, cors_origins=SPA)
+    async with serve(settings) as server, httpx.AsyncClient(base_url=server.url) as http:
+        page = await http.get("/graphql", headers={"Accept": "text/html"})
+        schema = await http.post("/graphql", json={"query": INTROSPECTION})
+        preflight = await http.options(
+            "/graphql",
+            headers={
+                "Origin": SPA,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+        stranger = await http.options(
+            "/graphql",
+            headers={"Origin": "https://evil.test", "Access-Control-Request-Method": "POST"},
+        )
+    assert page.status_code != 200 or "graphiql" not in page.text.lower()
+    assert schema.json().get("data") is None
+    assert preflight.headers.get("access-control-allow-origin") == SPA
+    assert stranger.headers.get("access-control-allow-origin") is None
+
+
+async def test_ready_reports_database_and_embedded_redis(base_url: str) -> None:
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        response = await http.get("/ready")
+    assert response.status_code == 200
+    assert response.json() == {"ready": True, "database": "ok", "redis": "embedded"}
+
+
+async def test_audit_entries_carry_the_request_id(
+    staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session, session.begin():
+        customer = await make_customer(session)
+    marketer = staff[AdminRole.MARKETING]
+    edit = 'mutation($id: Int!) { updateCustomer(id: $id, input: {note: "VIP"}) { id } }'
+    response = await marketer.http.post(
+        "/graphql",
+        json={"query": edit, "variables": {"id": customer.id}},
+        headers={"Authorization": f"Bearer {marketer.token}", "X-Request-Id": "req-42"},
+    )
+    assert response.json()["data"]["updateCustomer"]["id"] == customer.id
+    async with sessions() as session:
+        entry = await session.scalar(select(AuditEntry))
+    assert entry is not None and entry.request_id == "req-42"
