@@ -8,15 +8,19 @@ at start-up with one clear line.
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
+from backend.bots import webhook_setup
 from backend.domain.database import database_state
+from backend.domain.errors import DomainError, ErrorCode
 from backend.graphql.context import get_context
 from backend.graphql.schema import create_schema
 from backend.pubsub import RedisPubSub
@@ -91,4 +95,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         is_ready = all(value in ("ok", "embedded") for value in checks.values())
         return JSONResponse({"ready": is_ready, **checks}, status_code=200 if is_ready else 503)
 
+    @app.post("/internal/set-webhooks", tags=["operations"], summary="Register both bots")
+    async def set_webhooks(request: Request, api_key: ApiKey = None) -> JSONResponse:
+        settings_in_use = _internal(request, api_key)
+        return JSONResponse(await webhook_setup.set_webhooks(settings_in_use))
+
+    @app.get("/internal/webhook-info", tags=["operations"], summary="What Telegram has")
+    async def webhook_info(request: Request, api_key: ApiKey = None) -> JSONResponse:
+        settings_in_use = _internal(request, api_key)
+        return JSONResponse(await webhook_setup.webhook_info(settings_in_use))
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, error: DomainError) -> JSONResponse:
+        status = 409 if error.code is ErrorCode.CONFLICT else 400
+        return JSONResponse({"error": error.message, "code": error.code.value}, status_code=status)
+
     return app
+
+
+ApiKey = Annotated[str | None, Header(alias="X-API-Key")]
+
+
+def _internal(request: Request, api_key: str | None) -> Settings:
+    """Internal endpoints need X-API-Key = INTERNAL_API_KEY, compared in constant time."""
+    runtime: Runtime = request.app.state.runtime
+    expected = runtime.settings.secret("internal_api_key").encode()
+    if api_key is None or not hmac.compare_digest(api_key.encode(), expected):
+        raise HTTPException(status_code=401, detail="missing or wrong X-API-Key")
+    return runtime.settings

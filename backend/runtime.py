@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.domain.database import create_engine, create_sessionmaker
-from backend.domain.tasks import RecordingTaskQueue, TaskQueue
+from backend.domain.tasks import TaskQueue
 from backend.pubsub import PubSub, create_pubsub
 from backend.settings import Settings
+from backend.workers.in_process import InProcessTaskQueue
 
 
 @dataclass
@@ -29,20 +30,23 @@ class Runtime:
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
         engine = create_engine(settings.database_url)
+        sessions = create_sessionmaker(engine)
         read_engine = (
             create_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
         )
         return cls(
             settings=settings,
             engine=engine,
-            sessions=create_sessionmaker(engine),
+            sessions=sessions,
             read_engine=read_engine,
             read_sessions=create_sessionmaker(read_engine),
             pubsub=create_pubsub(settings.redis_url),
-            tasks=RecordingTaskQueue(),
+            tasks=InProcessTaskQueue(sessions),
         )
 
     async def stop(self) -> None:
+        if isinstance(self.tasks, InProcessTaskQueue):
+            await self.tasks.drain()
         await self.pubsub.close()
         await self.engine.dispose()
         await self.read_engine.dispose()

@@ -45,10 +45,9 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[RunningServer]:
-    """Run the app under uvicorn in this event loop (so tests can reach its runtime)."""
+async def serve_app(app: Any) -> AsyncIterator[str]:
+    """Run an ASGI app under uvicorn in this event loop; yields its base URL."""
     port = free_port()
-    app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -57,10 +56,18 @@ async def serve(settings: Settings) -> AsyncIterator[RunningServer]:
             task.result()
         await asyncio.sleep(0.01)
     try:
-        yield RunningServer(f"http://127.0.0.1:{port}", app)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[RunningServer]:
+    """Run Dvorik in this event loop (so tests can reach its runtime)."""
+    app = create_app(settings)
+    async with serve_app(app) as url:
+        yield RunningServer(url, app)
 
 
 @dataclass

@@ -10,7 +10,10 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.domain.models import AdminRole, AuditEntry, Customer, CustomerStatus
+from backend.domain import shop_settings
+from backend.domain.audit import Actor
+from backend.domain.models import AdminRole, AuditEntry, Customer, CustomerStatus, Discount
+from backend.workers.in_process import InProcessTaskQueue
 from tests.api import GraphQLClient, RunningServer
 from tests.factories import make_customer, make_discount
 
@@ -188,3 +191,33 @@ async def test_bulk_tagging_a_segment_runs_inline_below_the_threshold(
     assert response.data["bulkTagCustomers"] == {"affected": 3, "jobId": None}
     tagged = await staff[AdminRole.MARKETING](LIST, first=10, filter={"tagsAll": ["акция"]})
     assert tagged.data["customers"]["totalCount"] == 3
+
+
+async def test_bulk_discount_above_the_threshold_runs_as_a_background_job(
+    staff: dict[AdminRole, GraphQLClient],
+    sessions: async_sessionmaker[AsyncSession],
+    server: RunningServer,
+) -> None:
+    people = await shop(sessions, 4)
+    async with sessions() as session, session.begin():
+        await shop_settings.set_value(session, "bulk_background_threshold", 2, Actor.system())
+    bulk = """
+    mutation($ids: [Int!]) {
+      bulkIssueDiscount(selection: {ids: $ids}, kind: MANUAL, reason: "Праздник", percent: 7) {
+        affected jobId
+      }
+    }
+    """
+    response = await staff[AdminRole.MARKETING](bulk, ids=[p.id for p in people])
+    result = response.data["bulkIssueDiscount"]
+    assert result["affected"] == 4 and result["jobId"]
+
+    queue = server.runtime.tasks
+    assert isinstance(queue, InProcessTaskQueue)
+    await queue.drain()
+    assert queue.results[result["jobId"]] == 4
+    async with sessions() as session:
+        given = await session.scalar(
+            select(func.count()).select_from(Discount).where(Discount.percent == 7)
+        )
+    assert given == 4

@@ -1,1 +1,1 @@
-"""Placeholder package; see the issue that builds it."""
+"""Telegram: the customer bot and the cashier bot, and their webhook registration."""

@@ -1,1 +1,1 @@
-"""Placeholder package; see the issue that builds it."""
+"""Background work: task handlers (thin wrappers over domain services) and their queues."""
