@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
-from backend.bots import webhook_setup
+from backend.bots import webhook_setup, webhooks
 from backend.domain.database import database_state
 from backend.domain.errors import DomainError, ErrorCode
 from backend.graphql.context import get_context
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allowed_origins=config.allowed_origins,
     )
     app.include_router(graphql, prefix="/graphql", include_in_schema=False)
+    app.include_router(webhooks.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness and database state")
     async def health(request: Request) -> JSONResponse:

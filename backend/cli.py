@@ -153,6 +153,37 @@ def admin_login_link(
     typer.echo("Exchange it with the GraphQL mutation loginWithToken(token: ...).")
 
 
+@app.command()
+def bots(
+    polling: Annotated[
+        bool, typer.Option("--polling", help="Long-poll the Bot API instead of webhooks.")
+    ] = False,
+) -> None:
+    """Run both bots by long polling (local work); production uses webhooks on `serve`."""
+    if not polling:
+        raise CliError("bots run inside `dvorik serve` on webhooks; use --polling for local work")
+    from backend.runtime import Runtime
+
+    config = settings()
+
+    async def main() -> None:
+        runtime = Runtime.start(config)
+        try:
+            if runtime.bots is None:
+                raise CliError("set TELEGRAM_BOT_TOKEN and TELEGRAM_AUTH_BOT_TOKEN first")
+            apps = (runtime.bots.customer, runtime.bots.cashier)
+            for bot_app in apps:
+                await bot_app.bot.delete_webhook()
+            typer.echo(f"Polling {config.telegram_api_url} for both bots; Ctrl+C stops.")
+            await asyncio.gather(
+                *(a.dispatcher.start_polling(a.bot, handle_signals=False) for a in apps)
+            )
+        finally:
+            await runtime.stop()
+
+    asyncio.run(main())
+
+
 @app.command("export-schema")
 def export_schema() -> None:
     """Print the GraphQL schema (SDL); schema.graphql is this output, checked by a test."""

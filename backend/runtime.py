@@ -10,9 +10,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from backend.bots.telegram import Bots, create_bots
+from backend.bots.texts import Texts
 from backend.domain.database import create_engine, create_sessionmaker
 from backend.domain.tasks import TaskQueue
 from backend.pubsub import PubSub, create_pubsub
+from backend.rate_limits import RateLimiter, RedisRateLimiter, create_rate_limiter
 from backend.settings import Settings
 from backend.workers.in_process import InProcessTaskQueue
 
@@ -26,6 +29,9 @@ class Runtime:
     read_sessions: async_sessionmaker[AsyncSession]
     pubsub: PubSub
     tasks: TaskQueue
+    rate_limiter: RateLimiter
+    texts: Texts
+    bots: Bots | None = None
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -34,7 +40,7 @@ class Runtime:
         read_engine = (
             create_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
         )
-        return cls(
+        runtime = cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
@@ -42,9 +48,17 @@ class Runtime:
             read_sessions=create_sessionmaker(read_engine),
             pubsub=create_pubsub(settings.redis_url),
             tasks=InProcessTaskQueue(sessions),
+            rate_limiter=create_rate_limiter(settings.redis_url),
+            texts=Texts(sessions, settings.zone),
         )
+        runtime.bots = create_bots(settings, {"runtime": runtime, "texts": runtime.texts})
+        return runtime
 
     async def stop(self) -> None:
+        if self.bots is not None:
+            await self.bots.close()
+        if isinstance(self.rate_limiter, RedisRateLimiter):
+            await self.rate_limiter.close()
         if isinstance(self.tasks, InProcessTaskQueue):
             await self.tasks.drain()
         await self.pubsub.close()

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     webhook_base_url: str | None = None
     webhook_secret: SecretStr | None = None
 
+    admin_spa_url: str = "http://127.0.0.1:5173"
     cors_origins: str = ""
     graphql_ide: bool | None = None
 
@@ -97,7 +98,7 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 32 characters")
         return value
 
-    @field_validator("telegram_api_url", "webhook_base_url")
+    @field_validator("telegram_api_url", "webhook_base_url", "admin_spa_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):

@@ -221,3 +221,15 @@ async def test_bulk_discount_above_the_threshold_runs_as_a_background_job(
             select(func.count()).select_from(Discount).where(Discount.percent == 7)
         )
     assert given == 4
+
+
+async def test_times_without_an_offset_are_a_validation_error(
+    staff: dict[AdminRole, GraphQLClient],
+) -> None:
+    owner = staff[AdminRole.OWNER]
+    for value in ("2025-03-01T00:00:00", "2025-03-01"):
+        response = await owner(LIST, first=5, filter={"createdFrom": value})
+        assert response.error_codes in (["VALIDATION"], ["INVALID_QUERY"]), response.body
+    discounts = "query($f: DiscountFilter) { discounts(first: 5, filter: $f) { totalCount } }"
+    naive = await owner(discounts, f={"issuedTo": "2025-03-01T00:00:00"})
+    assert naive.error_code == "VALIDATION"

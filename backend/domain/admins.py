@@ -90,6 +90,22 @@ async def find_by_email(session: AsyncSession, email: str) -> Admin | None:
     return result.first()
 
 
+async def find_by_telegram_id(session: AsyncSession, telegram_id: int) -> Admin | None:
+    result = await session.scalars(select(Admin).where(Admin.telegram_id == telegram_id))
+    return result.first()
+
+
+async def first_owner(session: AsyncSession) -> Admin | None:
+    """The longest-serving active owner (SUPERADMIN_TELEGRAM_ID signs in as them)."""
+    result = await session.scalars(
+        select(Admin)
+        .where(Admin.role == AdminRole.OWNER, Admin.is_active.is_(True))
+        .order_by(Admin.id)
+        .limit(1)
+    )
+    return result.first()
+
+
 async def authenticate(session: AsyncSession, email: str, password: str) -> Admin:
     """The active admin with these credentials; one error for every kind of mismatch."""
     admin = await find_by_email(session, email.strip())

@@ -10,6 +10,7 @@ twice, or on two workers at once, gives nothing the second time.
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.domain import discounts, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.clock import business_date
+from backend.domain.errors import InvalidBirthday
 from backend.domain.models import Customer, CustomerStatus, Discount, DiscountKind
+
+MAX_AGE_YEARS = 120
+_DATE_SHAPE = re.compile(r"^\s*(\d{1,2})[.\-/ ](\d{1,2})[.\-/ ](\d{4})\s*$")
+
+
+def parse_birthday(text: str, *, today: date) -> date:
+    """A customer's typed birthday (DD.MM.YYYY) as a date, or InvalidBirthday with the reason.
+
+    Reasons: bad_format (not DD.MM.YYYY), not_a_date (31.02), in_future,
+    too_old (over 120 years). The bot answers each with its own Russian text.
+    """
+    match = _DATE_SHAPE.match(text[:64])
+    if match is None:
+        raise InvalidBirthday("expected DD.MM.YYYY", reason="bad_format")
+    day, month, year = (int(part) for part in match.groups())
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        raise InvalidBirthday("no such date", reason="not_a_date") from None
+    if born > today:
+        raise InvalidBirthday("birthday is in the future", reason="in_future")
+    if today.year - born.year - ((today.month, today.day) < (born.month, born.day)) > MAX_AGE_YEARS:
+        raise InvalidBirthday(f"older than {MAX_AGE_YEARS} years", reason="too_old")
+    return born
 
 
 def celebrated_on(birthday: date, year: int) -> date:

@@ -20,8 +20,15 @@ from sqlalchemy.orm import selectinload
 
 from backend.domain import audit, discounts, shop_settings
 from backend.domain.audit import Actor
-from backend.domain.errors import NotFound, ValidationFailed
-from backend.domain.models import Customer, CustomerStatus, Discount, DiscountKind, Tag
+from backend.domain.errors import BirthdayAlreadySet, NotFound, ValidationFailed
+from backend.domain.models import (
+    ActorKind,
+    Customer,
+    CustomerStatus,
+    Discount,
+    DiscountKind,
+    Tag,
+)
 
 MAX_TAG_LENGTH = 64
 
@@ -150,6 +157,37 @@ async def mark_blocked(session: AsyncSession, customer_id: int, *, now: datetime
         customer.status = CustomerStatus.BLOCKED
         customer.unsubscribed_at = now
         await session.flush()
+    return customer
+
+
+async def mark_unblocked(session: AsyncSession, customer_id: int, *, now: datetime) -> Customer:
+    """The customer unblocked the bot: they are reachable again (their consent stands)."""
+    customer = await get(session, customer_id, for_update=True)
+    if customer.status is CustomerStatus.BLOCKED:
+        customer.status = CustomerStatus.ACTIVE
+        customer.subscribed_at = now
+        customer.unsubscribed_at = None
+        await session.flush()
+    return customer
+
+
+async def set_own_birthday(
+    session: AsyncSession, customer_id: int, birthday: date, *, now: datetime
+) -> Customer:
+    """The customer tells us their birthday, once; later changes go through an admin."""
+    customer = await get(session, customer_id, for_update=True)
+    if customer.birthday is not None:
+        raise BirthdayAlreadySet("birthday is already set", birthday=customer.birthday)
+    customer.birthday = birthday
+    await session.flush()
+    await audit.record(
+        session,
+        Actor(ActorKind.CUSTOMER, customer.id, None),
+        "customer.birthday",
+        "customer",
+        customer.id,
+        after={"birthday": birthday},
+    )
     return customer
 
 

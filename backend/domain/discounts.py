@@ -311,3 +311,19 @@ def snapshot(discount: Discount) -> dict[str, object]:
         "cashier_id": discount.cashier_id,
         "purchase_amount": discount.purchase_amount,
     }
+
+
+async def redeemed_by_cashier(
+    session: AsyncSession, cashier_id: int, *, start: datetime, end: datetime
+) -> list[Discount]:
+    """What one cashier redeemed in [start, end), in order (the till's "today")."""
+    result = await session.scalars(
+        select(Discount)
+        .where(
+            Discount.cashier_id == cashier_id,
+            Discount.redeemed_at >= start,
+            Discount.redeemed_at < end,
+        )
+        .order_by(Discount.redeemed_at, Discount.id)
+    )
+    return list(result)

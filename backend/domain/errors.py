@@ -36,6 +36,8 @@ class ErrorCode(StrEnum):
     BAD_CURSOR = "BAD_CURSOR"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     INVALID_QUERY = "INVALID_QUERY"
+    INVALID_BIRTHDAY = "INVALID_BIRTHDAY"
+    BIRTHDAY_ALREADY_SET = "BIRTHDAY_ALREADY_SET"
     INTERNAL = "INTERNAL"
 
 
@@ -138,3 +140,13 @@ class Forbidden(DomainError):
 
 class BadCursor(DomainError):
     code = ErrorCode.BAD_CURSOR
+
+
+class InvalidBirthday(DomainError):
+    """`reason` is one of bad_format, not_a_date, in_future, too_old."""
+
+    code = ErrorCode.INVALID_BIRTHDAY
+
+
+class BirthdayAlreadySet(DomainError):
+    code = ErrorCode.BIRTHDAY_ALREADY_SET

@@ -100,6 +100,21 @@ SPECS: dict[str, SettingSpec] = {
             1_000_000,
         ),
         SettingSpec(
+            "subscription_channel",
+            str,
+            "",
+            "Telegram channel (@name) a customer must join to get the subscription discount; "
+            "empty: no channel needed",
+        ),
+        SettingSpec(
+            "cashier_lookups_per_minute",
+            int,
+            20,
+            "Code look-ups one cashier may make per minute (stops guessing)",
+            1,
+            600,
+        ),
+        SettingSpec(
             "subscription_discount_enabled",
             bool,
             True,

@@ -31,20 +31,22 @@ async def sign_in(
         attempt = LoginAttempt(email=key, at=now, succeeded=False)
         session.add(attempt)
     async with sessions() as session, session.begin():
-        failures = await session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(
-                LoginAttempt.email == key,
-                LoginAttempt.at > now - WINDOW,
-                LoginAttempt.succeeded.is_(False),
-                LoginAttempt.id <= attempt.id,
+        failures, oldest = (
+            await session.execute(
+                select(func.count(), func.min(LoginAttempt.at)).where(
+                    LoginAttempt.email == key,
+                    LoginAttempt.at > now - WINDOW,
+                    LoginAttempt.succeeded.is_(False),
+                    LoginAttempt.id <= attempt.id,
+                )
             )
-        )
-        if (failures or 0) > MAX_FAILURES:
+        ).one()
+        if failures > MAX_FAILURES:
+            free_at = (oldest.replace(tzinfo=now.tzinfo) if oldest else now) + WINDOW
+            wait = max(1, int((free_at - now).total_seconds()) + 1)
             raise Throttled(
-                "too many failed sign-ins for this email; try again in 15 minutes",
-                retry_after_seconds=int(WINDOW.total_seconds()),
+                f"too many failed sign-ins for this email; try again in {wait} seconds",
+                retry_after_seconds=wait,
             )
         admin = await admins.authenticate(session, email, password)
         await session.execute(

@@ -20,7 +20,7 @@ from backend.domain import models as m
 from backend.domain.clock import business_date
 from backend.graphql.pagination import Connection, SortDirection, connection, decode_cursor
 from backend.graphql.permissions import allow, hidden_unless
-from backend.graphql.scalars import CustomerStatus, DiscountKind
+from backend.graphql.scalars import CustomerStatus, DiscountKind, require_aware
 
 if TYPE_CHECKING:
     from backend.graphql.discounts import Discount
@@ -127,8 +127,8 @@ class CustomerFilter:
         return customer_search.CustomerFilter(
             search=self.search,
             rules=segments.parse_rules(raw),
-            created_from=self.created_from,
-            created_to=self.created_to,
+            created_from=require_aware(self.created_from, "createdFrom"),
+            created_to=require_aware(self.created_to, "createdTo"),
         )
 
 

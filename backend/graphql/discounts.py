@@ -12,7 +12,7 @@ from backend.domain.errors import CodeNotFound, ValidationFailed
 from backend.domain.models import Discount as DiscountRow
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.permissions import allow
-from backend.graphql.scalars import ActorKind, DiscountKind, DiscountStatus
+from backend.graphql.scalars import ActorKind, DiscountKind, DiscountStatus, require_aware
 
 if TYPE_CHECKING:
     from backend.graphql.customers import Customer
@@ -99,8 +99,8 @@ class DiscountFilter:
         return discount_search.DiscountFilter(
             kinds=tuple(kind for kind in self.kinds or ()),
             statuses=tuple(self.statuses or ()),
-            issued_from=self.issued_from,
-            issued_to=self.issued_to,
+            issued_from=require_aware(self.issued_from, "issuedFrom"),
+            issued_to=require_aware(self.issued_to, "issuedTo"),
             cashier_id=self.cashier_id,
             store=self.store,
             customer_id=self.customer_id,

@@ -22,6 +22,7 @@ from backend.domain.models.staff import (
     Cashier,
     LoginAttempt,
     RevokedToken,
+    TelegramUpdate,
 )
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "Segment",
     "ShopSetting",
     "Tag",
+    "TelegramUpdate",
     "Template",
     "customer_tags",
 ]

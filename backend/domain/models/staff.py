@@ -69,3 +69,13 @@ class RevokedToken(Base):
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class TelegramUpdate(Base):
+    """Update ids already handled per bot: Telegram may deliver one twice."""
+
+    __tablename__ = "telegram_updates"
+
+    bot: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,0 +1,67 @@
+"""Our two Telegram bots as aiogram objects, reaching the Bot API at TELEGRAM_API_URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
+
+from backend.settings import Settings
+
+
+def create_bot(token: str, api_url: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+    return Bot(token, session=session)
+
+
+def create_storage(redis_url: str | None) -> BaseStorage:
+    """Conversation state (e.g. "waiting for a birthday"): Redis if configured."""
+    return RedisStorage.from_url(redis_url) if redis_url else MemoryStorage()
+
+
+@dataclass
+class BotApp:
+    name: str
+    bot: Bot
+    dispatcher: Dispatcher
+
+
+@dataclass
+class Bots:
+    customer: BotApp
+    cashier: BotApp
+
+    def by_name(self, name: str) -> BotApp | None:
+        return {"customer": self.customer, "cashier": self.cashier}.get(name)
+
+    async def close(self) -> None:
+        for app in (self.customer, self.cashier):
+            await app.bot.session.close()
+            await app.dispatcher.storage.close()
+
+
+def create_bots(settings: Settings, workflow: dict[str, object]) -> Bots | None:
+    """Both bots with their dispatchers, or None when their tokens are not configured."""
+    if settings.telegram_bot_token is None or settings.telegram_auth_bot_token is None:
+        return None
+    from backend.bots import cashier, customer
+
+    def app(name: str, token: str, router_factory: object) -> BotApp:
+        dispatcher = Dispatcher(storage=create_storage(settings.redis_url))
+        dispatcher.workflow_data.update(workflow)
+        dispatcher.include_router(router_factory())  # type: ignore[operator]
+        return BotApp(name, create_bot(token, settings.telegram_api_url), dispatcher)
+
+    return Bots(
+        customer=app(
+            "customer", settings.telegram_bot_token.get_secret_value(), customer.create_router
+        ),
+        cashier=app(
+            "cashier", settings.telegram_auth_bot_token.get_secret_value(), cashier.create_router
+        ),
+    )
