@@ -254,6 +254,20 @@ def demo_data(
     typer.echo(asyncio.run(main()))
 
 
+@app.command("fake-telegram")
+def fake_telegram(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8081,
+) -> None:
+    """Serve a fake Telegram Bot API (control API under /fake) for demos and benchmarks."""
+    import uvicorn
+
+    from backend.fake_telegram import FakeTelegram, create_app
+
+    typer.echo(f"Fake Telegram Bot API: http://{host}:{port} (control API: /fake/docs)")
+    uvicorn.run(create_app(FakeTelegram()), host=host, port=port, access_log=False)
+
+
 def main() -> None:
     """Entry point: user errors become one red line and a non-zero exit."""
     try:

@@ -1,13 +1,16 @@
-"""Rate limits where guessing is possible (cashier code look-ups): fixed windows.
+"""Rate limits where guessing is possible (cashier code look-ups): sliding windows.
 
-In Redis when it is configured, so every API process shares one count; in
+A sliding window counts the hits of the last `window_seconds` exactly, so a
+burst cannot double up across a minute boundary as it could with fixed
+windows. In Redis when configured (every API process shares one count), in
 memory otherwise (the embedded mode is one process).
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+import uuid
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,29 +20,31 @@ from redis.asyncio import Redis
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
-    retry_after: int  # seconds until the window resets (0 when allowed)
+    retry_after: int  # seconds until a hit would be allowed again (0 when allowed)
 
 
 class RateLimiter(Protocol):
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> Verdict: ...
 
 
+def _verdict(hits: list[float] | deque[float], limit: int, window: int, now: float) -> Verdict:
+    if len(hits) <= limit:
+        return Verdict(True, 0)
+    oldest_counted = sorted(hits)[-limit - 1]
+    return Verdict(False, max(1, int(oldest_counted + window - now) + 1))
+
+
 class InMemoryRateLimiter:
     def __init__(self) -> None:
-        self._counts: dict[tuple[str, int], int] = defaultdict(int)
+        self._hits: dict[str, deque[float]] = defaultdict(deque)
 
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> Verdict:
-        now = time.time()
-        window = int(now // window_seconds)
-        self._counts[(key, window)] += 1
-        self._forget_before(window)
-        if self._counts[(key, window)] > limit:
-            return Verdict(False, int((window + 1) * window_seconds - now) + 1)
-        return Verdict(True, 0)
-
-    def _forget_before(self, window: int) -> None:
-        for stale in [k for k in self._counts if k[1] < window - 1]:
-            del self._counts[stale]
+        now = time.monotonic()
+        hits = self._hits[key]
+        while hits and hits[0] <= now - window_seconds:
+            hits.popleft()
+        hits.append(now)
+        return _verdict(hits, limit, window_seconds, now)
 
 
 class RedisRateLimiter:
@@ -48,15 +53,14 @@ class RedisRateLimiter:
 
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> Verdict:
         now = time.time()
-        window = int(now // window_seconds)
-        redis_key = f"rate:{key}:{window}"
+        redis_key = f"rate:{key}"
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(redis_key)
-            pipe.expire(redis_key, window_seconds * 2)
-            count, _ = await pipe.execute()
-        if int(count) > limit:
-            return Verdict(False, int((window + 1) * window_seconds - now) + 1)
-        return Verdict(True, 0)
+            pipe.zremrangebyscore(redis_key, 0, now - window_seconds)
+            pipe.zadd(redis_key, {f"{now}:{uuid.uuid4().hex[:8]}": now})
+            pipe.zrange(redis_key, 0, -1, withscores=True)
+            pipe.expire(redis_key, window_seconds + 1)
+            _, _, members, _ = await pipe.execute()
+        return _verdict([float(score) for _, score in members], limit, window_seconds, now)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -118,12 +118,14 @@ async def make_admin(
     email: str | None = None,
     role: AdminRole = AdminRole.OWNER,
     password: str = "correct horse battery",
+    telegram_id: int | None = None,
 ) -> Admin:
     admin = Admin(
         email=email or f"admin{next_telegram_id()}@dvorik.test",
         password_hash=_hashed(password),
         role=role,
         is_active=True,
+        telegram_id=telegram_id,
     )
     session.add(admin)
     await session.flush()

@@ -22,6 +22,7 @@ from aiogram.filters import (
     Command,
     CommandObject,
     CommandStart,
+    Filter,
 )
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -87,7 +88,7 @@ async def menu(texts: Texts, customer: Customer) -> ReplyKeyboardMarkup:
     )
 
 
-class ButtonPressed:
+class ButtonPressed(Filter):
     """Matches a reply-keyboard press by the button's current (template) label."""
 
     def __init__(self, key: str) -> None:

@@ -1,0 +1,60 @@
+"""Harness for end-to-end bot tests: the fake Bot API and Dvorik, both on real HTTP.
+
+An update travels as in production: the fake Telegram posts it to our
+webhook with the secret header, aiogram handles it, our replies go back over
+HTTP to the fake, which records what each chat received.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.fake_telegram import FakeTelegram, FakeUser, create_app
+from tests.api import RunningServer, serve, serve_app, settings_for
+
+CUSTOMER_TOKEN = "700000001:" + "c" * 35
+CASHIER_TOKEN = "700000002:" + "k" * 35
+SECRET = "webhook-secret-" + "w" * 30
+
+
+@dataclass
+class Telegram:
+    fake: FakeTelegram
+    url: str
+    dvorik: RunningServer
+
+    async def connect_webhooks(self) -> None:
+        for name, token in (("customer", CUSTOMER_TOKEN), ("cashier", CASHIER_TOKEN)):
+            await self.fake.call(
+                token,
+                "setWebhook",
+                {"url": f"{self.dvorik.url}/telegram/{name}", "secret_token": SECRET},
+            )
+
+    def texts_to(self, user: FakeUser, token: str) -> list[str]:
+        """What the user sees in the chat (toasts from answerCallbackQuery are not messages)."""
+        return [
+            sent.text or sent.caption or ""
+            for sent in self.fake.messages_to(user.id, token=token)
+            if sent.method in ("sendMessage", "sendPhoto", "editMessageText")
+        ]
+
+
+@pytest.fixture(scope="session")
+async def telegram_world(engine: AsyncEngine) -> AsyncIterator[Telegram]:
+    fake = FakeTelegram()
+    async with serve_app(create_app(fake)) as fake_url:
+        settings = settings_for(
+            engine,
+            telegram_api_url=fake_url,
+            telegram_bot_token=CUSTOMER_TOKEN,
+            telegram_auth_bot_token=CASHIER_TOKEN,
+            webhook_secret=SECRET,
+            superadmin_telegram_id=424242,
+        )
+        async with serve(settings) as dvorik:
+            yield Telegram(fake, fake_url, dvorik)
