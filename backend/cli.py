@@ -10,6 +10,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time
+from enum import StrEnum
 from typing import Annotated, TypeVar
 
 import typer
@@ -76,17 +77,42 @@ def run_with_sessions(work: Callable[[Settings, AsyncSession], Awaitable[T]]) ->
     return asyncio.run(main())
 
 
-@app.command()
-def migrate() -> None:
-    """Bring the database schema up to date and add missing default templates."""
+def upgrade_database() -> int:
+    """Alembic to head, then the missing default templates; returns how many were added."""
     from alembic import command
 
     from backend.migrations import alembic_config
 
-    config = settings()
-    command.upgrade(alembic_config(config.database_url), "head")
-    added = run_with_sessions(lambda _, session: templates.ensure_defaults(session))
+    command.upgrade(alembic_config(settings().database_url), "head")
+    return run_with_sessions(lambda _, session: templates.ensure_defaults(session))
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date and add missing default templates."""
+    added = upgrade_database()
     typer.echo(f"Database is up to date ({added} default templates added).")
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    CASHIER = "cashier"
+
+
+@app.command("try")
+def try_bot(role: Annotated[Role, typer.Argument(help="customer or cashier")]) -> None:
+    """Chat with a bot in this terminal through the built-in fake Telegram (no tokens)."""
+    from backend.try_chat import try_bot as run
+
+    upgrade_database()
+
+    async def read() -> str | None:
+        try:
+            return await asyncio.to_thread(input, "вы> ")
+        except EOFError:
+            return None
+
+    asyncio.run(run(role.value, settings(), read, typer.echo))
 
 
 @app.command()

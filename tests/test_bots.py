@@ -125,6 +125,10 @@ async def test_cashier_redeems_and_the_customer_is_told_second_till_refused(
         discount = await session.scalar(select(Discount).where(Discount.code == code))
     assert discount is not None and discount.status is DiscountStatus.REDEEMED
     assert str(discount.purchase_amount) == "1250.00"
+    winner = olga if "погашена" in answers[0] else ivan
+    await telegram.fake.send_text(CASHIER_TOKEN, winner, "/today")
+    today = telegram.texts_to(winner, CASHIER_TOKEN)[-1]
+    assert "Сегодня погашено: 1" in today and code in today and "1250.00" in today
 
 
 async def test_wrong_or_missing_secret_is_401_and_nothing_happens(
