@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
+
 import httpx
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from backend.bots.telegram import create_storage
 from backend.domain.models import AdminRole, AuditEntry
 from tests.api import GraphQLClient, serve, settings_for
+from tests.databases import unavailable
 from tests.factories import make_customer
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
 SPA = "https://admin.dvorik.test"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 async def test_development_serves_graphiql_and_introspection(base_url: str) -> None:
@@ -68,3 +77,35 @@ async def test_audit_entries_carry_the_request_id(
     async with sessions() as session:
         entry = await session.scalar(select(AuditEntry))
     assert entry is not None and entry.request_id == "req-42"
+
+
+async def test_ready_checks_redis_when_it_is_configured(engine: AsyncEngine) -> None:
+    try:
+        await Redis.from_url(REDIS_URL).ping()
+    except Exception as error:
+        unavailable("Redis", error)
+    readiness = []
+    for url in (REDIS_URL, "redis://127.0.0.1:1/0"):
+        async with (
+            serve(settings_for(engine, redis_url=url)) as server,
+            httpx.AsyncClient(base_url=server.url) as http,
+        ):
+            readiness.append(await http.get("/ready"))
+    up, down = readiness
+    assert up.status_code == 200 and up.json()["redis"] == "ok"
+    assert down.status_code == 503 and down.json()["redis"].startswith("unavailable")
+
+
+async def test_bot_conversation_state_lives_in_redis_when_configured() -> None:
+    try:
+        await Redis.from_url(REDIS_URL).ping()
+    except Exception as error:
+        unavailable("Redis", error)
+    storage = create_storage(REDIS_URL)
+    assert isinstance(storage, RedisStorage)
+    key = StorageKey(bot_id=1, chat_id=42, user_id=42)
+    await storage.set_state(key, "BirthdayForm:waiting")
+    assert await create_storage(REDIS_URL).get_state(key) == "BirthdayForm:waiting"
+    await storage.set_state(key, None)
+    await storage.close()
+    assert isinstance(create_storage(None), MemoryStorage)
