@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from backend.domain import pagination
 from backend.domain.models import AuditEntry as AuditRow
+from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.permissions import allow
 from backend.graphql.scalars import ActorKind
@@ -31,15 +32,9 @@ class AuditEntry:
 
     @classmethod
     def of(cls, row: AuditRow) -> "AuditEntry":
-        return cls(
-            id=row.id,
-            at=row.at,
-            actor_kind=row.actor_kind,
-            actor_id=row.actor_id,
-            actor_label=row.actor_label,
-            action=row.action,
-            entity_type=row.entity_type,
-            entity_id=row.entity_id,
+        return copied(
+            cls,
+            row,
             before=None if row.before is None else JSON(row.before),
             after=None if row.after is None else JSON(row.after),
         )

@@ -24,6 +24,7 @@ from strawberry.types import Info
 from backend.domain import broadcasts, pagination
 from backend.domain import models as m
 from backend.graphql.customers import Customer
+from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.permissions import allow
 from backend.graphql.scalars import BroadcastStatus, DeliveryStatus, ParseMode
@@ -71,14 +72,7 @@ class BroadcastStats:
 
     @classmethod
     def of(cls, stats: broadcasts.BroadcastStats) -> "BroadcastStats":
-        return cls(
-            status=stats.status,
-            total=stats.total,
-            sent=stats.sent,
-            failed=stats.failed,
-            blocked=stats.blocked,
-            pending=stats.pending,
-        )
+        return copied(cls, stats)
 
 
 @strawberry.type(description="One customer's copy of a broadcast.")
@@ -97,14 +91,7 @@ class Delivery:
 
     @classmethod
     def of(cls, row: m.BroadcastDelivery) -> "Delivery":
-        return cls(
-            id=row.id,
-            customer_id=row.customer_id,
-            status=row.status,
-            attempts=row.attempts,
-            last_error=row.last_error,
-            sent_at=row.sent_at,
-        )
+        return copied(cls, row)
 
 
 @strawberry.type(description="A message to many customers, and where its sending stands.")
@@ -165,20 +152,7 @@ class Broadcast:
 
     @classmethod
     def of(cls, row: m.Broadcast) -> "Broadcast":
-        return cls(
-            id=row.id,
-            title=row.title,
-            text=row.text,
-            parse_mode=row.parse_mode,
-            status=row.status,
-            segment_id=row.segment_id,
-            promo_percent=row.promo_percent,
-            scheduled_at=row.scheduled_at,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return copied(cls, row)
 
 
 @strawberry.type(description="A live progress snapshot of a broadcast.")

@@ -18,6 +18,7 @@ from backend.domain import (
 )
 from backend.domain import models as m
 from backend.domain.clock import business_date
+from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, SortDirection, connection, decode_cursor
 from backend.graphql.permissions import allow, hidden_unless
 from backend.graphql.scalars import CustomerStatus, DiscountKind, require_aware
@@ -66,21 +67,7 @@ class Customer:
 
     @classmethod
     def of(cls, row: m.Customer) -> "Customer":
-        return cls(
-            id=row.id,
-            telegram_id=str(row.telegram_id),
-            first_name=row.first_name,
-            last_name=row.last_name,
-            birthday=row.birthday,
-            language=row.language,
-            source=row.source,
-            status=row.status,
-            note=row.note,
-            created_at=row.created_at,
-            last_seen_at=row.last_seen_at,
-            subscribed_at=row.subscribed_at,
-            model=row,
-        )
+        return copied(cls, row, telegram_id=str(row.telegram_id), model=row)
 
 
 @strawberry.enum

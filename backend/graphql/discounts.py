@@ -10,6 +10,7 @@ from strawberry.types import Info
 from backend.domain import discount_search, discounts, kpi, pagination
 from backend.domain.errors import CodeNotFound, ValidationFailed
 from backend.domain.models import Discount as DiscountRow
+from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.permissions import allow
 from backend.graphql.scalars import ActorKind, DiscountKind, DiscountStatus, require_aware
@@ -63,25 +64,7 @@ class Discount:
 
     @classmethod
     def of(cls, row: DiscountRow) -> "Discount":
-        return cls(
-            id=row.id,
-            customer_id=row.customer_id,
-            kind=row.kind,
-            percent=row.percent,
-            code=row.code,
-            status=row.status,
-            issued_at=row.issued_at,
-            expires_at=row.expires_at,
-            redeemed_at=row.redeemed_at,
-            cancelled_at=row.cancelled_at,
-            issued_by=row.issued_by_kind,
-            issued_by_admin_id=row.issued_by_admin_id,
-            reason=row.reason,
-            cashier_id=row.cashier_id,
-            purchase_amount=row.purchase_amount,
-            store=row.store,
-            broadcast_id=row.broadcast_id,
-        )
+        return copied(cls, row, issued_by=row.issued_by_kind)
 
 
 @strawberry.input

@@ -16,6 +16,7 @@ from strawberry.types import Info
 from backend.domain import models as m
 from backend.domain import pagination, segments
 from backend.graphql.customers import Customer
+from backend.graphql.mapping import copied
 from backend.graphql.permissions import allow
 
 RULES_DESCRIPTION = (
@@ -76,14 +77,7 @@ class Segment:
 
     @classmethod
     def of(cls, row: m.Segment) -> "Segment":
-        return cls(
-            id=row.id,
-            name=row.name,
-            description=row.description,
-            rules=JSON(row.rules),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return copied(cls, row, rules=JSON(row.rules))
 
 
 @strawberry.type(description="Who would match these rules, without saving anything.")

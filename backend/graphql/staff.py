@@ -9,6 +9,7 @@ from strawberry.types import Info
 from backend.domain import admins, cashiers
 from backend.domain import models as m
 from backend.domain.errors import NotFound, ValidationFailed
+from backend.graphql.mapping import copied
 from backend.graphql.permissions import allow
 from backend.graphql.scalars import AdminRole
 
@@ -24,14 +25,7 @@ class Admin:
 
     @classmethod
     def of(cls, row: m.Admin) -> "Admin":
-        return cls(
-            id=row.id,
-            email=row.email,
-            role=row.role,
-            telegram_id=str(row.telegram_id) if row.telegram_id else None,
-            is_active=row.is_active,
-            created_at=row.created_at,
-        )
+        return copied(cls, row, telegram_id=str(row.telegram_id) if row.telegram_id else None)
 
 
 @strawberry.type
@@ -45,14 +39,7 @@ class Cashier:
 
     @classmethod
     def of(cls, row: m.Cashier) -> "Cashier":
-        return cls(
-            id=row.id,
-            name=row.name,
-            store=row.store,
-            is_active=row.is_active,
-            joined_at=row.joined_at,
-            created_at=row.created_at,
-        )
+        return copied(cls, row)
 
 
 @strawberry.type(description="Hand `inviteCode` to the cashier: /start <code> in the till bot.")

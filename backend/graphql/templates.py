@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from backend.domain import models as m
 from backend.domain import template_admin
+from backend.graphql.mapping import copied
 from backend.graphql.permissions import allow
 from backend.graphql.scalars import ParseMode
 
@@ -25,15 +26,7 @@ class Template:
 
     @classmethod
     def of(cls, row: m.Template) -> "Template":
-        return cls(
-            id=row.id,
-            key=row.key,
-            text=row.text,
-            parse_mode=row.parse_mode,
-            description=row.description,
-            updated_at=row.updated_at,
-            placeholders=template_admin.placeholders(row.key),
-        )
+        return copied(cls, row, placeholders=template_admin.placeholders(row.key))
 
 
 @strawberry.type
