@@ -26,6 +26,7 @@ from backend.graphql.schema import create_schema
 from backend.pubsub import RedisPubSub
 from backend.runtime import Runtime
 from backend.settings import Settings, get_settings
+from backend.workers.schedule import run_embedded
 
 
 async def redis_state(runtime: Runtime) -> str:
@@ -47,7 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime = Runtime.start(config)
         app.state.runtime = runtime
         try:
-            yield
+            # Without REDIS_URL this process also runs the tasks and the schedule.
+            async with run_embedded(runtime):
+                yield
         finally:
             await runtime.stop()
 

@@ -7,6 +7,8 @@ unreachable database) and exits non-zero; tracebacks are for bugs only.
 from __future__ import annotations
 
 import asyncio
+import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time
@@ -208,6 +210,55 @@ def bots(
             await runtime.stop()
 
     asyncio.run(main())
+
+
+def run_until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run `work(stop)`; SIGTERM or Ctrl+C sets `stop`, and `work` finishes what it is doing."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await work(stop)
+
+    asyncio.run(runner())
+
+
+def needs_redis(what: str) -> Settings:
+    config = settings()
+    if not config.redis_url:
+        raise CliError(f"REDIS_URL is not set: without it `dvorik serve` runs {what} itself")
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return config
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=500, help="How many tasks this process runs at once.")
+    ] = 20,
+) -> None:
+    """Run background tasks from Redis: broadcasts, notifications, bulk jobs, scheduled work."""
+    from backend.workers.broker import consumer_name, create_broker, run_worker
+
+    config = needs_redis("background tasks")
+    broker = create_broker(config.redis_url)
+    broker.state.settings = config  # the worker's Runtime is built from these at start-up
+    typer.echo(f"Worker {consumer_name()} started; SIGTERM or Ctrl+C stops it gracefully.")
+    run_until_signalled(lambda stop: run_worker(broker, stop, concurrency=concurrency))
+
+
+@app.command()
+def scheduler() -> None:
+    """Queue scheduled work: birthdays 09:00, due broadcasts every minute, expiry 00:05."""
+    from backend.workers.schedule import run_scheduler
+
+    config = needs_redis("the schedule")
+    typer.echo(f"Scheduler started (time zone {config.timezone}); SIGTERM or Ctrl+C stops it.")
+    run_until_signalled(lambda stop: run_scheduler(config, stop))
 
 
 @app.command("export-schema")

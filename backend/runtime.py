@@ -17,6 +17,7 @@ from backend.domain.tasks import TaskQueue
 from backend.pubsub import PubSub, create_pubsub
 from backend.rate_limits import RateLimiter, RedisRateLimiter, create_rate_limiter
 from backend.settings import Settings
+from backend.workers.broker import TaskiqTaskQueue, create_task_queue
 from backend.workers.in_process import InProcessTaskQueue
 
 
@@ -47,7 +48,7 @@ class Runtime:
             read_engine=read_engine,
             read_sessions=create_sessionmaker(read_engine),
             pubsub=create_pubsub(settings.redis_url),
-            tasks=InProcessTaskQueue(sessions),
+            tasks=create_task_queue(settings, sessions),
             rate_limiter=create_rate_limiter(settings.redis_url),
             texts=Texts(sessions, settings.zone),
         )
@@ -61,6 +62,8 @@ class Runtime:
             await self.rate_limiter.close()
         if isinstance(self.tasks, InProcessTaskQueue):
             await self.tasks.drain()
+        if isinstance(self.tasks, TaskiqTaskQueue):
+            await self.tasks.close()
         await self.pubsub.close()
         await self.engine.dispose()
         await self.read_engine.dispose()

@@ -30,6 +30,7 @@ def cli_commands() -> set[str]:
 
 def test_compose_runs_the_api_on_mysql_8_and_redis_7() -> None:
     services = compose()["services"]
+    assert set(services) == {"api", "worker", "scheduler", "mysql", "redis"}
     assert services["mysql"]["image"] == "mysql:8"
     assert services["redis"]["image"] == "redis:7"
     api = services["api"]
@@ -58,8 +59,11 @@ def test_compose_production_database_is_mysql() -> None:
 
 def test_compose_and_dockerfile_run_real_cli_commands() -> None:
     commands = cli_commands()
-    api_command = " ".join(compose()["services"]["api"]["command"])
-    used = set(re.findall(r"dvorik ([a-z-]+)", api_command))
+    services = compose()["services"]
+    used: set[str] = set()
+    for service in services.values():
+        used |= set(re.findall(r"dvorik ([a-z-]+)", " ".join(service.get("command", []))))
+    assert {"migrate", "serve", "worker", "scheduler"} <= used
     dockerfile = (ROOT / "Dockerfile").read_text()
     used |= set(re.findall(r'"dvorik", "([a-z-]+)"', dockerfile))
     assert used and used <= commands

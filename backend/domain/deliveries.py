@@ -1,0 +1,506 @@
+"""The delivery ledger: one `BroadcastDelivery` row per recipient, sent exactly once.
+
+The engine (`backend.workers.sending`) drives these functions; this module owns
+the rules, so they hold whichever worker, and however many, runs a broadcast.
+
+Exactly-once protocol (no extra columns: status, attempts, last_error,
+telegram_message_id and sent_at carry it):
+
+1. `resolve_audience` turns the broadcast's `rules_snapshot` into rows once: one
+   INSERT … SELECT, atomic, skipped if the broadcast has rows already (the
+   broadcast row is locked first so two workers cannot both insert).
+2. `claim_batch` is the write-ahead mark. In one transaction it picks pending
+   rows that nobody holds, sets `attempts = attempts + 1` and writes a lease
+   into `last_error`: ``in flight until <UTC deadline> by <worker>#<nonce>``
+   (the conditional UPDATE re-checks "pending and not in flight", so of two
+   racing workers each row goes to one). The claim commits BEFORE the message
+   goes out; the engine claims only what its rate limiter lets it send within
+   the next fraction of a second.
+3. The worker then records what happened, each a conditional UPDATE on a still
+   pending row: `mark_sent` (status sent, message id, sent_at), `mark_blocked`
+   (403: the customer is marked blocked too), `mark_failed` (Telegram refused:
+   400 "chat not found", retries used up, ...), or `release_for_retry` when it
+   is *certain* nothing was sent (429, 5xx, a connection never opened, the
+   worker stopping before the request): the lease is dropped and the row is
+   pending again for any worker.
+4. The one case nobody can settle: a request whose outcome is unknown (timeout,
+   connection dropped mid-request, the worker killed while a row was in
+   flight). Resending could send twice, so the rule is **never resend**: the
+   row is marked failed with last_error ``ambiguous: …`` (`mark_ambiguous`, or
+   `expire_leases` for the rows of a worker that died: their lease ran out and
+   the row is still pending). `count_ambiguous` counts them apart from real
+   failures. Such a customer got the message at most once, maybe not at all.
+   A late `mark_sent` from a worker that was only slow upgrades it to sent.
+5. `finish_if_done` completes the broadcast with one conditional UPDATE
+   (status still "sending" and no pending rows): two workers cannot both.
+
+So: a row is sent only by the worker holding its lease, a lease is given only
+to a pending row not in flight, and a row in flight whose result is lost is
+never given out again. A restarted worker resumes with the rows still pending
+and not in flight; nothing is skipped except ambiguous rows, which are counted.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, Literal
+
+from sqlalchemy import CursorResult, exists, func, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.domain import audit, broadcasts, customers, discounts, segments
+from backend.domain.audit import Actor
+from backend.domain.errors import AlreadyIssued, InvalidState
+from backend.domain.models import (
+    Broadcast,
+    BroadcastDelivery,
+    BroadcastStatus,
+    Customer,
+    CustomerStatus,
+    DeliveryStatus,
+    Discount,
+    DiscountKind,
+    ParseMode,
+)
+
+ENGINE_ACTOR = Actor.system("broadcast-engine")
+IN_FLIGHT = "in flight until "
+AMBIGUOUS = "ambiguous: "
+RELEASED = "released: "
+WORKER_LOST = "worker lost while sending (not retried)"
+_ERROR_LENGTH = 255
+_DEADLINE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_DEADLINE = re.compile(r"^in flight until (\S+) by ")
+_MARKDOWN_V2_SPECIAL = re.compile(r"([_*\[\]()~`>#+\-=|{}.!\\])")
+
+_D = BroadcastDelivery
+_NOT_IN_FLIGHT = or_(_D.last_error.is_(None), ~_D.last_error.startswith(IN_FLIGHT))
+_AMBIGUOUS_ROW = (_D.status == DeliveryStatus.FAILED) & _D.last_error.startswith(AMBIGUOUS)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One delivery a worker holds the lease of: send `text` to `chat_id` now."""
+
+    delivery_id: int
+    broadcast_id: int
+    customer_id: int
+    chat_id: int
+    attempt: int  # the row's `attempts` after this claim (1 on the first try)
+    text: str
+    parse_mode: ParseMode
+    lease: str  # the marker in last_error; results are recorded against it
+
+
+OutcomeKind = Literal["sent", "blocked", "failed", "ambiguous", "released"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claim, to record in a batch with `record_outcomes`."""
+
+    delivery_id: int
+    kind: OutcomeKind
+    message_id: int | None = None
+    reason: str | None = None
+
+
+# --- The audience ---------------------------------------------------------------------------
+
+
+async def resolve_audience(session: AsyncSession, broadcast_id: int, *, now: datetime) -> int:
+    """Create the delivery rows from `rules_snapshot` once; returns how many rows there are.
+
+    One INSERT … SELECT over the segment query (no Python loop); a second call
+    finds rows and inserts nothing, so a restarted worker may always call it.
+    """
+    broadcast = await broadcasts.get(session, broadcast_id, for_update=True)
+    if broadcast.rules_snapshot is None:
+        raise InvalidState(
+            f"broadcast {broadcast_id} has not started sending (no audience yet)",
+            entity="broadcast",
+            status=broadcast.status.value,
+        )
+    existing = await _count(session, broadcast_id)
+    if existing:
+        return existing
+    rules = segments.parse_rules(broadcast.rules_snapshot)
+    already = exists().where(_D.broadcast_id == broadcast_id, _D.customer_id == Customer.id)
+    members = segments.members_query(rules, now=now).where(~already)
+    rows = members.add_columns(
+        literal(broadcast_id), literal(DeliveryStatus.PENDING.value), literal(0)
+    )
+    await session.execute(
+        insert(_D).from_select(["customer_id", "broadcast_id", "status", "attempts"], rows)
+    )
+    return await _count(session, broadcast_id)
+
+
+async def _count(session: AsyncSession, broadcast_id: int) -> int:
+    count = await session.scalar(select(func.count(_D.id)).where(_D.broadcast_id == broadcast_id))
+    return count or 0
+
+
+# --- Claiming ---------------------------------------------------------------------------------
+
+
+def lease_marker(worker_id: str, deadline: datetime) -> str:
+    stamp = deadline.astimezone(UTC).strftime(_DEADLINE_FORMAT)
+    return f"{IN_FLIGHT}{stamp} by {worker_id[:64]}#{uuid.uuid4().hex[:12]}"
+
+
+def lease_deadline(marker: str | None) -> datetime | None:
+    """The deadline written by `lease_marker`, or None for anything else."""
+    match = _DEADLINE.match(marker or "")
+    if match is None:
+        return None
+    return datetime.strptime(match.group(1), _DEADLINE_FORMAT).replace(tzinfo=UTC)
+
+
+async def claim_batch(
+    session: AsyncSession,
+    broadcast_id: int,
+    *,
+    limit: int,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    zone: tzinfo = UTC,
+) -> list[Claim]:
+    """Up to `limit` pending deliveries, leased to this worker and rendered, by id.
+
+    Only while the broadcast is "sending": after a pause or cancel commits, no
+    further rows are claimed. Rows of customers who blocked the bot or
+    unsubscribed since the audience was fixed are settled here, not sent.
+    Commit before sending: the claim is the write-ahead mark of the protocol.
+    """
+    if limit < 1:
+        return []
+    broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
+    if broadcast is None or broadcast.status is not BroadcastStatus.SENDING:
+        return []
+    candidates = list(
+        await session.scalars(
+            select(_D.id)
+            .where(
+                _D.broadcast_id == broadcast_id,
+                _D.status == DeliveryStatus.PENDING,
+                _NOT_IN_FLIGHT,
+            )
+            .order_by(_D.id)
+            .limit(limit)
+        )
+    )
+    if not candidates:
+        return []
+    marker = lease_marker(worker_id, now + lease)
+    await session.execute(
+        update(_D)
+        .where(_D.id.in_(candidates), _D.status == DeliveryStatus.PENDING, _NOT_IN_FLIGHT)
+        .values(attempts=_D.attempts + 1, last_error=marker)
+        .execution_options(synchronize_session=False)
+    )
+    rows = (
+        await session.execute(
+            select(_D.id, _D.attempts, Customer)
+            .join(Customer, Customer.id == _D.customer_id)
+            .where(_D.id.in_(candidates), _D.last_error == marker)
+            .order_by(_D.id)
+        )
+    ).all()
+    gone = [
+        (delivery_id, customer) for delivery_id, _, customer in rows if not _reachable(customer)
+    ]
+    for delivery_id, customer in gone:
+        await _settle_unreachable(session, delivery_id, customer)
+    live = [(d, a, c) for d, a, c in rows if _reachable(c)]
+    promos = await _promos(session, broadcast, [customer for _, _, customer in live], now=now)
+    return [
+        Claim(
+            delivery_id=delivery_id,
+            broadcast_id=broadcast_id,
+            customer_id=customer.id,
+            chat_id=customer.telegram_id,
+            attempt=attempts,
+            text=render_for(
+                broadcast.text,
+                customer,
+                promos.get(customer.id),
+                parse_mode=broadcast.parse_mode,
+                zone=zone,
+            ),
+            parse_mode=broadcast.parse_mode,
+            lease=marker,
+        )
+        for delivery_id, attempts, customer in live
+    ]
+
+
+def _reachable(customer: Customer) -> bool:
+    return customer.status is CustomerStatus.ACTIVE
+
+
+async def _settle_unreachable(session: AsyncSession, delivery_id: int, customer: Customer) -> None:
+    if customer.status is CustomerStatus.BLOCKED:
+        await _finish_row(
+            session, delivery_id, DeliveryStatus.BLOCKED, "customer had blocked the bot"
+        )
+    else:
+        reason = f"customer became {customer.status.value} before sending"
+        await _finish_row(session, delivery_id, DeliveryStatus.FAILED, reason)
+
+
+async def _promos(
+    session: AsyncSession, broadcast: Broadcast, recipients: Sequence[Customer], *, now: datetime
+) -> dict[int, Discount]:
+    """Each recipient's promo discount for this broadcast, issued on first claim only."""
+    if broadcast.promo_percent is None or not recipients:
+        return {}
+    once_key = promo_once_key(broadcast.id)
+    found = {
+        discount.customer_id: discount
+        for discount in await session.scalars(
+            select(Discount).where(
+                Discount.customer_id.in_([customer.id for customer in recipients]),
+                Discount.once_key == once_key,
+            )
+        )
+    }
+    request = discounts.IssueRequest(
+        DiscountKind.PROMO,
+        percent=broadcast.promo_percent,
+        once_key=once_key,
+        broadcast_id=broadcast.id,
+    )
+    for customer in recipients:
+        if customer.id in found:
+            continue
+        try:
+            found[customer.id] = await discounts.issue(
+                session, customer.id, request, actor=ENGINE_ACTOR, now=now
+            )
+        except AlreadyIssued:  # issued in parallel by another worker: use theirs
+            again = await session.scalar(
+                select(Discount).where(
+                    Discount.customer_id == customer.id, Discount.once_key == once_key
+                )
+            )
+            assert again is not None
+            found[customer.id] = again
+    return found
+
+
+def promo_once_key(broadcast_id: int) -> str:
+    return f"broadcast:{broadcast_id}"
+
+
+# --- Recording results --------------------------------------------------------------------
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _ERROR_LENGTH else text[: _ERROR_LENGTH - 1] + "…"
+
+
+def _changed(result: Any) -> bool:
+    assert isinstance(result, CursorResult)
+    return bool(result.rowcount)
+
+
+async def _finish_row(
+    session: AsyncSession,
+    delivery_id: int,
+    status: DeliveryStatus,
+    reason: str | None,
+    *,
+    lease: str | None = None,
+) -> bool:
+    query = update(_D).where(_D.id == delivery_id, _D.status == DeliveryStatus.PENDING)
+    if lease is not None:
+        query = query.where(_D.last_error == lease)
+    result = await session.execute(
+        query.values(status=status, last_error=_clip(reason) if reason else None).execution_options(
+            synchronize_session=False
+        )
+    )
+    return _changed(result)
+
+
+async def mark_sent(
+    session: AsyncSession, delivery_id: int, *, message_id: int, now: datetime
+) -> bool:
+    """Telegram accepted the message. Also upgrades an ambiguous row: it was sent after all."""
+    result = await session.execute(
+        update(_D)
+        .where(_D.id == delivery_id, or_(_D.status == DeliveryStatus.PENDING, _AMBIGUOUS_ROW))
+        .values(
+            status=DeliveryStatus.SENT, telegram_message_id=message_id, sent_at=now, last_error=None
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _changed(result)
+
+
+async def mark_blocked(
+    session: AsyncSession,
+    delivery_id: int,
+    *,
+    now: datetime,
+    reason: str = "bot was blocked by the user",
+) -> bool:
+    """Telegram said 403: the delivery is blocked and so is the customer."""
+    customer_id = await session.scalar(select(_D.customer_id).where(_D.id == delivery_id))
+    if customer_id is None or not await _finish_row(
+        session, delivery_id, DeliveryStatus.BLOCKED, reason
+    ):
+        return False
+    await customers.mark_blocked(session, customer_id, now=now)
+    return True
+
+
+async def mark_failed(session: AsyncSession, delivery_id: int, *, reason: str) -> bool:
+    """Telegram refused for good ("chat not found", retries used up, ...)."""
+    return await _finish_row(session, delivery_id, DeliveryStatus.FAILED, reason)
+
+
+async def mark_ambiguous(session: AsyncSession, delivery_id: int, *, reason: str) -> bool:
+    """The outcome is unknown: failed, never retried, counted by `count_ambiguous`."""
+    return await _finish_row(session, delivery_id, DeliveryStatus.FAILED, AMBIGUOUS + reason)
+
+
+async def release_for_retry(
+    session: AsyncSession, delivery_id: int, *, reason: str, lease: str | None = None
+) -> bool:
+    """Nothing was sent: drop the lease so the row is pending for any worker again.
+
+    With `lease`, only if this worker still holds it (a row whose lease expired
+    was already settled as ambiguous and stays so).
+    """
+    query = update(_D).where(_D.id == delivery_id, _D.status == DeliveryStatus.PENDING)
+    query = query.where(_D.last_error == lease) if lease is not None else query
+    result = await session.execute(
+        query.values(last_error=_clip(RELEASED + reason)).execution_options(
+            synchronize_session=False
+        )
+    )
+    return _changed(result)
+
+
+async def record_outcomes(
+    session: AsyncSession, outcomes: Sequence[Outcome], *, now: datetime
+) -> None:
+    """Record a batch of results in the caller's transaction."""
+    for outcome in outcomes:
+        reason = outcome.reason or ""
+        if outcome.kind == "sent":
+            assert outcome.message_id is not None
+            await mark_sent(session, outcome.delivery_id, message_id=outcome.message_id, now=now)
+        elif outcome.kind == "blocked":
+            await mark_blocked(session, outcome.delivery_id, now=now, reason=reason or "blocked")
+        elif outcome.kind == "failed":
+            await mark_failed(session, outcome.delivery_id, reason=reason)
+        elif outcome.kind == "ambiguous":
+            await mark_ambiguous(session, outcome.delivery_id, reason=reason)
+        else:
+            await release_for_retry(session, outcome.delivery_id, reason=reason)
+
+
+async def expire_leases(session: AsyncSession, broadcast_id: int, *, now: datetime) -> int:
+    """Rows still in flight after their lease ran out (their worker died): ambiguous.
+
+    In-flight rows are few (what workers are sending right now), so their
+    markers are read and compared in Python; the UPDATE is conditional on the
+    marker so a result recorded meanwhile wins.
+    """
+    held = (
+        await session.execute(
+            select(_D.id, _D.last_error).where(
+                _D.broadcast_id == broadcast_id,
+                _D.status == DeliveryStatus.PENDING,
+                _D.last_error.startswith(IN_FLIGHT),
+            )
+        )
+    ).all()
+    expired = 0
+    for delivery_id, marker in held:
+        deadline = lease_deadline(marker)
+        if deadline is not None and deadline <= now:
+            expired += await _finish_row(
+                session, delivery_id, DeliveryStatus.FAILED, AMBIGUOUS + WORKER_LOST, lease=marker
+            )
+    return expired
+
+
+async def count_ambiguous(session: AsyncSession, broadcast_id: int) -> int:
+    count = await session.scalar(
+        select(func.count(_D.id)).where(_D.broadcast_id == broadcast_id, _AMBIGUOUS_ROW)
+    )
+    return count or 0
+
+
+async def finish_if_done(session: AsyncSession, broadcast_id: int, *, now: datetime) -> bool:
+    """Complete a "sending" broadcast with no pending rows; True for the one caller that did."""
+    pending = exists().where(_D.broadcast_id == broadcast_id, _D.status == DeliveryStatus.PENDING)
+    result = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SENDING, ~pending)
+        .values(status=BroadcastStatus.COMPLETED, finished_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not _changed(result):
+        return False
+    await audit.record(
+        session,
+        ENGINE_ACTOR,
+        "broadcast.complete",
+        "broadcast",
+        broadcast_id,
+        before={"status": BroadcastStatus.SENDING},
+        after={"status": BroadcastStatus.COMPLETED, "finished_at": now},
+    )
+    return True
+
+
+# --- Rendering ----------------------------------------------------------------------------
+
+
+def render_for(
+    template_text: str,
+    customer: Customer,
+    discount: Discount | None,
+    *,
+    parse_mode: ParseMode = ParseMode.PLAIN,
+    zone: tzinfo = UTC,
+) -> str:
+    """The broadcast text for one customer; values are escaped for the parse mode.
+
+    Promo placeholders stay visible as {code} etc. when there is no discount
+    (the broadcast checks refuse such texts up front; this never crashes a send).
+    """
+    values: dict[str, str] = {
+        "first_name": customer.first_name or "",
+        "last_name": customer.last_name or "",
+    }
+    if discount is not None:
+        values["code"] = discount.code
+        values["percent"] = str(discount.percent)
+        values["expires_on"] = discount.expires_at.astimezone(zone).strftime("%d.%m.%Y")
+    escaped = {key: _escape(value, parse_mode) for key, value in values.items()}
+    return template_text.format_map(_Blank(escaped))
+
+
+def _escape(value: str, parse_mode: ParseMode) -> str:
+    if parse_mode is ParseMode.HTML:
+        return html.escape(value, quote=False)
+    if parse_mode is ParseMode.MARKDOWN_V2:
+        return _MARKDOWN_V2_SPECIAL.sub(r"\\\1", value)
+    return value
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"

@@ -1,0 +1,217 @@
+"""The Taskiq broker: a Redis stream when REDIS_URL is set, in memory when embedded.
+
+With Redis, tasks travel over one Redis stream read by a consumer group, and a
+message is acknowledged (XACK) only after its task has finished. A worker that
+dies mid-task leaves its message pending; after `REDELIVER_AFTER_MS` of
+inactivity another worker claims it (XAUTOCLAIM) and runs it again. So every
+task must be safe to run twice: the domain makes them so (once_key for
+birthdays, the row lock in `send_now`, `expire_due` is a plain UPDATE, the
+sending engine works off per-delivery rows).
+
+A task still running after `REDELIVER_AFTER_MS` (a large broadcast) is claimed
+by another worker as well, while the first one goes on: the sending engine
+must tolerate two runs of one broadcast at the same time (it leases
+deliveries per worker). Raise the timeout if that becomes routine.
+
+Without Redis (`dvorik serve` alone), `InMemoryBroker` runs tasks as asyncio
+tasks in the API process; `EmbeddedTaskQueue` routes what the API enqueues
+there, keeping the in-process bulk handlers of `InProcessTaskQueue`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+from collections.abc import AsyncGenerator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from taskiq import AckableMessage, AcknowledgeType, AsyncBroker, AsyncTaskiqTask, InMemoryBroker
+from taskiq.kicker import AsyncKicker
+from taskiq.receiver import Receiver
+from taskiq_redis import RedisStreamBroker
+
+from backend.domain.tasks import RecordingTaskQueue, TaskQueue
+from backend.settings import Settings
+from backend.workers.in_process import HANDLERS, InProcessTaskQueue
+
+log = logging.getLogger("dvorik.tasks")
+
+QUEUE = "dvorik:tasks"
+CONSUMER_GROUP = "dvorik-workers"
+REDELIVER_AFTER_MS = 15 * 60 * 1000  # a pending message idle this long is claimed again
+STREAM_MAX_LEN = 10_000  # acked messages stay in a stream until trimmed (approximately)
+WORKER_CONCURRENCY = 20  # tasks one worker process runs at once
+SHUTDOWN_GRACE_SECONDS = 30.0  # how long a stopping worker waits for running tasks
+
+
+class DvorikStreamBroker(RedisStreamBroker):
+    """`RedisStreamBroker` that also reclaims idle messages while the stream is quiet.
+
+    taskiq-redis 1.2.4 runs XAUTOCLAIM only after a read that returned new
+    messages, so a dead worker's task waits for the next enqueued task before
+    anyone runs it again. Here every pass (at most `xread_block` ms apart)
+    reads new messages and then claims those idle for `idle_timeout` ms.
+    XAUTOCLAIM is atomic and resets what it claims, so two workers never get
+    the same message from one pass (no extra lock needed).
+    """
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            while True:
+                fetched: Any = await redis.xreadgroup(
+                    self.consumer_group_name,
+                    self.consumer_name,
+                    {self.queue_name: ">"},
+                    block=self.block,
+                    noack=False,
+                    count=self.count,
+                )
+                for stream, messages in fetched or []:
+                    for message_id, fields in messages:
+                        yield self._ackable(stream, message_id, fields)
+                claimed: Any = await redis.xautoclaim(
+                    self.queue_name,
+                    self.consumer_group_name,
+                    self.consumer_name,
+                    min_idle_time=self.idle_timeout,
+                    count=self.unacknowledged_batch_size,
+                )
+                for message_id, fields in claimed[1]:
+                    if fields:  # None for an entry trimmed away meanwhile
+                        log.warning(
+                            "redelivering task message %r: its worker went away", message_id
+                        )
+                        yield self._ackable(self.queue_name, message_id, fields)
+
+    def _ackable(self, stream: Any, message_id: Any, fields: dict[bytes, bytes]) -> AckableMessage:
+        return AckableMessage(
+            data=fields[b"data"], ack=self._ack_generator(id=message_id, queue_name=stream)
+        )
+
+
+def consumer_name() -> str:
+    """This process in the consumer group: readable in XINFO, unique per process."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def create_broker(
+    redis_url: str | None,
+    *,
+    queue_name: str = QUEUE,
+    redeliver_after_ms: int = REDELIVER_AFTER_MS,
+    consumer: str | None = None,
+    with_tasks: bool = True,
+) -> AsyncBroker:
+    """Our broker with every Dvorik task registered (`with_tasks`); Redis if `redis_url`."""
+    broker: AsyncBroker
+    if redis_url is None:
+        broker = InMemoryBroker(max_async_tasks=WORKER_CONCURRENCY)
+    else:
+        broker = DvorikStreamBroker(
+            redis_url,
+            queue_name=queue_name,
+            consumer_group_name=CONSUMER_GROUP,
+            consumer_name=consumer or consumer_name(),
+            # A group created after the API already queued work still sees that work.
+            consumer_id="0",
+            idle_timeout=redeliver_after_ms,
+            maxlen=STREAM_MAX_LEN,
+            approximate=True,
+        )
+    if with_tasks:
+        from backend.workers.tasks import register_tasks
+
+        register_tasks(broker)
+    return broker
+
+
+async def kick(broker: AsyncBroker, task: str, kwargs: dict[str, Any], job_id: str | None) -> str:
+    """Send `task` by name (the sender need not import the task's code)."""
+    json.dumps(kwargs)  # TypeError here, not in a worker, for what JSON cannot carry
+    kicker: AsyncKicker[Any, Any] = AsyncKicker(task, broker, {})
+    sent: AsyncTaskiqTask[Any] = await kicker.with_task_id(job_id).kiq(**kwargs)
+    return sent.task_id
+
+
+class TaskiqTaskQueue:
+    """`TaskQueue` over a Taskiq broker: what the API uses when REDIS_URL is set."""
+
+    def __init__(self, broker: AsyncBroker) -> None:
+        self.broker = broker
+
+    async def enqueue(self, task: str, **kwargs: object) -> str:
+        return await kick(self.broker, task, dict(kwargs), None)
+
+    async def close(self) -> None:
+        await self.broker.shutdown()
+
+
+class EmbeddedTaskQueue(InProcessTaskQueue):
+    """The embedded queue: bulk jobs as before, every other Dvorik task via `InMemoryBroker`.
+
+    It records everything it is given, like `RecordingTaskQueue`.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], broker: AsyncBroker) -> None:
+        super().__init__(sessions)
+        self.broker = broker
+
+    async def enqueue(self, task: str, **kwargs: object) -> str:
+        if task in HANDLERS or self.broker.find_task(task) is None:
+            return await super().enqueue(task, **kwargs)
+        job_id = await RecordingTaskQueue.enqueue(self, task, **kwargs)
+        return await kick(self.broker, task, dict(kwargs), job_id)
+
+    async def drain(self) -> None:
+        await super().drain()
+        if isinstance(self.broker, InMemoryBroker):
+            while self.broker._running_tasks:
+                await self.broker.wait_all()
+
+
+def create_task_queue(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> TaskiqTaskQueue | EmbeddedTaskQueue:
+    """The API process's queue: to the Redis stream, or in-process when embedded."""
+    if settings.redis_url:
+        return TaskiqTaskQueue(create_broker(settings.redis_url, with_tasks=False))
+    return EmbeddedTaskQueue(sessions, create_broker(None))
+
+
+def embedded_broker(queue: TaskQueue) -> AsyncBroker | None:
+    return queue.broker if isinstance(queue, EmbeddedTaskQueue) else None
+
+
+async def run_worker(
+    broker: AsyncBroker,
+    stop: asyncio.Event,
+    *,
+    concurrency: int = WORKER_CONCURRENCY,
+    grace_seconds: float = SHUTDOWN_GRACE_SECONDS,
+) -> None:
+    """Receive and run tasks until `stop` is set, then let running ones finish.
+
+    The broker's worker start-up builds the process's `Runtime` (see
+    `backend.workers.tasks`); it is stopped again on the way out.
+    """
+    broker.is_worker_process = True
+    await broker.startup()
+    try:
+        with ThreadPoolExecutor(max_workers=2) as executor:
+            receiver = Receiver(
+                broker,
+                executor=executor,
+                max_async_tasks=concurrency,
+                run_startup=False,
+                ack_type=AcknowledgeType.WHEN_EXECUTED,
+                wait_tasks_timeout=grace_seconds,
+            )
+            await receiver.listen(stop)
+    finally:
+        await broker.shutdown()

@@ -1,0 +1,686 @@
+"""The broadcast engine: works a "sending" broadcast's deliveries off through the Bot API.
+
+`process_broadcast` is what the task worker runs for one broadcast; it may run
+again after a crash, and several may run at once (the ledger in
+`backend.domain.deliveries` keeps every delivery to one worker and one send).
+
+One run, step by step:
+
+* fix the audience (`resolve_audience`, idempotent), settle rows a dead worker
+  left in flight (`expire_leases`: ambiguous, never resent);
+* loop: reserve send slots from the shared `SendRateLimiter`, claim that many
+  rows (committed before anything is sent), send each at its slot with bounded
+  concurrency, record the results in batches, publish progress at most 4 times
+  a second; a watcher re-reads the broadcast status every 0.25 s, so a pause or
+  cancel stops new sends within about a second (rows waiting for their slot are
+  released, requests already on the wire finish and are recorded);
+* when nothing is pending, complete the broadcast (`finish_if_done`).
+
+Errors, per delivery:
+
+* 429 retry_after: the shared limiter pauses *all* sends for retry_after; this
+  delivery waits and retries (at most `MAX_FLOOD_TRIES` times);
+* 403: delivery blocked, and the customer is marked blocked;
+* 400, 404 and other refusals: delivery failed with Telegram's reason;
+* 5xx, or a connection that could not even be opened: retried with
+  exponential backoff up to `max_tries`, then failed;
+* a timeout or a connection lost mid-request, or anything unexpected:
+  ambiguous, failed as "ambiguous: …" and never resent (it may have arrived);
+* 401 (bad token): the row is released and the run raises, nothing can be sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, Protocol, TypeVar
+
+import aiohttp
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.domain import broadcasts, deliveries, shop_settings
+from backend.domain.clock import utcnow
+from backend.domain.database import run_in_transaction
+from backend.domain.deliveries import Claim, Outcome, OutcomeKind
+from backend.domain.models import Broadcast, BroadcastStatus, ParseMode
+from backend.pubsub import PubSub, broadcast_channel
+
+log = logging.getLogger("dvorik.sending")
+T = TypeVar("T")
+
+MAX_RATE = 1000.0  # messages per second a limiter accepts (paid broadcasts go that high)
+CHAT_INTERVAL = 1.0  # at most one message per second to one chat
+TICK = 0.2  # seconds of sending claimed at a time
+STATUS_EVERY = 0.25  # seconds between re-reads of the broadcast's status
+PUBLISH_EVERY = 0.25  # at most 4 progress messages a second
+RATE_WINDOW = 5.0  # seconds over which the published rate is measured
+MAX_FLOOD_TRIES = 20  # 429s one delivery may meet before it is failed
+WAIT_FOR_OTHERS = 0.5  # seconds between looks when other workers hold the last rows
+
+
+# --- The shared send rate ------------------------------------------------------------------
+
+
+class SendRateLimiter(Protocol):
+    """One global pace for every worker, one message per second per chat, flood pauses.
+
+    `rate` is messages per second (None: `process_broadcast` takes the shop
+    setting `broadcast_send_rate_per_second`).
+    """
+
+    rate: float | None
+
+    async def reserve(self, count: int) -> list[float]:
+        """Book `count` send slots; seconds from now at which each of them may go."""
+        ...
+
+    async def before_send(self, chat_id: int) -> None:
+        """Wait out this chat's spacing and any flood pause, taking the chat's next slot."""
+        ...
+
+    async def slow_down(self, seconds: float) -> None:
+        """Telegram answered 429: nobody sends anything for `seconds`."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def _checked_rate(rate: float | None) -> float | None:
+    if rate is not None and not 0 < rate <= MAX_RATE:
+        raise ValueError(f"a send rate must be above 0 and at most {MAX_RATE:g} per second")
+    return rate
+
+
+def _interval(rate: float | None) -> float:
+    if rate is None:
+        raise RuntimeError("the send rate is not set")
+    return 1.0 / rate
+
+
+class InMemorySendRateLimiter:
+    """A token schedule in this process (the embedded mode: one process sends)."""
+
+    def __init__(self, rate: float | None = None, *, chat_interval: float = CHAT_INTERVAL) -> None:
+        self.rate = _checked_rate(rate)
+        self.chat_interval = chat_interval
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._chats: dict[int, float] = {}
+
+    async def reserve(self, count: int) -> list[float]:
+        interval = _interval(self.rate)
+        now = time.monotonic()
+        start = max(self._next_slot, now, self._paused_until)
+        self._next_slot = start + count * interval
+        return [start + i * interval - now for i in range(count)]
+
+    async def before_send(self, chat_id: int) -> None:
+        now = time.monotonic()
+        ready = max(self._chats.get(chat_id, 0.0), now)
+        self._chats[chat_id] = ready + self.chat_interval
+        if len(self._chats) > 50_000:
+            self._chats = {chat: at for chat, at in self._chats.items() if at > now}
+        if ready > now:
+            await asyncio.sleep(ready - now)
+        while (left := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(left)
+
+    async def slow_down(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        self._next_slot = max(self._next_slot, self._paused_until)
+
+    async def close(self) -> None:
+        return None
+
+
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local count = tonumber(ARGV[2])
+local start = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+if #KEYS > 1 then start = math.max(start, tonumber(redis.call('GET', KEYS[2]) or '0')) end
+local next_slot = start + count * interval
+redis.call('SET', KEYS[1], string.format('%.6f', next_slot),
+           'PX', math.ceil((next_slot - now) * 1000) + 1000)
+return string.format('%.6f', start - now)
+"""
+
+_PAUSE_LEFT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+return string.format('%.6f', math.max(0, tonumber(redis.call('GET', KEYS[1]) or '0') - now))
+"""
+
+_SLOW_DOWN = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local until_ = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now + tonumber(ARGV[1]))
+local ttl = math.ceil((until_ - now) * 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%.6f', until_), 'PX', ttl)
+local next_slot = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), until_)
+redis.call('SET', KEYS[2], string.format('%.6f', next_slot), 'PX', ttl)
+return 1
+"""
+
+
+class RedisSendRateLimiter:
+    """The same schedule in Redis: every worker process shares one pace and one pause.
+
+    Times come from Redis (`TIME` inside the scripts), so workers on machines
+    whose clocks differ still agree.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        rate: float | None = None,
+        *,
+        prefix: str = "dvorik:send",
+        chat_interval: float = CHAT_INTERVAL,
+    ) -> None:
+        self.rate = _checked_rate(rate)
+        self.chat_interval = chat_interval
+        self._redis: Redis = Redis.from_url(url)
+        self._slots = f"{prefix}:slots"
+        self._pause = f"{prefix}:pause"
+        self._chat = f"{prefix}:chat:"
+        self._reserve = self._redis.register_script(_RESERVE)
+        self._pause_left = self._redis.register_script(_PAUSE_LEFT)
+        self._slow_down = self._redis.register_script(_SLOW_DOWN)
+
+    async def reserve(self, count: int) -> list[float]:
+        interval = _interval(self.rate)
+        first = float(await self._reserve(keys=[self._slots, self._pause], args=[interval, count]))
+        return [first + i * interval for i in range(count)]
+
+    async def before_send(self, chat_id: int) -> None:
+        wait = float(
+            await self._reserve(keys=[f"{self._chat}{chat_id}"], args=[self.chat_interval, 1])
+        )
+        if wait > 0:
+            await asyncio.sleep(wait)
+        while (left := float(await self._pause_left(keys=[self._pause]))) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(left)
+
+    async def slow_down(self, seconds: float) -> None:
+        await self._slow_down(keys=[self._pause, self._slots], args=[seconds])
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def create_send_rate_limiter(
+    redis_url: str | None, rate: float | None = None
+) -> InMemorySendRateLimiter | RedisSendRateLimiter:
+    """Redis when configured (several worker processes share the pace), in memory otherwise."""
+    return RedisSendRateLimiter(redis_url, rate) if redis_url else InMemorySendRateLimiter(rate)
+
+
+# --- The engine --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BroadcastOutcome:
+    """How one `process_broadcast` run ended; the counts are this run's own."""
+
+    broadcast_id: int
+    status: BroadcastStatus  # the broadcast's status when the run ended
+    completed: bool  # this run completed the broadcast
+    total: int  # delivery rows of the broadcast
+    sent: int
+    blocked: int
+    failed: int
+    ambiguous: int  # outcome unknown, not resent (incl. rows of dead workers settled here)
+    released: int  # claimed but handed back unsent (the run stopped)
+    elapsed: float  # seconds
+
+    @property
+    def rate(self) -> float:
+        """Deliveries settled per second by this run."""
+        done = self.sent + self.blocked + self.failed + self.ambiguous
+        return done / self.elapsed if self.elapsed > 0 else 0.0
+
+
+async def process_broadcast(
+    sessions: async_sessionmaker[AsyncSession],
+    bot: Bot,
+    pubsub: PubSub,
+    limiter: SendRateLimiter,
+    broadcast_id: int,
+    *,
+    worker_id: str,
+    batch_size: int = 200,
+    concurrency: int = 100,
+    lease: timedelta = timedelta(minutes=5),
+    max_tries: int = 5,
+    zone: tzinfo = UTC,
+    clock: Callable[[], datetime] = utcnow,
+) -> BroadcastOutcome:
+    """Send a "sending" broadcast until it is done, paused or cancelled.
+
+    `worker_id` names this worker in the leases (for people reading the
+    table); `lease` must exceed the longest a delivery stays in flight (flood
+    waits included). `concurrency` bounds requests in flight, so it should be
+    at least rate × Telegram's latency. Safe to call again after any crash.
+    """
+    if batch_size < 1 or concurrency < 1 or max_tries < 1:
+        raise ValueError("batch_size, concurrency and max_tries must be positive")
+    run = _Run(
+        sessions,
+        bot,
+        pubsub,
+        limiter,
+        broadcast_id,
+        worker_id=worker_id,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        lease=lease,
+        max_tries=max_tries,
+        zone=zone,
+        clock=clock,
+    )
+    return await run.go()
+
+
+_PARSE_MODES: dict[ParseMode, str | None] = {
+    ParseMode.PLAIN: None,
+    ParseMode.HTML: "HTML",
+    ParseMode.MARKDOWN_V2: "MarkdownV2",
+}
+
+
+def _never_sent(error: TelegramNetworkError) -> bool:
+    """The connection was never opened, so the request cannot have arrived."""
+    return isinstance(
+        error.__cause__, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
+    )
+
+
+class _Stopped(Exception):
+    """The run is stopping while this delivery waited: hand it back unsent."""
+
+
+class _Run:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        bot: Bot,
+        pubsub: PubSub,
+        limiter: SendRateLimiter,
+        broadcast_id: int,
+        *,
+        worker_id: str,
+        batch_size: int,
+        concurrency: int,
+        lease: timedelta,
+        max_tries: int,
+        zone: tzinfo,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.sessions = sessions
+        self.bot = bot
+        self.pubsub = pubsub
+        self.limiter = limiter
+        self.broadcast_id = broadcast_id
+        self.worker_id = worker_id
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.lease = lease
+        self.max_tries = max_tries
+        self.zone = zone
+        self.clock = clock
+        self.stop = asyncio.Event()
+        self.status = BroadcastStatus.SENDING
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.results: list[Outcome] = []
+        self.requesting: set[int] = set()  # deliveries whose request is on the wire
+        self.unsettled: dict[int, Claim] = {}  # claims handed to a task, no outcome yet
+        self.counts: Counter[str] = Counter()
+        self.samples: deque[tuple[float, int]] = deque()
+        self.last_publish = -math.inf
+        self.fatal: BaseException | None = None
+        self.claiming: asyncio.Future[list[Claim]] | None = None
+        self.total = 0
+
+    async def tx(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """One transaction, shielded: a cancel lets it finish (or roll back) in the background.
+
+        A transaction cut off halfway would leave its connection (and on
+        SQLite the write lock) behind, and `_abandon` needs the database next.
+        """
+        return await asyncio.shield(run_in_transaction(self.sessions, work))
+
+    async def go(self) -> BroadcastOutcome:
+        started = time.monotonic()
+        self.total = await self.tx(
+            lambda s: deliveries.resolve_audience(s, self.broadcast_id, now=self.clock())
+        )
+        if self.limiter.rate is None:
+            self.limiter.rate = float(
+                await self.tx(lambda s: shop_settings.get_int(s, "broadcast_send_rate_per_second"))
+            )
+        await self._expire_leases()
+        watcher = asyncio.create_task(self._watch_status())
+        try:
+            completed = await self._loop()
+        except BaseException:
+            await asyncio.shield(self._abandon())
+            raise
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        await self._publish(force=True)
+        return BroadcastOutcome(
+            broadcast_id=self.broadcast_id,
+            status=BroadcastStatus.COMPLETED if completed else self.status,
+            completed=completed,
+            total=self.total,
+            sent=self.counts["sent"],
+            blocked=self.counts["blocked"],
+            failed=self.counts["failed"],
+            ambiguous=self.counts["ambiguous"],
+            released=self.counts["released"],
+            elapsed=time.monotonic() - started,
+        )
+
+    # the main loop: claim, dispatch, record
+
+    async def _loop(self) -> bool:
+        assert self.limiter.rate is not None
+        per_claim = max(1, min(self.batch_size, math.ceil(self.limiter.rate * TICK)))
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._flush()
+            await self._publish()
+            if self.fatal is not None:
+                raise self.fatal
+            if self.stop.is_set():
+                await self._drain()
+                return False
+            free = self.concurrency - len(self.tasks)
+            if free < max(1, min(per_claim, self.concurrency) // 4):
+                await self._wait_tasks(0.05)
+                continue
+            wanted = min(free, per_claim)
+            offsets = await self.limiter.reserve(wanted)
+            base = loop.time()
+            if offsets[0] > 0.02 and await self._sleep_or_stop(offsets[0] - 0.02):
+                continue
+            claims = await self._claim(wanted)
+            if claims:
+                for claim, offset in zip(claims, offsets, strict=False):
+                    self.unsettled[claim.delivery_id] = claim
+                    self._spawn(self._deliver(claim, base + offset))
+                continue
+            if self.tasks:
+                await self._wait_tasks(0.1)
+                continue
+            if await self._finish_or_wait():
+                return True
+
+    async def _finish_or_wait(self) -> bool:
+        """Nothing to claim and nothing in flight here: done, stopped, or others still busy."""
+        await self._flush()
+        await self._expire_leases()
+        now = self.clock()
+        if await self.tx(lambda s: deliveries.finish_if_done(s, self.broadcast_id, now=now)):
+            self.status = BroadcastStatus.COMPLETED
+            return True
+        status = await self._read_status()
+        if status is not BroadcastStatus.SENDING:
+            self.status = status
+            self.stop.set()
+        else:  # another worker holds the last rows in flight: their results or leases end it
+            await self._sleep_or_stop(WAIT_FOR_OTHERS)
+        return False
+
+    async def _claim(self, limit: int) -> list[Claim]:
+        now = self.clock()
+        self.claiming = asyncio.ensure_future(
+            run_in_transaction(
+                self.sessions,
+                lambda s: deliveries.claim_batch(
+                    s,
+                    self.broadcast_id,
+                    limit=limit,
+                    worker_id=self.worker_id,
+                    now=now,
+                    lease=self.lease,
+                    zone=self.zone,
+                ),
+            )
+        )
+        claims = await asyncio.shield(self.claiming)
+        self.claiming = None
+        return claims
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _wait_tasks(self, seconds: float) -> None:
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        else:
+            await self._sleep_or_stop(seconds)
+
+    async def _drain(self) -> None:
+        """Stopping: deliveries waiting for a slot hand their rows back, requests finish."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        await self._flush()
+
+    async def _abandon(self) -> None:
+        """Cancelled or crashed: settle what this worker knows before it goes."""
+        self.stop.set()
+        for task in list(self.tasks):
+            task.cancel()
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        for claim in list(self.unsettled.values()):  # tasks cancelled before they ever ran
+            self._settle_cancelled(claim)
+        if self.claiming is not None:  # a claim committed while we were being cancelled
+            with contextlib.suppress(Exception):
+                for claim in await self.claiming:
+                    self._result(claim, "released", reason="worker stopped before sending")
+        try:
+            await self._flush()
+        except Exception:  # the rows stay in flight and expire as ambiguous
+            log.exception(
+                "broadcast %s: could not record results on the way out", self.broadcast_id
+            )
+
+    # one delivery
+
+    async def _deliver(self, claim: Claim, at: float) -> None:
+        try:
+            kind, message_id, reason = await self._attempts(claim, at)
+        except asyncio.CancelledError:
+            self._settle_cancelled(claim)
+            raise
+        self._result(claim, kind, message_id=message_id, reason=reason)
+
+    async def _attempts(
+        self, claim: Claim, at: float
+    ) -> tuple[OutcomeKind, int | None, str | None]:
+        loop = asyncio.get_running_loop()
+        tries = floods = 0
+        while True:
+            try:
+                await self._until(at - loop.time())
+                await self._or_stop(self.limiter.before_send(claim.chat_id))
+                # Marked until an answer came back: a cancel mid-request leaves the mark on.
+                self.requesting.add(claim.delivery_id)
+                try:
+                    message = await self.bot.send_message(
+                        claim.chat_id, claim.text, parse_mode=_PARSE_MODES[claim.parse_mode]
+                    )
+                except Exception:
+                    self.requesting.discard(claim.delivery_id)
+                    raise
+                self.requesting.discard(claim.delivery_id)
+                return "sent", message.message_id, None
+            except _Stopped:
+                return "released", None, "worker stopped before sending"
+            except TelegramRetryAfter as error:
+                floods += 1
+                await self.limiter.slow_down(error.retry_after)
+                if floods >= MAX_FLOOD_TRIES:
+                    return "failed", None, f"flood control {floods} times: {error.message}"
+                wait = float(error.retry_after)
+            except TelegramForbiddenError as error:
+                return "blocked", None, error.message
+            except TelegramServerError as error:
+                tries += 1
+                if tries >= self.max_tries:
+                    return "failed", None, f"gave up after {tries} tries: {error.message}"
+                wait = _backoff(tries)
+            except TelegramNetworkError as error:
+                if not _never_sent(error):
+                    return "ambiguous", None, error.message
+                tries += 1
+                if tries >= self.max_tries:
+                    return "failed", None, f"gave up after {tries} tries: {error.message}"
+                wait = _backoff(tries)
+            except TelegramUnauthorizedError as error:
+                self.fatal = error
+                self.stop.set()
+                return "released", None, f"bot token refused: {error.message}"
+            except TelegramAPIError as error:  # 400 "chat not found", 404, ...
+                return "failed", None, error.message
+            except Exception as error:  # the answer was lost or unreadable: maybe sent
+                log.exception("broadcast %s: unexpected send error", self.broadcast_id)
+                return "ambiguous", None, f"{type(error).__name__}: {error}"
+            try:
+                await self._until(wait)
+                at = loop.time() + (await self.limiter.reserve(1))[0]
+            except _Stopped:
+                return "released", None, "worker stopped while waiting to retry"
+
+    def _settle_cancelled(self, claim: Claim) -> None:
+        if claim.delivery_id in self.requesting:
+            self.requesting.discard(claim.delivery_id)
+            self._result(claim, "ambiguous", reason="worker stopped mid-request")
+        else:
+            self._result(claim, "released", reason="worker stopped before sending")
+
+    def _result(
+        self,
+        claim: Claim,
+        kind: OutcomeKind,
+        *,
+        message_id: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.unsettled.pop(claim.delivery_id, None)
+        self.results.append(Outcome(claim.delivery_id, kind, message_id, reason))
+
+    async def _until(self, seconds: float) -> None:
+        if seconds > 0 and await self._sleep_or_stop(seconds):
+            raise _Stopped
+        if self.stop.is_set():
+            raise _Stopped
+
+    async def _or_stop(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        if not task.done():
+            stopper = asyncio.ensure_future(self.stop.wait())
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+        if not task.done():
+            task.cancel()
+            raise _Stopped
+        task.result()
+
+    async def _sleep_or_stop(self, seconds: float) -> bool:
+        """Sleep; True if the run was told to stop meanwhile."""
+        try:
+            await asyncio.wait_for(self.stop.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    # the database side
+
+    async def _flush(self) -> None:
+        if not self.results:
+            return
+        batch, self.results = self.results, []
+        try:
+            await self.tx(lambda s: deliveries.record_outcomes(s, batch, now=self.clock()))
+        except BaseException:
+            self.results[:0] = batch
+            raise
+        self.counts.update(outcome.kind for outcome in batch)
+
+    async def _expire_leases(self) -> None:
+        now = self.clock()
+        self.counts["ambiguous"] += await self.tx(
+            lambda s: deliveries.expire_leases(s, self.broadcast_id, now=now)
+        )
+
+    async def _read_status(self) -> BroadcastStatus:
+        async def read(session: AsyncSession) -> BroadcastStatus:
+            status = await session.scalar(
+                select(Broadcast.status).where(Broadcast.id == self.broadcast_id)
+            )
+            return status or BroadcastStatus.CANCELLED  # deleted: nothing left to send
+
+        return await self.tx(read)
+
+    async def _watch_status(self) -> None:
+        while not self.stop.is_set():
+            await asyncio.sleep(STATUS_EVERY)
+            try:
+                status = await self._read_status()
+            except Exception:
+                log.exception("broadcast %s: could not read its status", self.broadcast_id)
+                continue
+            if status is not BroadcastStatus.SENDING:
+                self.status = status
+                self.stop.set()
+
+    async def _publish(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_publish < PUBLISH_EVERY:
+            return
+        self.last_publish = now
+        try:
+            stats = await self.tx(lambda s: broadcasts.stats(s, self.broadcast_id))
+            done = stats.sent + stats.failed + stats.blocked
+            self.samples.append((now, done))
+            while len(self.samples) > 2 and self.samples[1][0] < now - RATE_WINDOW:
+                self.samples.popleft()
+            since, done_then = self.samples[0]
+            rate = (done - done_then) / (now - since) if now - since >= 0.2 else None
+            eta = stats.pending / rate if rate else None
+            message = broadcasts.progress_message(self.broadcast_id, stats, rate=rate, eta=eta)
+            await self.pubsub.publish(broadcast_channel(self.broadcast_id), dict(message))
+        except Exception:  # progress is best effort: never stop sending for it
+            log.exception("broadcast %s: could not publish progress", self.broadcast_id)
+
+
+def _backoff(tries: int) -> float:
+    return float(min(30.0, 0.5 * 2 ** (tries - 1)) * random.uniform(0.5, 1.0))

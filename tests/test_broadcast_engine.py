@@ -1,0 +1,439 @@
+"""The broadcast engine against the fake Bot API, driven by a real aiogram Bot over HTTP.
+
+Every recipient gets exactly one message however the run is disturbed: faults,
+a worker dying mid-send, a pause or a cancel. The only exception is the
+documented ambiguous case (a request in flight when a worker died), which is
+never resent and is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.bots.telegram import create_bot
+from backend.domain import broadcasts, deliveries, segments
+from backend.domain.audit import Actor
+from backend.domain.clock import utcnow
+from backend.domain.models import (
+    BroadcastDelivery,
+    BroadcastStatus,
+    Customer,
+    CustomerStatus,
+    DeliveryStatus,
+    Discount,
+    Tag,
+)
+from backend.fake_telegram import FakeTelegram, SentMessage, create_app
+from backend.pubsub import InProcessPubSub, broadcast_channel
+from backend.workers.sending import (
+    BroadcastOutcome,
+    InMemorySendRateLimiter,
+    RedisSendRateLimiter,
+    SendRateLimiter,
+    process_broadcast,
+)
+from tests.api import serve_app
+from tests.databases import unavailable
+from tests.factories import next_telegram_id
+
+TOKEN = "765432:" + "E" * 35
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEXT = "Привет, {first_name}! Ваш код {code}: скидка {percent}% до {expires_on}"
+ACTOR = Actor.system("test")
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture(scope="module")
+async def served() -> AsyncIterator[tuple[FakeTelegram, str]]:
+    fake = FakeTelegram()
+    async with serve_app(create_app(fake)) as url:
+        yield fake, url
+
+
+@pytest.fixture
+def fake(served: tuple[FakeTelegram, str]) -> FakeTelegram:
+    served[0].reset()
+    return served[0]
+
+
+@pytest.fixture
+async def bot(served: tuple[FakeTelegram, str]) -> AsyncIterator[Bot]:
+    bot = create_bot(TOKEN, served[1])
+    yield bot
+    await bot.session.close()
+
+
+async def redis_limiter(rate: float) -> RedisSendRateLimiter:
+    try:
+        await Redis.from_url(REDIS_URL).ping()
+    except Exception as error:
+        unavailable("Redis", error)
+    return RedisSendRateLimiter(REDIS_URL, rate, prefix=f"test-send:{uuid.uuid4().hex}")
+
+
+@dataclass
+class Audience:
+    broadcast_id: int
+    members: list[Customer]
+    others: list[Customer]  # in the database but not to be messaged
+
+
+async def arrange(
+    sessions: Sessions, members: int, *, inactive: int = 0, outsiders: int = 0
+) -> Audience:
+    """`members` active customers tagged "sweet", others who must not get the message."""
+    async with sessions() as session, session.begin():
+        sweet = Tag(name="sweet")
+        session.add(sweet)
+        now = utcnow()
+
+        def customer(i: int, status: CustomerStatus, tags: list[Tag]) -> Customer:
+            return Customer(
+                telegram_id=next_telegram_id(),
+                first_name=f"Имя{i}",
+                last_name="Тестова",
+                status=status,
+                subscribed_at=now,
+                last_seen_at=now,
+                tags=tags,
+            )
+
+        chosen = [customer(i, CustomerStatus.ACTIVE, [sweet]) for i in range(members)]
+        others = [customer(i, CustomerStatus.UNSUBSCRIBED, [sweet]) for i in range(inactive)]
+        others += [customer(i, CustomerStatus.ACTIVE, []) for i in range(outsiders)]
+        session.add_all(chosen + others)
+        segment = await segments.create(session, "Сладкоежки", {"tags_any": ["sweet"]}, actor=ACTOR)
+        broadcast = await broadcasts.create(
+            session,
+            title="Новинки",
+            text=TEXT,
+            segment_id=segment.id,
+            promo_percent=15,
+            actor=ACTOR,
+        )
+        await broadcasts.send_now(session, broadcast.id, actor=ACTOR, now=now)
+    return Audience(broadcast.id, chosen, others)
+
+
+async def run(
+    sessions: Sessions,
+    bot: Bot,
+    audience: Audience,
+    *,
+    limiter: SendRateLimiter | None = None,
+    pubsub: InProcessPubSub | None = None,
+    worker_id: str = "worker-1",
+    **options: Any,
+) -> BroadcastOutcome:
+    return await process_broadcast(
+        sessions,
+        bot,
+        pubsub or InProcessPubSub(),
+        limiter or InMemorySendRateLimiter(1000),
+        audience.broadcast_id,
+        worker_id=worker_id,
+        **options,
+    )
+
+
+def sends(fake: FakeTelegram, customer: Customer) -> list[SentMessage]:
+    return [m for m in fake.messages_to(customer.telegram_id) if m.method == "sendMessage"]
+
+
+async def rows(sessions: Sessions, broadcast_id: int) -> dict[int, BroadcastDelivery]:
+    async with sessions() as session:
+        found = await session.scalars(
+            select(BroadcastDelivery).where(BroadcastDelivery.broadcast_id == broadcast_id)
+        )
+        return {row.customer_id: row for row in found}
+
+
+async def stats(sessions: Sessions, broadcast_id: int) -> broadcasts.BroadcastStats:
+    async with sessions() as session:
+        return await broadcasts.stats(session, broadcast_id)
+
+
+def assert_adds_up(found: broadcasts.BroadcastStats) -> None:
+    assert found.total == found.sent + found.failed + found.blocked + found.pending
+
+
+async def wait_for_sent(fake: FakeTelegram, count: int, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while fake.sent_count < count:
+        assert time.monotonic() < deadline, f"only {fake.sent_count} of {count} sent"
+        await asyncio.sleep(0.01)
+
+
+async def test_reaches_exactly_the_segment_with_own_names_and_codes(
+    sessions: Sessions, fake: FakeTelegram, bot: Bot
+) -> None:
+    audience = await arrange(sessions, 200, inactive=15, outsiders=15)
+    pubsub = InProcessPubSub(max_pending=10_000)
+    progress: list[dict[str, Any]] = []
+
+    async def listen() -> None:
+        async with pubsub.subscribe(broadcast_channel(audience.broadcast_id)) as messages:
+            async for message in messages:
+                progress.append(message)
+                if message["status"] == "completed":
+                    return
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0)
+    outcome = await run(sessions, bot, audience, pubsub=pubsub)
+    await asyncio.wait_for(listener, 5)
+
+    assert outcome.completed and outcome.status is BroadcastStatus.COMPLETED
+    assert (outcome.total, outcome.sent, outcome.failed, outcome.ambiguous) == (200, 200, 0, 0)
+    async with sessions() as session:
+        codes = {
+            d.customer_id: d
+            for d in await session.scalars(
+                select(Discount).where(
+                    Discount.once_key == deliveries.promo_once_key(audience.broadcast_id)
+                )
+            )
+        }
+    assert len(codes) == 200
+    for customer in audience.members:
+        [message] = sends(fake, customer)
+        discount = codes[customer.id]
+        assert discount.percent == 15 and discount.broadcast_id == audience.broadcast_id
+        assert message.text is not None
+        assert message.text.startswith(f"Привет, {customer.first_name}! Ваш код {discount.code}")
+    assert all(not fake.messages_to(other.telegram_id) for other in audience.others)
+    assert fake.sent_count == 200
+
+    found = await stats(sessions, audience.broadcast_id)
+    assert (found.status, found.total, found.sent, found.pending) == (
+        BroadcastStatus.COMPLETED,
+        200,
+        200,
+        0,
+    )
+    assert_adds_up(found)
+    assert progress and progress[-1]["status"] == "completed" and progress[-1]["sent"] == 200
+    sent_counts = [message["sent"] for message in progress]
+    assert sent_counts == sorted(sent_counts)
+    # A second run (a redelivered task) finds nothing to do and sends nothing.
+    again = await run(sessions, bot, audience, worker_id="worker-2")
+    assert (again.sent, again.completed, fake.sent_count) == (0, False, 200)
+
+
+async def test_faults_still_deliver_exactly_once(
+    sessions: Sessions, fake: FakeTelegram, bot: Bot
+) -> None:
+    audience = await arrange(sessions, 100)
+    blocker, lost = audience.members[10], audience.members[20]
+    fake.fail_rate("429", 0.05, seed=7)
+    fake.fail_rate("500", 0.02, seed=8)
+    fake.fail_chat(blocker.telegram_id, "403")
+    fake.fail_chat(lost.telegram_id, "400")
+
+    outcome = await run(sessions, bot, audience)
+
+    assert fake.error_counts[429] > 0 and fake.error_counts[500] > 0
+    assert outcome.completed
+    assert (outcome.sent, outcome.blocked, outcome.failed, outcome.ambiguous) == (98, 1, 1, 0)
+    for customer in audience.members:
+        assert len(sends(fake, customer)) == (0 if customer in (blocker, lost) else 1)
+    by_customer = await rows(sessions, audience.broadcast_id)
+    assert by_customer[blocker.id].status is DeliveryStatus.BLOCKED
+    assert by_customer[lost.id].status is DeliveryStatus.FAILED
+    assert by_customer[lost.id].last_error == "Bad Request: chat not found"
+    async with sessions() as session:
+        refreshed = await session.get(Customer, blocker.id)
+        assert refreshed is not None and refreshed.status is CustomerStatus.BLOCKED
+    found = await stats(sessions, audience.broadcast_id)
+    assert (found.sent, found.blocked, found.failed, found.pending) == (98, 1, 1, 0)
+    assert_adds_up(found)
+
+
+async def test_a_cancelled_worker_is_resumed_without_duplicates(
+    sessions: Sessions, fake: FakeTelegram, bot: Bot
+) -> None:
+    audience = await arrange(sessions, 150)
+    fake.slow(0.05)  # requests take time, so some are on the wire when the worker dies
+    first = asyncio.create_task(
+        run(sessions, bot, audience, limiter=InMemorySendRateLimiter(400), concurrency=30)
+    )
+    await wait_for_sent(fake, 40)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    dying_count = fake.sent_count
+    fake.slow(0)
+
+    # The dying worker settled its rows: nothing is left in flight for a lease to expire.
+    left = await rows(sessions, audience.broadcast_id)
+    assert not any((row.last_error or "").startswith(deliveries.IN_FLIGHT) for row in left.values())
+    assert 40 <= dying_count < 150
+
+    second = await run(sessions, bot, audience, worker_id="worker-2")
+    assert second.completed
+    by_customer = await rows(sessions, audience.broadcast_id)
+    ambiguous = 0
+    for customer in audience.members:
+        row, got = by_customer[customer.id], len(sends(fake, customer))
+        if row.status is DeliveryStatus.SENT:
+            assert got == 1, (customer.id, row.attempts, row.last_error)
+        else:  # a request cut off mid-flight: never resent, at most one message
+            assert row.status is DeliveryStatus.FAILED
+            assert (row.last_error or "").startswith(deliveries.AMBIGUOUS)
+            assert got <= 1
+            ambiguous += 1
+    async with sessions() as session:
+        assert await deliveries.count_ambiguous(session, audience.broadcast_id) == ambiguous
+    assert ambiguous <= 30  # at most what was on the wire (the concurrency)
+    found = await stats(sessions, audience.broadcast_id)
+    assert found.status is BroadcastStatus.COMPLETED and found.pending == 0
+    assert found.sent == 150 - ambiguous
+    assert_adds_up(found)
+
+
+async def test_rows_of_a_killed_worker_become_ambiguous_when_the_lease_ends(
+    sessions: Sessions, fake: FakeTelegram, bot: Bot
+) -> None:
+    audience = await arrange(sessions, 30)
+    async with sessions() as session, session.begin():
+        await deliveries.resolve_audience(session, audience.broadcast_id, now=utcnow())
+        claims = await deliveries.claim_batch(
+            session,
+            audience.broadcast_id,
+            limit=10,
+            worker_id="doomed",
+            now=utcnow(),
+            lease=timedelta(seconds=1),
+        )
+    # The doomed worker got five out before it was killed (no results recorded).
+    for claim in claims[:5]:
+        await bot.send_message(claim.chat_id, claim.text)
+    # The next worker sends the rest, then waits for the lease to run out.
+    outcome = await run(sessions, bot, audience, worker_id="rescuer")
+
+    assert outcome.completed and outcome.ambiguous == 10 and outcome.sent == 20
+    assert outcome.elapsed >= 0.5
+    by_customer = await rows(sessions, audience.broadcast_id)
+    claimed = {claim.customer_id for claim in claims}
+    for customer in audience.members:
+        got = len(sends(fake, customer))
+        if customer.id in claimed:
+            row = by_customer[customer.id]
+            assert row.status is DeliveryStatus.FAILED
+            assert row.last_error == deliveries.AMBIGUOUS + deliveries.WORKER_LOST
+            assert got <= 1
+        else:
+            assert got == 1
+    assert fake.sent_count == 25
+
+
+async def test_pause_stops_within_a_second_and_resume_finishes(
+    sessions: Sessions, fake: FakeTelegram, bot: Bot
+) -> None:
+    audience = await arrange(sessions, 120)
+    task = asyncio.create_task(run(sessions, bot, audience, limiter=InMemorySendRateLimiter(60)))
+    await wait_for_sent(fake, 20)
+    async with sessions() as session, session.begin():
+        await broadcasts.pause(session, audience.broadcast_id, actor=ACTOR)
+    paused_at, paused_wall = time.monotonic(), time.time()
+    outcome = await task
+    assert time.monotonic() - paused_at < 1.2
+    assert outcome.status is BroadcastStatus.PAUSED and not outcome.completed
+    latest = max(m.time for c in audience.members for m in sends(fake, c))
+    assert latest < paused_wall + 1.0
+    found = await stats(sessions, audience.broadcast_id)
+    assert found.status is BroadcastStatus.PAUSED and found.pending > 0
+    assert found.sent == fake.sent_count
+
+    async with sessions() as session, session.begin():
+        await broadcasts.resume(session, audience.broadcast_id, actor=ACTOR)
+    resumed = await run(sessions, bot, audience, worker_id="worker-2")
+    assert resumed.completed
+    assert all(len(sends(fake, customer)) == 1 for customer in audience.members)
+    assert outcome.sent + resumed.sent == 120
+
+
+async def test_cancel_stops_within_a_second_and_never_sends_the_rest(
+    sessions: Sessions, fake: FakeTelegram, bot: Bot
+) -> None:
+    audience = await arrange(sessions, 120)
+    task = asyncio.create_task(run(sessions, bot, audience, limiter=InMemorySendRateLimiter(60)))
+    await wait_for_sent(fake, 20)
+    async with sessions() as session, session.begin():
+        await broadcasts.cancel(session, audience.broadcast_id, actor=ACTOR, now=utcnow())
+    cancelled_at = time.monotonic()
+    outcome = await task
+    assert time.monotonic() - cancelled_at < 1.2
+    assert outcome.status is BroadcastStatus.CANCELLED
+    sent_then = fake.sent_count
+    again = await run(sessions, bot, audience, worker_id="worker-2")
+    assert again.sent == 0 and fake.sent_count == sent_then < 120
+    found = await stats(sessions, audience.broadcast_id)
+    assert found.status is BroadcastStatus.CANCELLED
+    assert (found.sent, found.pending) == (sent_then, 120 - sent_then)
+    assert all(len(sends(fake, customer)) <= 1 for customer in audience.members)
+
+
+async def test_the_shared_limit_holds_the_rate(
+    sessions: Sessions, fake: FakeTelegram, bot: Bot
+) -> None:
+    audience = await arrange(sessions, 110)
+    limiter = await redis_limiter(30)
+    try:
+        outcome = await run(sessions, bot, audience, limiter=limiter)
+    finally:
+        await limiter.close()
+    assert outcome.completed and outcome.sent == 110
+    times = sorted(m.time for c in audience.members for m in sends(fake, c))
+    start = times[0] + 0.5
+    in_window = sum(start <= moment < start + 3.0 for moment in times)
+    assert abs(in_window / 3.0 - 30) <= 3, in_window
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_limiters_share_one_pace_and_space_out_one_chat(kind: str) -> None:
+    if kind == "memory":
+        one = InMemorySendRateLimiter(100)
+        workers: list[SendRateLimiter] = [one, one]
+    else:
+        first = await redis_limiter(100)
+        prefix = first._slots.removesuffix(":slots")
+        workers = [first, RedisSendRateLimiter(REDIS_URL, 100, prefix=prefix)]
+    try:
+        # Two workers booking 50 slots each get 100 distinct slots 10 ms apart.
+        booked = await asyncio.gather(*(worker.reserve(50) for worker in workers))
+        slots = sorted(offset for offsets in booked for offset in offsets)
+        gaps = [later - earlier for earlier, later in itertools.pairwise(slots)]
+        assert min(gaps) >= 0.009 and slots[-1] == pytest.approx(0.99, abs=0.05)
+
+        started = time.monotonic()
+        await workers[0].before_send(42)
+        await workers[1].before_send(43)  # another chat: no wait
+        assert time.monotonic() - started < 0.2
+        await workers[1].before_send(42)  # the same chat: a second later
+        assert 0.9 <= time.monotonic() - started < 1.3
+
+        await workers[0].slow_down(0.5)  # a 429 seen by one worker pauses the other
+        paused = time.monotonic()
+        await workers[1].before_send(44)
+        assert time.monotonic() - paused >= 0.45
+    finally:
+        for worker in {id(w): w for w in workers}.values():
+            with contextlib.suppress(Exception):
+                await worker.close()

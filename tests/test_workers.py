@@ -1,0 +1,562 @@
+"""Taskiq tasks and the schedule: run through a real broker, on both databases.
+
+In memory (the embedded mode) everywhere; with Redis (a stream on
+redis://127.0.0.1:6379/14) where it answers: skipped locally without it,
+failed under CI=true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from taskiq import (
+    AsyncBroker,
+    InMemoryBroker,
+    TaskiqMessage,
+    TaskiqMiddleware,
+    TaskiqResult,
+    TaskiqScheduler,
+)
+from taskiq.cli.scheduler.run import is_cron_task_now
+
+from backend.domain import broadcasts
+from backend.domain.audit import Actor
+from backend.domain.database import create_sessionmaker
+from backend.domain.models import (
+    Broadcast,
+    BroadcastStatus,
+    Customer,
+    CustomerStatus,
+    Discount,
+    DiscountKind,
+    DiscountStatus,
+)
+from backend.domain.tasks import RecordingTaskQueue
+from backend.fake_telegram import FakeTelegram
+from backend.fake_telegram import create_app as fake_telegram_app
+from backend.runtime import Runtime
+from backend.workers.broker import (
+    QUEUE,
+    EmbeddedTaskQueue,
+    TaskiqTaskQueue,
+    create_broker,
+    create_task_queue,
+    run_worker,
+)
+from backend.workers.schedule import (
+    SCHEDULE,
+    DvorikScheduleSource,
+    run_embedded,
+    run_scheduler,
+    scheduled_tasks,
+    slot_key,
+)
+from backend.workers.tasks import send_notification
+from tests.api import serve_app, settings_for
+from tests.databases import unavailable
+from tests.factories import make_customer, make_discount
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+# 09:00 on 10 March 2026 in Vladivostok (UTC+10).
+NINE_AM = datetime(2026, 3, 9, 23, 0, tzinfo=UTC)
+BIRTHDAY = date(1990, 3, 10)
+CUSTOMER_TOKEN = "700000001:" + "c" * 35
+CASHIER_TOKEN = "700000002:" + "k" * 35
+
+
+@pytest.fixture
+async def runtime(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[Runtime]:
+    """A worker's runtime on the test database; what tasks enqueue is recorded."""
+    started = Runtime.start(settings_for(engine))
+    started.tasks = RecordingTaskQueue()
+    yield started
+    await started.stop()
+
+
+@pytest.fixture
+async def broker(runtime: Runtime) -> AsyncIterator[AsyncBroker]:
+    """The embedded (in-memory) broker with every task, working with `runtime`."""
+    in_memory = create_broker(None)
+    in_memory.state.runtime = runtime
+    await in_memory.startup()
+    yield in_memory
+    await in_memory.shutdown()
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    """Redis for these tests; only their own keys are touched (others may share the database)."""
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as error:
+        await client.aclose()
+        unavailable("Redis", error)
+    await forget_our_keys(client)
+    yield client
+    await forget_our_keys(client)
+    await client.aclose()
+
+
+async def forget_our_keys(client: Redis) -> None:
+    keys = [QUEUE, *[key async for key in client.scan_iter("dvorik:schedule:*")]]
+    keys += [key async for key in client.scan_iter("dvorik:test:*")]
+    await client.delete(*keys)
+
+
+async def run(broker: AsyncBroker, task: str, **kwargs: Any) -> Any:
+    """Send `task` through `broker` and wait for what it returns."""
+    found = broker.find_task(task)
+    assert found is not None, task
+    sent = await found.kiq(**kwargs)
+    result = await sent.wait_result(timeout=30)
+    assert not result.is_err, result.error
+    return result.return_value
+
+
+def enqueued(runtime: Runtime, task: str) -> list[dict[str, object]]:
+    assert isinstance(runtime.tasks, RecordingTaskQueue)
+    return [kwargs for name, kwargs in runtime.tasks.enqueued if name == task]
+
+
+async def birthday_count(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(Discount).where(Discount.kind == DiscountKind.BIRTHDAY)
+        )
+    return int(count or 0)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
+# --- tasks through the in-memory broker --------------------------------------------------------
+
+
+async def test_birthday_task_issues_and_greets_once_a_day(
+    broker: AsyncBroker, runtime: Runtime, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session, session.begin():
+        vera = await make_customer(session, birthday=BIRTHDAY, first_name="Вера")
+        await make_customer(session, birthday=BIRTHDAY, first_name="Олег")
+        await make_customer(session, birthday=date(1990, 3, 11))
+
+    first = await run(broker, "give_birthday_discounts", now=NINE_AM.isoformat())
+    again = await run(broker, "give_birthday_discounts", now=(NINE_AM + timedelta(hours=5)))
+
+    assert len(first) == 2 and again == []
+    assert await birthday_count(sessions) == 2
+    greetings = enqueued(runtime, "send_customer_notification")
+    assert len(greetings) == 2
+    to_vera = next(g for g in greetings if g["customer_id"] == vera.id)
+    async with sessions() as session:
+        discount = await session.scalar(select(Discount).where(Discount.customer_id == vera.id))
+    assert discount is not None
+    assert to_vera["template_key"] == "birthday_discount"
+    assert to_vera["context"] == {
+        "first_name": "Вера",
+        "percent": discount.percent,
+        "code": discount.code,
+        "expires_on": runtime.texts.day(discount.expires_at),
+    }
+
+
+async def test_start_due_broadcasts_starts_each_once_when_run_twice_at_once(
+    broker: AsyncBroker, runtime: Runtime, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session, session.begin():
+        await make_customer(session)
+        actor = Actor.system("test")
+        due = await broadcasts.create(session, title="Скидки", text="Привет!", actor=actor)
+        later = await broadcasts.create(session, title="Потом", text="Привет!", actor=actor)
+        for broadcast, minutes in ((due, 1), (later, 60)):
+            await broadcasts.schedule(
+                session,
+                broadcast.id,
+                NINE_AM + timedelta(minutes=minutes),
+                actor=actor,
+                now=NINE_AM,
+            )
+    now = (NINE_AM + timedelta(minutes=2)).isoformat()
+
+    results = await asyncio.gather(
+        run(broker, "start_due_broadcasts", now=now), run(broker, "start_due_broadcasts", now=now)
+    )
+
+    assert sorted(results) == [[], [due.id]]
+    assert enqueued(runtime, "process_broadcast") == [{"broadcast_id": due.id}]
+    async with sessions() as session:
+        statuses = dict((await session.execute(select(Broadcast.id, Broadcast.status))).all())
+    assert statuses == {due.id: BroadcastStatus.SENDING, later.id: BroadcastStatus.SCHEDULED}
+
+
+async def test_expire_task_expires_what_is_past_its_date_once(
+    broker: AsyncBroker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session, session.begin():
+        customer = await make_customer(session)
+        short = await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
+        month = await make_discount(session, customer, valid_days=30)  # from today
+    after_a_day = (NINE_AM + timedelta(days=1)).isoformat()
+
+    assert await run(broker, "expire_discounts", now=after_a_day) == 1
+    assert await run(broker, "expire_discounts", now=after_a_day) == 0
+    assert await run(broker, "expire_discounts") == 0  # no `now`: the wall clock
+    async with sessions() as session:
+        statuses = dict((await session.execute(select(Discount.id, Discount.status))).all())
+    assert statuses == {short.id: DiscountStatus.EXPIRED, month.id: DiscountStatus.ACTIVE}
+
+
+async def test_bulk_tasks_run_through_the_broker(
+    broker: AsyncBroker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session, session.begin():
+        people = [await make_customer(session) for _ in range(3)]
+    ids = [person.id for person in people]
+
+    tagged = await run(
+        broker, "bulk_add_tags", customer_ids=ids, add=["vip"], remove=[], admin_id=None
+    )
+    given = await run(
+        broker,
+        "bulk_issue_discount",
+        customer_ids=ids,
+        kind="manual",
+        reason="Праздник",
+        percent=7,
+        valid_days=10,
+        admin_id=None,
+    )
+
+    assert (tagged, given) == (3, 3)
+
+
+# --- notifications over a fake Telegram --------------------------------------------------------
+
+
+async def test_a_notification_is_sent_and_a_blocked_customer_is_marked(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    fake = FakeTelegram()
+    async with serve_app(fake_telegram_app(fake)) as fake_url:
+        settings = settings_for(
+            engine,
+            telegram_api_url=fake_url,
+            telegram_bot_token=CUSTOMER_TOKEN,
+            telegram_auth_bot_token=CASHIER_TOKEN,
+        )
+        runtime = Runtime.start(settings)
+        try:
+            async with sessions() as session, session.begin():
+                anna = await make_customer(session, first_name="Анна")
+                boris = await make_customer(session, first_name="Борис")
+                gone = await make_customer(session, status=CustomerStatus.BLOCKED)
+            fake.chats.blocked.add((CUSTOMER_TOKEN, boris.telegram_id))
+            context = {"first_name": "Анна", "percent": 10, "code": "ABC123", "expires_on": "-"}
+
+            outcomes = [
+                await send_notification(runtime, person.id, "birthday_discount", context)
+                for person in (anna, boris, gone)
+            ]
+            missing = await send_notification(runtime, 10**9, "birthday_discount", context)
+        finally:
+            await runtime.stop()
+
+    assert outcomes == ["sent", "blocked", "blocked"] and missing == "missing"
+    [sent] = fake.messages_to(anna.telegram_id, token=CUSTOMER_TOKEN)
+    assert sent.text is not None and "ABC123" in sent.text and sent.text.startswith("Анна")
+    assert fake.messages_to(gone.telegram_id) == []
+    async with sessions() as session:
+        assert (await session.get(Customer, boris.id)).status is CustomerStatus.BLOCKED  # type: ignore[union-attr]
+
+
+# --- the schedule ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("schedule_id", "fires_at_utc"),
+    [
+        ("birthdays", datetime(2026, 3, 9, 23, 0, tzinfo=UTC)),  # 09:00 in Vladivostok
+        ("expire-discounts", datetime(2026, 3, 9, 14, 5, tzinfo=UTC)),  # 00:05
+        ("due-broadcasts", datetime(2026, 3, 9, 14, 6, tzinfo=UTC)),  # every minute
+    ],
+)
+def test_schedule_runs_in_the_shops_time_zone(schedule_id: str, fires_at_utc: datetime) -> None:
+    [task] = [t for t in scheduled_tasks("Asia/Vladivostok") if t.schedule_id == schedule_id]
+    assert task.cron is not None
+
+    def fires(moment: datetime) -> bool:
+        return is_cron_task_now(task.cron or "", moment, offset=task.cron_offset)
+
+    assert fires(fires_at_utc)
+    assert schedule_id == "due-broadcasts" or not fires(fires_at_utc + timedelta(hours=1))
+    assert {slot.schedule_id for slot in SCHEDULE} == {
+        "birthdays",
+        "expire-discounts",
+        "due-broadcasts",
+    }
+
+
+class Executions(TaskiqMiddleware):
+    """Counts the tasks a broker ran, by name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def post_execute(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
+        self.names.append(message.task_name)
+
+
+async def fire_birthday_slot_twice(
+    broker: AsyncBroker, sessions: async_sessionmaker[AsyncSession], redis: Redis | None
+) -> list[str]:
+    """Two scheduler processes fire 09:00 at once; returns the tasks the broker ran."""
+    executions = Executions()
+    broker.add_middlewares(executions)
+    async with sessions() as session, session.begin():
+        for _ in range(3):
+            await make_customer(session, birthday=BIRTHDAY)
+    [slot] = [t for t in scheduled_tasks("Asia/Vladivostok") if t.schedule_id == "birthdays"]
+    slot.kwargs["now"] = NINE_AM.isoformat()  # the tasks' clock; the lock uses the sources'
+    first, second = (
+        DvorikScheduleSource("Asia/Vladivostok", redis, clock=lambda: NINE_AM) for _ in range(2)
+    )
+
+    await asyncio.gather(
+        TaskiqScheduler(broker, [first]).on_ready(first, slot),
+        TaskiqScheduler(broker, [second]).on_ready(second, slot),
+    )
+    assert isinstance(broker, InMemoryBroker)
+    await broker.wait_all()
+    return executions.names
+
+
+async def test_two_schedulers_without_redis_run_twice_with_one_effect(
+    broker: AsyncBroker, runtime: Runtime, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    ran = await fire_birthday_slot_twice(broker, sessions, None)
+
+    assert ran == ["give_birthday_discounts"] * 2  # the domain alone keeps it to one effect
+    assert await birthday_count(sessions) == 3
+    assert len(enqueued(runtime, "send_customer_notification")) == 3
+
+
+async def test_two_schedulers_with_redis_send_the_slot_once(
+    redis: Redis, broker: AsyncBroker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    ran = await fire_birthday_slot_twice(broker, sessions, redis)
+
+    assert ran == ["give_birthday_discounts"]
+    assert await birthday_count(sessions) == 3
+    assert await redis.pttl(slot_key("birthdays", NINE_AM)) > 0
+
+
+# --- the embedded mode -------------------------------------------------------------------------
+
+
+async def test_embedded_mode_runs_enqueued_tasks_in_process(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    runtime = Runtime.start(settings_for(engine))
+    queue = EmbeddedTaskQueue(runtime.sessions, create_broker(None))
+    runtime.tasks = queue
+    async with sessions() as session, session.begin():
+        customer = await make_customer(session)
+        await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
+    try:
+        async with run_embedded(runtime):
+            expiring = await queue.enqueue("expire_discounts")
+            tagging = await queue.enqueue(
+                "bulk_add_tags", customer_ids=[customer.id], add=["vip"], remove=[], admin_id=None
+            )
+            unknown = await queue.enqueue("no_such_task", x=1)
+            await queue.drain()
+    finally:
+        await runtime.stop()
+
+    assert queue.results[tagging] == 1  # bulk jobs stay on the in-process path
+    assert [name for name, _ in queue.enqueued] == [
+        "expire_discounts",
+        "bulk_add_tags",
+        "no_such_task",
+    ]
+    assert len({expiring, tagging, unknown}) == 3
+    async with sessions() as session:
+        status = await session.scalar(select(Discount.status))
+    assert status is DiscountStatus.EXPIRED
+
+
+# --- with Redis: a real stream, a worker in this process ---------------------------------------
+
+
+async def test_a_worker_runs_what_the_api_enqueued_over_redis(
+    redis: Redis, runtime: Runtime, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    queue_name = f"dvorik:test:{uuid.uuid4().hex}"
+    api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name, with_tasks=False))
+    async with sessions() as session, session.begin():
+        customer = await make_customer(session)
+        discount = await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
+    # Enqueued before any worker exists: the consumer group, made later, still sees it.
+    job = await api.enqueue("expire_discounts", now=(NINE_AM + timedelta(days=2)).isoformat())
+
+    worker = create_broker(REDIS_URL, queue_name=queue_name, consumer="worker-1")
+    worker.state.runtime = runtime
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_worker(worker, stop))
+
+    async def expired() -> bool:
+        async with sessions() as session:
+            found = await session.get(Discount, discount.id, populate_existing=True)
+            return found is not None and found.status is DiscountStatus.EXPIRED
+
+    try:
+        await eventually(expired)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 15)
+        await api.close()
+    assert job
+    group = (await redis.xinfo_groups(queue_name))[0]
+    assert group["pending"] == 0  # acknowledged after it ran
+
+
+async def test_a_task_whose_worker_died_before_acking_is_run_by_another(
+    redis: Redis, runtime: Runtime, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    queue_name = f"dvorik:test:{uuid.uuid4().hex}"
+    api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name, with_tasks=False))
+    async with sessions() as session, session.begin():
+        customer = await make_customer(session)
+        discount = await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
+    await api.enqueue("expire_discounts", now=(NINE_AM + timedelta(days=2)).isoformat())
+
+    # Worker 1 reads the message (XREADGROUP) and dies before running or acking it.
+    dying = create_broker(REDIS_URL, queue_name=queue_name, consumer="dying", with_tasks=False)
+    await dying.startup()
+    messages = dying.listen()
+    taken = await anext(messages)
+    await messages.aclose()
+    await dying.shutdown()
+    assert taken.data  # type: ignore[union-attr]
+    assert (await redis.xinfo_groups(queue_name))[0]["pending"] == 1
+
+    # Worker 2 claims it once it has been idle long enough (here 0.5 s; 15 min in production).
+    survivor = create_broker(
+        REDIS_URL, queue_name=queue_name, consumer="survivor", redeliver_after_ms=500
+    )
+    survivor.state.runtime = runtime
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_worker(survivor, stop))
+
+    async def expired() -> bool:
+        async with sessions() as session:
+            found = await session.get(Discount, discount.id, populate_existing=True)
+            return found is not None and found.status is DiscountStatus.EXPIRED
+
+    try:
+        await eventually(expired)
+        await eventually(partial(_pending_is, redis, queue_name, 0))
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 15)
+        await api.close()
+
+
+async def _pending_is(redis: Redis, queue_name: str, count: int) -> bool:
+    return bool((await redis.xinfo_groups(queue_name))[0]["pending"] == count)
+
+
+async def test_the_api_queue_follows_redis_url(engine: AsyncEngine) -> None:
+    embedded = create_task_queue(settings_for(engine), create_sessionmaker(engine))
+    with_redis = create_task_queue(
+        settings_for(engine, redis_url=REDIS_URL), create_sessionmaker(engine)
+    )
+
+    assert isinstance(embedded, EmbeddedTaskQueue)
+    assert embedded.broker.find_task("process_broadcast") is not None
+    assert isinstance(with_redis, TaskiqTaskQueue)
+    await with_redis.close()
+
+
+async def test_the_scheduler_process_queues_the_minute_slot_once(
+    redis: Redis, engine: AsyncEngine
+) -> None:
+    settings = settings_for(engine, redis_url=REDIS_URL)
+    stops = [asyncio.Event(), asyncio.Event()]
+    schedulers = [asyncio.create_task(run_scheduler(settings, stop)) for stop in stops]
+
+    async def queued() -> bool:
+        return bool(await redis.exists(QUEUE)) and await redis.xlen(QUEUE) >= 1
+
+    try:
+        await eventually(queued, within=5)
+        await asyncio.sleep(0.5)  # the second scheduler has had its go at the same minute
+    finally:
+        for stop in stops:
+            stop.set()
+        await asyncio.wait_for(asyncio.gather(*schedulers), 10)
+
+    entries: Any = await redis.xrange(QUEUE)
+    names = [json.loads(fields[b"data"])["task_name"] for _, fields in entries]
+    assert names.count("start_due_broadcasts") == 1
+
+
+async def test_embedded_mode_starts_a_due_broadcast_and_sends_it(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    fake = FakeTelegram()
+    async with serve_app(fake_telegram_app(fake)) as fake_url:
+        settings = settings_for(
+            engine,
+            telegram_api_url=fake_url,
+            telegram_bot_token=CUSTOMER_TOKEN,
+            telegram_auth_bot_token=CASHIER_TOKEN,
+        )
+        runtime = Runtime.start(settings)
+        queue = EmbeddedTaskQueue(runtime.sessions, create_broker(None))
+        runtime.tasks = queue
+        try:
+            async with sessions() as session, session.begin():
+                people = [await make_customer(session) for _ in range(2)]
+                actor = Actor.system("test")
+                news = await broadcasts.create(
+                    session, title="Новинки", text="Привет!", actor=actor
+                )
+                await broadcasts.schedule(
+                    session, news.id, NINE_AM + timedelta(minutes=1), actor=actor, now=NINE_AM
+                )
+            async with run_embedded(runtime, schedule=False):
+                await queue.enqueue(
+                    "start_due_broadcasts", now=(NINE_AM + timedelta(minutes=1)).isoformat()
+                )
+                await asyncio.wait_for(queue.drain(), 30)
+        finally:
+            await runtime.stop()
+
+    assert [name for name, _ in queue.enqueued] == ["start_due_broadcasts", "process_broadcast"]
+    for person in people:
+        assert [m.text for m in fake.messages_to(person.telegram_id, token=CUSTOMER_TOKEN)] == [
+            "Привет!"
+        ]
+    async with sessions() as session:
+        status = await session.scalar(select(Broadcast.status).where(Broadcast.id == news.id))
+    assert status is BroadcastStatus.COMPLETED
