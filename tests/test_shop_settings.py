@@ -42,7 +42,7 @@ async def test_owner_changes_the_birthday_percent(session: AsyncSession) -> None
         ("discount_percent_birthday", 101),
         ("discount_percent_birthday", "15"),
         ("discount_percent_birthday", True),
-        ("broadcast_send_rate_per_second", 31),
+        ("broadcast_send_rate_per_second", 1001),
         ("birthday_discount_enabled", "yes"),
         ("no_such_setting", 1),
     ],

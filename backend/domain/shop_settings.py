@@ -87,9 +87,10 @@ SPECS: dict[str, SettingSpec] = {
             "broadcast_send_rate_per_second",
             int,
             25,
-            "Messages per second a broadcast may send (Telegram allows about 30)",
+            "Messages per second all workers together may send: about 30 for Telegram's "
+            "free limit, up to 1000 with paid broadcasts",
             1,
-            30,
+            1000,
         ),
         SettingSpec(
             "bulk_background_threshold",
