@@ -68,7 +68,9 @@ log = logging.getLogger("dvorik.sending")
 T = TypeVar("T")
 
 MAX_RATE = 1000.0  # messages per second a limiter accepts (paid broadcasts go that high)
-CHAT_INTERVAL = 1.0  # at most one message per second to one chat
+# At most one message per second to one chat; the margin absorbs request jitter,
+# so arrivals at Telegram are never under a second apart.
+CHAT_INTERVAL = 1.05
 TICK = 0.2  # seconds of sending claimed at a time
 STATUS_EVERY = 0.25  # seconds between re-reads of the broadcast's status
 PUBLISH_EVERY = 0.25  # at most 4 progress messages a second
@@ -83,11 +85,13 @@ WAIT_FOR_OTHERS = 0.5  # seconds between looks when other workers hold the last 
 class SendRateLimiter(Protocol):
     """One global pace for every worker, one message per second per chat, flood pauses.
 
-    `rate` is messages per second (None: `process_broadcast` takes the shop
-    setting `broadcast_send_rate_per_second`).
+    `rate` is messages per second. A limiter built without one follows the shop
+    setting `broadcast_send_rate_per_second`, re-read at the start of every run,
+    so an owner's change applies to the next broadcast without a restart.
     """
 
     rate: float | None
+    pinned: bool  # built with an explicit rate: the shop setting does not apply
 
     async def reserve(self, count: int) -> list[float]:
         """Book `count` send slots; seconds from now at which each of them may go."""
@@ -121,6 +125,7 @@ class InMemorySendRateLimiter:
 
     def __init__(self, rate: float | None = None, *, chat_interval: float = CHAT_INTERVAL) -> None:
         self.rate = _checked_rate(rate)
+        self.pinned = rate is not None
         self.chat_interval = chat_interval
         self._next_slot = 0.0
         self._paused_until = 0.0
@@ -199,6 +204,7 @@ class RedisSendRateLimiter:
         chat_interval: float = CHAT_INTERVAL,
     ) -> None:
         self.rate = _checked_rate(rate)
+        self.pinned = rate is not None
         self.chat_interval = chat_interval
         self._redis: Redis = Redis.from_url(url)
         self._slots = f"{prefix}:slots"
@@ -375,7 +381,7 @@ class _Run:
         self.total = await self.tx(
             lambda s: deliveries.resolve_audience(s, self.broadcast_id, now=self.clock())
         )
-        if self.limiter.rate is None:
+        if not self.limiter.pinned:
             self.limiter.rate = float(
                 await self.tx(lambda s: shop_settings.get_int(s, "broadcast_send_rate_per_second"))
             )

@@ -1,0 +1,363 @@
+"""Chaos: a real `dvorik worker` process SIGKILLed twice mid-broadcast, on MariaDB + Redis.
+
+2,000 active customers; the fake Bot API (real HTTP, in this process) answers
+5% of sends with 429 (retry after 1 s) and 2% with 500. The worker is killed
+with SIGKILL twice while it sends and started again each time; the broadcast
+must then complete with every recipient messaged at most once, every row the
+ledger calls sent messaged exactly once, and the stats adding up.
+
+Two production timeouts are far longer than a test can wait, and neither can
+be set from the environment of the worker process (see the module constants
+quoted below), so after each kill — the worker is dead, nobody else holds
+anything — this test moves the clock forward instead of waiting:
+
+* the task message the dead worker never acknowledged is made to look idle
+  for `REDELIVER_AFTER_MS` (XCLAIM … IDLE), so the restarted worker's own
+  XAUTOCLAIM redelivers it at once (production: after 15 minutes);
+* the dead worker's leases are expired with the engine's own
+  `deliveries.expire_leases` at "now + lease" (production: the next run does
+  it once the 5-minute lease has run out).
+
+Everything else is the real thing: the CLI worker, the Redis stream and
+consumer group, the Redis rate limiter, MariaDB, HTTP to the fake.
+
+Needs MariaDB and Redis (db 13 unless TEST_CHAOS_REDIS_URL says otherwise):
+skipped locally without them, failed under CI=true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backend.domain import broadcasts, deliveries, shop_settings
+from backend.domain.audit import Actor
+from backend.domain.database import create_engine, create_sessionmaker, run_in_transaction
+from backend.domain.models import (
+    BroadcastDelivery,
+    BroadcastStatus,
+    Customer,
+    CustomerStatus,
+    DeliveryStatus,
+)
+from backend.fake_telegram import FakeTelegram, create_app
+from backend.workers.broker import QUEUE, REDELIVER_AFTER_MS, TaskiqTaskQueue, create_broker
+from backend.workers.sending import process_broadcast
+from tests.api import serve_app
+from tests.databases import create_mariadb_schema, drop_mariadb_schema, run_alembic, unavailable
+from tests.processes import DVORIK, ROOT, environment
+
+pytestmark = pytest.mark.mariadb
+
+REDIS_URL = os.environ.get("TEST_CHAOS_REDIS_URL", "redis://127.0.0.1:6379/13")
+CUSTOMER_TOKEN = "700000001:" + "c" * 35
+CASHIER_TOKEN = "700000002:" + "k" * 35
+RECIPIENTS = 2000
+SEND_RATE = 1000  # the shop setting: the 429 pauses, not the pace, should bound the run
+KILL_AFTER_SENT = (300, 900)  # SIGKILL the worker once this many rows are recorded sent
+FINISH_WITHIN = 180.0  # seconds, from the last restart
+LEASE = inspect.signature(process_broadcast).parameters["lease"].default
+ACTOR = Actor.system("chaos-test")
+
+Sessions = async_sessionmaker[AsyncSession]
+_D = BroadcastDelivery
+
+
+@dataclass
+class Chaos:
+    """What happened at the kills, for the assertions and the printed report."""
+
+    in_flight_at_kills: list[int] = field(default_factory=list)
+    sent_at_kills: list[int] = field(default_factory=list)
+    expired_by_test: int = 0
+    redelivered: int = 0
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[AsyncEngine]:
+    name = f"dvorik_chaos_{os.getpid()}"
+    try:
+        url = await create_mariadb_schema(name)
+    except Exception as error:
+        unavailable("MariaDB", error)
+        raise
+    engine = create_engine(url)
+    await run_alembic(engine, "upgrade", "head")
+    yield engine
+    await engine.dispose()
+    await drop_mariadb_schema(name)
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as error:
+        await client.aclose()
+        unavailable("Redis", error)
+    await _forget_our_keys(client)
+    yield client
+    await _forget_our_keys(client)
+    await client.aclose()
+
+
+async def _forget_our_keys(client: Redis) -> None:
+    keys = [QUEUE, *[key async for key in client.scan_iter("dvorik:send:*")]]
+    await client.delete(*keys)
+
+
+async def _add_customers(sessions: Sessions, count: int) -> None:
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "telegram_id": 5_000_000_000 + number,
+            "first_name": f"Покупатель {number}",
+            "status": CustomerStatus.ACTIVE,
+            "marketing_consent_at": now,
+            "subscribed_at": now,
+            "last_seen_at": now,
+        }
+        for number in range(count)
+    ]
+    async with sessions() as session, session.begin():
+        for start in range(0, count, 1000):
+            await session.execute(insert(Customer), rows[start : start + 1000])
+
+
+async def _start_broadcast(sessions: Sessions) -> int:
+    async def work(session: AsyncSession) -> int:
+        await shop_settings.set_value(session, "broadcast_send_rate_per_second", SEND_RATE, ACTOR)
+        news = await broadcasts.create(
+            session, title="Хаос", text="Привет, {first_name}!", actor=ACTOR
+        )
+        await broadcasts.send_now(session, news.id, actor=ACTOR, now=datetime.now(UTC))
+        return news.id
+
+    return await run_in_transaction(sessions, work)
+
+
+async def _count(sessions: Sessions, broadcast_id: int, *where: object) -> int:
+    async with sessions() as session:
+        found = await session.scalar(
+            select(func.count(_D.id)).where(_D.broadcast_id == broadcast_id, *where)  # type: ignore[arg-type]
+        )
+    return int(found or 0)
+
+
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [*DVORIK, "worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+async def _wait_for_sent(
+    sessions: Sessions, broadcast_id: int, at_least: int, worker: subprocess.Popen[bytes], log: Path
+) -> int:
+    deadline = time.monotonic() + 60
+    while True:
+        sent = await _count(sessions, broadcast_id, _D.status == DeliveryStatus.SENT)
+        if sent >= at_least:
+            return sent
+        if worker.poll() is not None:
+            raise AssertionError(f"worker exited ({worker.returncode}):\n{_tail(log)}")
+        assert time.monotonic() < deadline, f"only {sent} sent after 60 s:\n{_tail(log)}"
+        await asyncio.sleep(0.05)
+
+
+async def _kill(
+    sessions: Sessions,
+    redis: Redis,
+    broadcast_id: int,
+    worker: subprocess.Popen[bytes],
+    chaos: Chaos,
+) -> None:
+    """SIGKILL mid-broadcast, then fast-forward the two production timeouts (see the docstring)."""
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+    chaos.sent_at_kills.append(
+        await _count(sessions, broadcast_id, _D.status == DeliveryStatus.SENT)
+    )
+    chaos.in_flight_at_kills.append(
+        await _count(
+            sessions,
+            broadcast_id,
+            _D.status == DeliveryStatus.PENDING,
+            _D.last_error.startswith(deliveries.IN_FLIGHT),
+        )
+    )
+    later = datetime.now(UTC) + LEASE + timedelta(seconds=1)
+    chaos.expired_by_test += await run_in_transaction(
+        sessions, lambda s: deliveries.expire_leases(s, broadcast_id, now=later)
+    )
+    group = (await redis.xinfo_groups(QUEUE))[0]
+    pending = await redis.xpending_range(QUEUE, group["name"], min="-", max="+", count=100)
+    assert len(pending) == 1, pending  # the dead worker's process_broadcast, never acked
+    for entry in pending:
+        await redis.xclaim(
+            QUEUE,
+            group["name"],
+            str(entry["consumer"]),
+            min_idle_time=0,
+            message_ids=[entry["message_id"]],
+            idle=REDELIVER_AFTER_MS + 1000,
+        )
+        chaos.redelivered += 1
+
+
+def _tail(log: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no worker log)"
+
+
+async def test_sigkilled_worker_twice_every_recipient_messaged_at_most_once(
+    engine: AsyncEngine, redis: Redis, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    sessions = create_sessionmaker(engine)
+    await _add_customers(sessions, RECIPIENTS)
+    broadcast_id = await _start_broadcast(sessions)
+    fake = FakeTelegram()
+    fake.fail_rate("429", 0.05, seed=20261125, retry_after=1)
+    fake.fail_rate("500", 0.02, seed=11252026)
+    chaos = Chaos()
+    log = tmp_path / "worker.log"
+
+    async with serve_app(create_app(fake)) as fake_url:
+        env = {
+            k: v
+            for k, v in environment().items()
+            if not k.startswith(("REDIS_", "TELEGRAM_", "ENVIRONMENT"))
+        }
+        env.update(
+            DATABASE_URL=engine.url.render_as_string(hide_password=False),
+            REDIS_URL=REDIS_URL,
+            TELEGRAM_BOT_TOKEN=CUSTOMER_TOKEN,
+            TELEGRAM_AUTH_BOT_TOKEN=CASHIER_TOKEN,
+            TELEGRAM_API_URL=fake_url,
+            LOG_LEVEL="WARNING",
+        )
+        api = TaskiqTaskQueue(create_broker(REDIS_URL, with_tasks=False))
+        try:
+            await api.enqueue("process_broadcast", broadcast_id=broadcast_id)
+        finally:
+            await api.close()
+
+        worker = _start_worker(env, log)
+        try:
+            for at_least in KILL_AFTER_SENT:
+                await _wait_for_sent(sessions, broadcast_id, at_least, worker, log)
+                await _kill(sessions, redis, broadcast_id, worker, chaos)
+                worker = _start_worker(env, log)
+            deadline = time.monotonic() + FINISH_WITHIN
+            while True:
+                async with sessions() as session:
+                    status = (await broadcasts.stats(session, broadcast_id)).status
+                if status is BroadcastStatus.COMPLETED:
+                    break
+                assert worker.poll() is None, f"worker exited:\n{_tail(log)}"
+                assert time.monotonic() < deadline, f"not completed in time:\n{_tail(log)}"
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(0.5)  # let the worker ack its message
+        finally:
+            _stop(worker)
+        pending_messages = (await redis.xinfo_groups(QUEUE))[0]["pending"]
+
+    async with sessions() as session:
+        stats = await broadcasts.stats(session, broadcast_id)
+        ambiguous = await deliveries.count_ambiguous(session, broadcast_id)
+        rows = (
+            await session.execute(
+                select(Customer.telegram_id, _D.status, _D.last_error)
+                .join(Customer, Customer.id == _D.customer_id)
+                .where(_D.broadcast_id == broadcast_id)
+            )
+        ).all()
+
+    def messages(chat_id: int) -> int:
+        return sum(
+            1
+            for sent in fake.messages_to(chat_id, token=CUSTOMER_TOKEN)
+            if sent.method == "sendMessage"
+        )
+
+    received = {telegram_id: messages(telegram_id) for telegram_id, _, _ in rows}
+    by_count = Counter(received.values())
+    ambiguous_rows = [
+        (telegram_id, error)
+        for telegram_id, status, error in rows
+        if status is DeliveryStatus.FAILED and (error or "").startswith(deliveries.AMBIGUOUS)
+    ]
+    ambiguous_unmessaged = sum(1 for telegram_id, _ in ambiguous_rows if not received[telegram_id])
+    real_failures = Counter(
+        error for _, status, error in rows if status is DeliveryStatus.FAILED
+    ).most_common()
+    print(
+        f"\nchaos figures: {RECIPIENTS} recipients in {time.monotonic() - started:.1f} s; "
+        f"sent at the kills {chaos.sent_at_kills}, in flight at the kills "
+        f"{chaos.in_flight_at_kills} (expired by the test: {chaos.expired_by_test}); "
+        f"stats sent={stats.sent} failed={stats.failed} blocked={stats.blocked} "
+        f"pending={stats.pending} total={stats.total}; ambiguous={ambiguous} "
+        f"(with 0 messages: {ambiguous_unmessaged}, with 1: "
+        f"{len(ambiguous_rows) - ambiguous_unmessaged}); recipients by message count "
+        f"{dict(sorted(by_count.items()))}; fake: {fake.stats()['error_counts']} errors, "
+        f"{fake.faults_injected} faults; failures by reason {real_failures[:5]}"
+    )
+
+    assert stats.status is BroadcastStatus.COMPLETED
+    assert stats.total == len(rows) == RECIPIENTS
+    assert stats.pending == 0
+    assert stats.sent + stats.failed + stats.blocked + stats.pending == stats.total
+    assert ambiguous == len(ambiguous_rows) <= stats.failed
+    # Nobody got the message twice, whatever happened.
+    assert max(received.values()) <= 1, {k: v for k, v in received.items() if v > 1}
+    # Every row the ledger calls sent got exactly one message.
+    for telegram_id, state, _ in rows:
+        if state is DeliveryStatus.SENT:
+            assert received[telegram_id] == 1, telegram_id
+    # Rows of unknown outcome come only from the kills: at most what was in flight then.
+    assert ambiguous <= sum(chaos.in_flight_at_kills)
+    # Non-ambiguous failed/blocked rows got nothing.
+    unmessaged_settled = [
+        telegram_id
+        for telegram_id, status, error in rows
+        if status is not DeliveryStatus.SENT
+        and not (error or "").startswith(deliveries.AMBIGUOUS)
+        and received[telegram_id]
+    ]
+    assert unmessaged_settled == []
+    # Every message the fake recorded belongs to a row marked sent or ambiguous.
+    assert sum(received.values()) == stats.sent + (len(ambiguous_rows) - ambiguous_unmessaged)
+    assert chaos.redelivered == 2 and pending_messages == 0  # the last run acked its message
