@@ -233,3 +233,25 @@ async def test_times_without_an_offset_are_a_validation_error(
     discounts = "query($f: DiscountFilter) { discounts(first: 5, filter: $f) { totalCount } }"
     naive = await owner(discounts, f={"issuedTo": "2025-03-01T00:00:00"})
     assert naive.error_code == "VALIDATION"
+
+
+async def test_a_cursor_from_another_list_or_ordering_is_refused(
+    staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    people = await shop(sessions, 3)
+    async with sessions() as session, session.begin():
+        for person in people:
+            await make_discount(session, person)
+    owner = staff[AdminRole.OWNER]
+    customers_page = await owner(LIST, first=1)
+    cursor = customers_page.data["customers"]["pageInfo"]["endCursor"]
+    by_id = """
+    query($after: String) {
+      customers(first: 1, after: $after, orderBy: {field: ID, direction: ASC}) { totalCount }
+    }
+    """
+    discounts = "query($after: String) { discounts(first: 1, after: $after) { totalCount } }"
+
+    assert (await owner(LIST, first=1, after=cursor)).data["customers"]["totalCount"] == 3
+    assert (await owner(by_id, after=cursor)).error_code == "BAD_CURSOR"
+    assert (await owner(discounts, after=cursor)).error_code == "BAD_CURSOR"

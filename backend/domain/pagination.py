@@ -36,6 +36,12 @@ class Ordering:
     id_column: InstrumentedAttribute[int]
     direction: Direction = Direction.DESC
 
+    @property
+    def tag(self) -> str:
+        """Names the list and its order, so a cursor from another list is refused."""
+        table = self.id_column.class_.__tablename__
+        return f"{table}.{self.column.key}.{self.direction.value}"
+
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
@@ -43,6 +49,7 @@ class Page(Generic[T]):
     keys: list[Key]
     has_next: bool
     has_previous: bool
+    ordering: Ordering
 
 
 def check_page_size(first: int) -> int:
@@ -79,6 +86,7 @@ async def keyset_page(
         keys=[key_of(row, ordering) for row in page],
         has_next=len(rows) > first,
         has_previous=after is not None,
+        ordering=ordering,
     )
 
 

@@ -1,7 +1,8 @@
 """Relay-style connections over the domain's keyset pages.
 
-A cursor is base64 of JSON `[sort value, id]`: opaque to clients, stable,
-and checked on the way back in (a tampered cursor is BAD_CURSOR, never SQL).
+A cursor is base64 of JSON `[list and order, sort value, id]`: opaque to
+clients, stable, and checked on the way back in (a tampered cursor, or one
+from another list or ordering, is BAD_CURSOR, never SQL or a wrong page).
 """
 
 import base64
@@ -53,19 +54,22 @@ class Connection(Generic[T]):
         return await self.counter()
 
 
-def encode_cursor(key: pagination.Key) -> str:
+def encode_cursor(key: pagination.Key, ordering: pagination.Ordering) -> str:
     value, row_id = key
     raw = value.isoformat() if isinstance(value, datetime) else value
-    return base64.urlsafe_b64encode(json.dumps([raw, row_id]).encode()).decode()
+    payload = json.dumps([ordering.tag, raw, row_id])
+    return base64.urlsafe_b64encode(payload.encode()).decode()
 
 
 def decode_cursor(cursor: str | None, ordering: pagination.Ordering) -> pagination.Key | None:
     if cursor is None:
         return None
     try:
-        value, row_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        tag, value, row_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise BadCursor("malformed cursor") from None
+    if tag != ordering.tag:
+        raise BadCursor("this cursor belongs to another list or ordering")
     if not isinstance(row_id, int) or isinstance(row_id, bool):
         raise BadCursor("malformed cursor")
     if ordering.column is ordering.id_column:
@@ -89,7 +93,7 @@ def connection(
     counter: Callable[[], Awaitable[int]],
 ) -> Connection[N]:
     edges = [
-        Edge(cursor=encode_cursor(key), node=convert(row))
+        Edge(cursor=encode_cursor(key, page.ordering), node=convert(row))
         for row, key in zip(page.rows, page.keys, strict=True)
     ]
     return Connection(
