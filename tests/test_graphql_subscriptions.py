@@ -363,3 +363,23 @@ async def test_progress_published_through_redis_reaches_the_viewer(
     assert snapshot == as_graphql(progress(broadcast_id, "sending", sent=0, pending=2))
     assert seen == [as_graphql(step) for step in steps]
     assert finished == {"id": "1", "type": "complete"}
+
+
+async def test_after_logout_an_open_socket_cannot_subscribe_again(
+    server: RunningServer,
+    staff: dict[AdminRole, GraphQLClient],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    broadcast_id = await make_sending_broadcast(
+        sessions, [DeliveryStatus.SENT, DeliveryStatus.PENDING]
+    )
+    viewer = staff[AdminRole.READONLY]
+    async with socket(server, token_of(viewer)) as ws:
+        await ws.subscribe(broadcast_id, operation_id="1")
+        assert (await ws.next_progress("1"))["sent"] == 1
+        assert (await viewer("mutation { logout }")).data == {"logout": True}
+        await ws.subscribe(broadcast_id, operation_id="2")
+        refused = await ws.receive()
+
+    assert refused["type"] == "error" and refused["id"] == "2", refused
+    assert refused["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"

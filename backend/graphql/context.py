@@ -73,6 +73,10 @@ class Context(BaseContext):
         async with self.runtime.sessions() as session, session.begin():
             yield session
 
+    @property
+    def _long_lived(self) -> bool:
+        return self.request is not None and self.request.scope.get("type") == "websocket"
+
     def _raw_token(self) -> str | None:
         header = self._authorization
         if header is None and isinstance(self.connection_params, dict):
@@ -83,9 +87,14 @@ class Context(BaseContext):
         return tokens.bearer(header)
 
     async def admin(self) -> Admin | None:
-        """The signed-in admin, or None for an anonymous request (checked once per request)."""
+        """The signed-in admin, or None for an anonymous request.
+
+        Checked once per HTTP request; on a WebSocket, which lives for hours,
+        again for every operation, so a logout or deactivation takes effect on
+        open connections too.
+        """
         async with self._auth_lock:  # sibling root fields ask at the same time
-            if not self._authenticated:
+            if not self._authenticated or self._long_lived:
                 self._admin, self._claims = await self._authenticate()
                 self._authenticated = True
         return self._admin
