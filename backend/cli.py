@@ -245,7 +245,9 @@ def worker(
     from backend.workers.broker import consumer_name, create_broker, run_worker
 
     config = needs_redis("background tasks")
-    broker = create_broker(config.redis_url)
+    broker = create_broker(
+        config.redis_url, redeliver_after_ms=config.task_redeliver_after_seconds * 1000
+    )
     broker.state.settings = config  # the worker's Runtime is built from these at start-up
     typer.echo(f"Worker {consumer_name()} started; SIGTERM or Ctrl+C stops it gracefully.")
     run_until_signalled(lambda stop: run_worker(broker, stop, concurrency=concurrency))

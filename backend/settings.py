@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     graphql_ide: bool | None = None
 
+    task_redeliver_after_seconds: int = Field(default=900, ge=1, le=86_400)
+    broadcast_lease_seconds: int = Field(default=300, ge=1, le=86_400)
+
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"

@@ -20,7 +20,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
@@ -258,6 +258,7 @@ async def broadcast_job(
         broadcast_id,
         worker_id=f"{worker}:{uuid.uuid4().hex[:8]}",  # one lease holder per run
         zone=runtime.settings.zone,
+        lease=timedelta(seconds=runtime.settings.broadcast_lease_seconds),
     )
 
 
