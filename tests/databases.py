@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -85,3 +86,14 @@ async def drop_mariadb_schema(name: str) -> None:
             await connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
     finally:
         await server.dispose()
+
+
+async def require_redis(url: str) -> None:
+    """Skip (on a developer's machine) or fail (CI=true) unless Redis answers at `url`."""
+    client = Redis.from_url(url)
+    try:
+        await client.ping()
+    except Exception as error:
+        unavailable("Redis", error)
+    finally:
+        await client.aclose()

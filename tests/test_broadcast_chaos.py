@@ -58,7 +58,13 @@ from backend.fake_telegram import FakeTelegram, create_app
 from backend.workers.broker import QUEUE, REDELIVER_AFTER_MS, TaskiqTaskQueue, create_broker
 from backend.workers.sending import process_broadcast
 from tests.api import serve_app
-from tests.databases import create_mariadb_schema, drop_mariadb_schema, run_alembic, unavailable
+from tests.databases import (
+    create_mariadb_schema,
+    drop_mariadb_schema,
+    require_redis,
+    run_alembic,
+    unavailable,
+)
 from tests.processes import DVORIK, ROOT, environment
 
 pytestmark = pytest.mark.mariadb
@@ -104,12 +110,8 @@ async def engine() -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
+    await require_redis(REDIS_URL)
     client = Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except Exception as error:
-        await client.aclose()
-        unavailable("Redis", error)
     await _forget_our_keys(client)
     yield client
     await _forget_our_keys(client)

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
-from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -48,7 +47,7 @@ from backend.workers.sending import (
     process_broadcast,
 )
 from tests.api import serve_app
-from tests.databases import unavailable
+from tests.databases import require_redis
 from tests.factories import next_telegram_id
 
 TOKEN = "765432:" + "E" * 35
@@ -80,10 +79,7 @@ async def bot(served: tuple[FakeTelegram, str]) -> AsyncIterator[Bot]:
 
 
 async def redis_limiter(rate: float) -> RedisSendRateLimiter:
-    try:
-        await Redis.from_url(REDIS_URL).ping()
-    except Exception as error:
-        unavailable("Redis", error)
+    await require_redis(REDIS_URL)
     return RedisSendRateLimiter(REDIS_URL, rate, prefix=f"test-send:{uuid.uuid4().hex}")
 
 

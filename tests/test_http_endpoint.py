@@ -8,14 +8,13 @@ import httpx
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
-from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.bots.telegram import create_storage
 from backend.domain.models import AdminRole, AuditEntry
 from tests.api import GraphQLClient, serve, settings_for
-from tests.databases import unavailable
+from tests.databases import require_redis
 from tests.factories import make_customer
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
@@ -80,10 +79,7 @@ async def test_audit_entries_carry_the_request_id(
 
 
 async def test_ready_checks_redis_when_it_is_configured(engine: AsyncEngine) -> None:
-    try:
-        await Redis.from_url(REDIS_URL).ping()
-    except Exception as error:
-        unavailable("Redis", error)
+    await require_redis(REDIS_URL)
     readiness = []
     for url in (REDIS_URL, "redis://127.0.0.1:1/0"):
         async with (
@@ -97,10 +93,7 @@ async def test_ready_checks_redis_when_it_is_configured(engine: AsyncEngine) -> 
 
 
 async def test_bot_conversation_state_lives_in_redis_when_configured() -> None:
-    try:
-        await Redis.from_url(REDIS_URL).ping()
-    except Exception as error:
-        unavailable("Redis", error)
+    await require_redis(REDIS_URL)
     storage = create_storage(REDIS_URL)
     assert isinstance(storage, RedisStorage)
     key = StorageKey(bot_id=1, chat_id=42, user_id=42)

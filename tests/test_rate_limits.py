@@ -8,10 +8,9 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
 
 from backend.rate_limits import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
-from tests.databases import unavailable
+from tests.databases import require_redis
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -21,10 +20,7 @@ async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateLimiter]:
     if request.param == "memory":
         yield InMemoryRateLimiter()
         return
-    try:
-        await Redis.from_url(REDIS_URL).ping()
-    except Exception as error:
-        unavailable("Redis", error)
+    await require_redis(REDIS_URL)
     redis_limiter = RedisRateLimiter(REDIS_URL)
     yield redis_limiter
     await redis_limiter.close()

@@ -12,6 +12,7 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -64,7 +65,7 @@ from backend.workers.schedule import (
 )
 from backend.workers.tasks import send_notification
 from tests.api import serve_app, settings_for
-from tests.databases import unavailable
+from tests.databases import require_redis
 from tests.factories import make_customer, make_discount
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -99,12 +100,8 @@ async def broker(runtime: Runtime) -> AsyncIterator[AsyncBroker]:
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
     """Redis for these tests; only their own keys are touched (others may share the database)."""
+    await require_redis(REDIS_URL)
     client = Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except Exception as error:
-        await client.aclose()
-        unavailable("Redis", error)
     await forget_our_keys(client)
     yield client
     await forget_our_keys(client)
@@ -248,13 +245,9 @@ async def test_bulk_tasks_run_through_the_broker(
     assert (tagged, given) == (3, 3)
 
 
-# --- notifications over a fake Telegram --------------------------------------------------------
-
-
-async def test_a_notification_is_sent_and_a_blocked_customer_is_marked(
-    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
-) -> None:
-    fake = FakeTelegram()
+@asynccontextmanager
+async def running_with_telegram(engine: AsyncEngine, fake: FakeTelegram) -> AsyncIterator[Runtime]:
+    """A worker-side Runtime whose bots talk to `fake`, served on real HTTP."""
     async with serve_app(fake_telegram_app(fake)) as fake_url:
         settings = settings_for(
             engine,
@@ -264,20 +257,31 @@ async def test_a_notification_is_sent_and_a_blocked_customer_is_marked(
         )
         runtime = Runtime.start(settings)
         try:
-            async with sessions() as session, session.begin():
-                anna = await make_customer(session, first_name="Анна")
-                boris = await make_customer(session, first_name="Борис")
-                gone = await make_customer(session, status=CustomerStatus.BLOCKED)
-            fake.chats.blocked.add((CUSTOMER_TOKEN, boris.telegram_id))
-            context = {"first_name": "Анна", "percent": 10, "code": "ABC123", "expires_on": "-"}
-
-            outcomes = [
-                await send_notification(runtime, person.id, "birthday_discount", context)
-                for person in (anna, boris, gone)
-            ]
-            missing = await send_notification(runtime, 10**9, "birthday_discount", context)
+            yield runtime
         finally:
             await runtime.stop()
+
+
+# --- notifications over a fake Telegram --------------------------------------------------------
+
+
+async def test_a_notification_is_sent_and_a_blocked_customer_is_marked(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    fake = FakeTelegram()
+    async with running_with_telegram(engine, fake) as runtime:
+        async with sessions() as session, session.begin():
+            anna = await make_customer(session, first_name="Анна")
+            boris = await make_customer(session, first_name="Борис")
+            gone = await make_customer(session, status=CustomerStatus.BLOCKED)
+        fake.chats.blocked.add((CUSTOMER_TOKEN, boris.telegram_id))
+        context = {"first_name": "Анна", "percent": 10, "code": "ABC123", "expires_on": "-"}
+
+        outcomes = [
+            await send_notification(runtime, person.id, "birthday_discount", context)
+            for person in (anna, boris, gone)
+        ]
+        missing = await send_notification(runtime, 10**9, "birthday_discount", context)
 
     assert outcomes == ["sent", "blocked", "blocked"] and missing == "missing"
     [sent] = fake.messages_to(anna.telegram_id, token=CUSTOMER_TOKEN)
@@ -524,33 +528,21 @@ async def test_embedded_mode_starts_a_due_broadcast_and_sends_it(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     fake = FakeTelegram()
-    async with serve_app(fake_telegram_app(fake)) as fake_url:
-        settings = settings_for(
-            engine,
-            telegram_api_url=fake_url,
-            telegram_bot_token=CUSTOMER_TOKEN,
-            telegram_auth_bot_token=CASHIER_TOKEN,
-        )
-        runtime = Runtime.start(settings)
+    async with running_with_telegram(engine, fake) as runtime:
         queue = EmbeddedTaskQueue(runtime.sessions, create_broker(None))
         runtime.tasks = queue
-        try:
-            async with sessions() as session, session.begin():
-                people = [await make_customer(session) for _ in range(2)]
-                actor = Actor.system("test")
-                news = await broadcasts.create(
-                    session, title="Новинки", text="Привет!", actor=actor
-                )
-                await broadcasts.schedule(
-                    session, news.id, NINE_AM + timedelta(minutes=1), actor=actor, now=NINE_AM
-                )
-            async with run_embedded(runtime, schedule=False):
-                await queue.enqueue(
-                    "start_due_broadcasts", now=(NINE_AM + timedelta(minutes=1)).isoformat()
-                )
-                await asyncio.wait_for(queue.drain(), 30)
-        finally:
-            await runtime.stop()
+        async with sessions() as session, session.begin():
+            people = [await make_customer(session) for _ in range(2)]
+            actor = Actor.system("test")
+            news = await broadcasts.create(session, title="Новинки", text="Привет!", actor=actor)
+            await broadcasts.schedule(
+                session, news.id, NINE_AM + timedelta(minutes=1), actor=actor, now=NINE_AM
+            )
+        async with run_embedded(runtime, schedule=False):
+            await queue.enqueue(
+                "start_due_broadcasts", now=(NINE_AM + timedelta(minutes=1)).isoformat()
+            )
+            await asyncio.wait_for(queue.drain(), 30)
 
     assert [name for name, _ in queue.enqueued] == ["start_due_broadcasts", "process_broadcast"]
     for person in people:
