@@ -413,10 +413,12 @@ async def test_limiters_share_one_pace_and_space_out_one_chat(kind: str) -> None
         workers = [first, RedisSendRateLimiter(REDIS_URL, 100, prefix=prefix)]
     try:
         # Two workers booking 50 slots each get 100 distinct slots 10 ms apart.
+        # Each offset counts from its own call's clock reading, and the two calls
+        # read the clock a moment apart, so a gap may look up to 2 ms short.
         booked = await asyncio.gather(*(worker.reserve(50) for worker in workers))
         slots = sorted(offset for offsets in booked for offset in offsets)
         gaps = [later - earlier for earlier, later in itertools.pairwise(slots)]
-        assert min(gaps) >= 0.009 and slots[-1] == pytest.approx(0.99, abs=0.05)
+        assert min(gaps) >= 0.008 and slots[-1] == pytest.approx(0.99, abs=0.05)
 
         started = time.monotonic()
         await workers[0].before_send(42)
