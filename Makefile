@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint typecheck unit migrate demo clean
+.PHONY: run test install lint typecheck unit migrate demo clean bench bench-quick fuzz load
 
 run: install
 	$(BIN)/dvorik migrate
@@ -33,6 +33,19 @@ unit: install
 
 migrate: install
 	$(BIN)/dvorik migrate
+
+# Long runs kept out of `make test`.
+bench: install
+	$(BIN)/python -m bench
+
+bench-quick: install
+	$(BIN)/python -m bench --quick
+
+fuzz: install
+	DVORIK_FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz_graphql.py
+
+load: install
+	DVORIK_LOAD_SECONDS=60 $(BIN)/pytest -q -p no:cacheprovider tests/test_load.py
 
 demo: install
 	$(BIN)/dvorik demo-data

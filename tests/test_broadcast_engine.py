@@ -303,7 +303,7 @@ async def test_a_cancelled_worker_is_resumed_without_duplicates(
     assert_adds_up(found)
 
 
-async def test_rows_of_a_killed_worker_become_ambiguous_when_the_lease_ends(
+async def test_a_killed_worker_s_started_rows_become_ambiguous_and_the_rest_go_out(
     sessions: Sessions, fake: FakeTelegram, bot: Bot
 ) -> None:
     audience = await arrange(sessions, 30)
@@ -317,26 +317,83 @@ async def test_rows_of_a_killed_worker_become_ambiguous_when_the_lease_ends(
             now=utcnow(),
             lease=timedelta(seconds=1),
         )
-    # The doomed worker got five out before it was killed (no results recorded).
-    for claim in claims[:5]:
+    # The doomed worker claimed ten, marked three started and got two of them out,
+    # then was killed (no results recorded).
+    async with sessions() as session, session.begin():
+        started = await deliveries.start_sending(session, claims[:3])
+    assert started == {claim.delivery_id for claim in claims[:3]}
+    for claim in claims[:2]:
         await bot.send_message(claim.chat_id, claim.text)
-    # The next worker sends the rest, then waits for the lease to run out.
+    # The next worker sends the rest, then waits for the lease to run out:
+    # the seven only claimed go out now, the three started are never resent.
     outcome = await run(sessions, bot, audience, worker_id="rescuer")
 
-    assert outcome.completed and outcome.ambiguous == 10 and outcome.sent == 20
+    assert outcome.completed and outcome.ambiguous == 3 and outcome.sent == 27
     assert outcome.elapsed >= 0.5
     by_customer = await rows(sessions, audience.broadcast_id)
-    claimed = {claim.customer_id for claim in claims}
+    started_customers = {claim.customer_id for claim in claims[:3]}
     for customer in audience.members:
         got = len(sends(fake, customer))
-        if customer.id in claimed:
+        if customer.id in started_customers:
             row = by_customer[customer.id]
             assert row.status is DeliveryStatus.FAILED
             assert row.last_error == deliveries.AMBIGUOUS + deliveries.WORKER_LOST
             assert got <= 1
         else:
-            assert got == 1
-    assert fake.sent_count == 25
+            assert got == 1, customer.id
+    assert fake.sent_count == 29
+
+
+async def test_a_live_run_keeps_its_leases_however_long_a_send_takes(
+    sessions: Sessions, fake: FakeTelegram, bot: Bot
+) -> None:
+    audience = await arrange(sessions, 12)
+    fake.slow(1.5)  # every request outlives the 0.9 s lease
+    lease = timedelta(seconds=0.9)
+
+    async def second_run() -> BroadcastOutcome:
+        # It arrives with nothing left to claim, and keeps expiring leases that
+        # ran out while the first run is still sending.
+        await asyncio.sleep(0.3)
+        return await run(sessions, bot, audience, worker_id="worker-2", lease=lease)
+
+    first, second = await asyncio.gather(run(sessions, bot, audience, lease=lease), second_run())
+    assert first.sent == 12 and first.ambiguous == second.ambiguous == 0
+    for customer in audience.members:
+        assert len(sends(fake, customer)) == 1, customer.id
+    found = await stats(sessions, audience.broadcast_id)
+    assert found.status is BroadcastStatus.COMPLETED and found.sent == 12
+
+
+async def test_a_lease_lost_to_another_run_is_not_started(sessions: Sessions) -> None:
+    audience = await arrange(sessions, 4)
+    async with sessions() as session, session.begin():
+        await deliveries.resolve_audience(session, audience.broadcast_id, now=utcnow())
+        slow = await deliveries.claim_batch(
+            session,
+            audience.broadcast_id,
+            limit=4,
+            worker_id="slow",
+            now=utcnow(),
+            lease=timedelta(seconds=1),
+        )
+    later = utcnow() + timedelta(seconds=2)
+    async with sessions() as session, session.begin():
+        expired = await deliveries.expire_leases(session, audience.broadcast_id, now=later)
+        again = await deliveries.claim_batch(
+            session,
+            audience.broadcast_id,
+            limit=2,
+            worker_id="fast",
+            now=later,
+            lease=timedelta(minutes=1),
+        )
+    assert (expired.released, expired.ambiguous, len(again)) == (4, 0, 2)
+    async with sessions() as session, session.begin():
+        started = await deliveries.start_sending(session, slow)
+    assert started == set()  # the slow run's leases are gone: it must not send
+    async with sessions() as session, session.begin():
+        assert await deliveries.start_sending(session, again) == {c.delivery_id for c in again}
 
 
 async def test_pause_stops_within_a_second_and_resume_finishes(

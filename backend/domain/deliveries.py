@@ -9,35 +9,43 @@ telegram_message_id and sent_at carry it):
 1. `resolve_audience` turns the broadcast's `rules_snapshot` into rows once: one
    INSERT … SELECT, atomic, skipped if the broadcast has rows already (the
    broadcast row is locked first so two workers cannot both insert).
-2. `claim_batch` is the write-ahead mark. In one transaction it picks pending
-   rows that nobody holds, sets `attempts = attempts + 1` and writes a lease
-   into `last_error`: ``in flight until <UTC deadline> by <worker>#<nonce>``
-   (the conditional UPDATE re-checks "pending and not in flight", so of two
-   racing workers each row goes to one). The claim commits BEFORE the message
-   goes out; the engine claims only what its rate limiter lets it send within
-   the next fraction of a second.
-3. The worker then records what happened, each a conditional UPDATE on a still
+2. `claim_batch` leases rows. In one transaction it picks pending rows that
+   nobody holds, sets `attempts = attempts + 1` and writes a lease into
+   `last_error`: ``claimed until <UTC deadline> by <worker>#<nonce>`` (the
+   conditional UPDATE re-checks "pending and not held", so of two racing
+   workers each row goes to one). The engine claims only what its rate
+   limiter lets it send within the next fraction of a second, and renders
+   (and issues promo codes) for those rows here.
+3. `start_sending` is the write-ahead mark, committed just before the
+   requests go out, for the few rows about to be sent at once: the lease
+   becomes ``sending until …`` (same deadline and holder). Only rows still
+   carrying this worker's lease are started, and only those are sent.
+4. The worker then records what happened, each a conditional UPDATE on a still
    pending row: `mark_sent` (status sent, message id, sent_at), `mark_blocked`
    (403: the customer is marked blocked too), `mark_failed` (Telegram refused:
-   400 "chat not found", retries used up, ...), or `release_for_retry` when it
-   is *certain* nothing was sent (429, 5xx, a connection never opened, the
-   worker stopping before the request): the lease is dropped and the row is
-   pending again for any worker.
-4. The one case nobody can settle: a request whose outcome is unknown (timeout,
-   connection dropped mid-request, the worker killed while a row was in
-   flight). Resending could send twice, so the rule is **never resend**: the
-   row is marked failed with last_error ``ambiguous: …`` (`mark_ambiguous`, or
-   `expire_leases` for the rows of a worker that died: their lease ran out and
-   the row is still pending). `count_ambiguous` counts them apart from real
-   failures. Such a customer got the message at most once, maybe not at all.
-   A late `mark_sent` from a worker that was only slow upgrades it to sent.
-5. `finish_if_done` completes the broadcast with one conditional UPDATE
+   400 "chat not found", retries used up, ...), `unstart` when a request was
+   *certainly* refused (429, 5xx, a connection never opened) and will be
+   retried by the same worker, or `release_for_retry` when the worker lets a
+   row go unsent (stopping before the request): the lease is dropped and the
+   row is pending again for any worker.
+5. A worker that dies leaves its leases behind; `expire_leases` settles them
+   once their deadline passes. A row only claimed was certainly not sent: it
+   goes back to pending and another run sends it. A row started (the request
+   may have reached Telegram) is the one case nobody can settle, like a
+   timeout or a connection dropped mid-request: resending could send twice,
+   so the rule is **never resend**: the row is marked failed with last_error
+   ``ambiguous: …`` (`mark_ambiguous`). `count_ambiguous` counts them apart
+   from real failures. Such a customer got the message at most once, maybe
+   not at all. A late `mark_sent` from a worker that was only slow upgrades it
+   to sent.
+6. `finish_if_done` completes the broadcast with one conditional UPDATE
    (status still "sending" and no pending rows): two workers cannot both.
 
 So: a row is sent only by the worker holding its lease, a lease is given only
-to a pending row not in flight, and a row in flight whose result is lost is
-never given out again. A restarted worker resumes with the rows still pending
-and not in flight; nothing is skipped except ambiguous rows, which are counted.
+to a pending row nobody holds, and a started row whose result is lost is never
+given out again. A restarted worker resumes with the rows still pending; rows
+skipped are only the ambiguous ones (at most the requests on the wire when a
+worker died), and they are counted.
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal
@@ -69,17 +77,21 @@ from backend.domain.models import (
 )
 
 ENGINE_ACTOR = Actor.system("broadcast-engine")
-IN_FLIGHT = "in flight until "
+CLAIMED = "claimed until "
+STARTED = "sending until "
+IN_FLIGHT = (CLAIMED, STARTED)  # prefixes of a held row's last_error
 AMBIGUOUS = "ambiguous: "
 RELEASED = "released: "
 WORKER_LOST = "worker lost while sending (not retried)"
+WORKER_LOST_BEFORE = "worker lost before sending"
 _ERROR_LENGTH = 255
 _DEADLINE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-_DEADLINE = re.compile(r"^in flight until (\S+) by ")
+_DEADLINE = re.compile(r"^(?:claimed|sending) until (\S+) by ")
 _MARKDOWN_V2_SPECIAL = re.compile(r"([_*\[\]()~`>#+\-=|{}.!\\])")
 
 _D = BroadcastDelivery
-_NOT_IN_FLIGHT = or_(_D.last_error.is_(None), ~_D.last_error.startswith(IN_FLIGHT))
+_HELD = or_(_D.last_error.startswith(CLAIMED), _D.last_error.startswith(STARTED))
+_NOT_IN_FLIGHT = or_(_D.last_error.is_(None), ~_HELD)
 _AMBIGUOUS_ROW = (_D.status == DeliveryStatus.FAILED) & _D.last_error.startswith(AMBIGUOUS)
 
 
@@ -94,7 +106,16 @@ class Claim:
     attempt: int  # the row's `attempts` after this claim (1 on the first try)
     text: str
     parse_mode: ParseMode
-    lease: str  # the marker in last_error; results are recorded against it
+    lease: str  # the claim's marker in last_error; `start_sending` checks it is still there
+
+    @property
+    def started(self) -> str:
+        """The marker `start_sending` writes over `lease`."""
+        return _started(self.lease)
+
+
+def _started(lease: str) -> str:
+    return STARTED + lease.removeprefix(CLAIMED)
 
 
 OutcomeKind = Literal["sent", "blocked", "failed", "ambiguous", "released"]
@@ -151,7 +172,7 @@ async def _count(session: AsyncSession, broadcast_id: int) -> int:
 
 def lease_marker(worker_id: str, deadline: datetime) -> str:
     stamp = deadline.astimezone(UTC).strftime(_DEADLINE_FORMAT)
-    return f"{IN_FLIGHT}{stamp} by {worker_id[:64]}#{uuid.uuid4().hex[:12]}"
+    return f"{CLAIMED}{stamp} by {worker_id[:64]}#{uuid.uuid4().hex[:12]}"
 
 
 def lease_deadline(marker: str | None) -> datetime | None:
@@ -299,6 +320,115 @@ def promo_once_key(broadcast_id: int) -> str:
     return f"broadcast:{broadcast_id}"
 
 
+# --- The write-ahead mark ---------------------------------------------------------------------
+
+
+async def start_sending(
+    session: AsyncSession, claims: Sequence[Claim], *, leases: Mapping[str, str] | None = None
+) -> set[int]:
+    """Mark claimed rows as being sent; returns the ids that are (still) this worker's.
+
+    Commit before the requests go out. A row whose lease ran out and went to
+    another run keeps that run's marker and is left out: do not send it.
+    `leases` maps a claim's lease to what `renew_leases` made of it.
+    """
+    started: set[int] = set()
+    by_lease: dict[str, list[int]] = {}
+    for claim in claims:
+        current = leases.get(claim.lease, claim.lease) if leases else claim.lease
+        by_lease.setdefault(current, []).append(claim.delivery_id)
+    for lease, ids in by_lease.items():
+        mark = _started(lease)
+        result = await session.execute(
+            update(_D)
+            .where(_D.id.in_(ids), _D.status == DeliveryStatus.PENDING, _D.last_error == lease)
+            .values(last_error=mark)
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(result) == len(ids):
+            started.update(ids)
+        else:  # rare: some leases were lost; read back which rows carry our mark
+            started.update(
+                await session.scalars(select(_D.id).where(_D.id.in_(ids), _D.last_error == mark))
+            )
+    return started
+
+
+async def unstart_one(session: AsyncSession, delivery_id: int, *, lease: str) -> bool:
+    """Telegram certainly refused the request (429, 5xx): back to claimed until the retry.
+
+    Run in the same order as `start_sending` for one claim (`update_marks`, from
+    one writer), or a late unstart could hide a started row.
+    """
+    result = await session.execute(
+        update(_D)
+        .where(
+            _D.id == delivery_id,
+            _D.status == DeliveryStatus.PENDING,
+            _D.last_error == _started(lease),
+        )
+        .values(last_error=lease)
+        .execution_options(synchronize_session=False)
+    )
+    return _changed(result)
+
+
+def renewed(lease: str, deadline: datetime) -> str:
+    """The same holder's lease with a later deadline (see `renew_leases`)."""
+    holder = lease.split(" by ", 1)[1]
+    return f"{CLAIMED}{deadline.astimezone(UTC).strftime(_DEADLINE_FORMAT)} by {holder}"
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """Rows `ids` held under lease `old` move to lease `new` (made by `renewed`)."""
+
+    old: str
+    new: str
+    ids: Sequence[int]
+
+
+async def renew_leases(session: AsyncSession, renewals: Sequence[Renewal]) -> None:
+    """Move held rows from each old lease to its new one (claimed and started alike).
+
+    A live run renews its leases well before they end, so a lease can be short
+    (a dead worker's rows come back soon) however long a delivery waits.
+    """
+    for renewal in renewals:
+        for before, after in (
+            (renewal.old, renewal.new),
+            (_started(renewal.old), _started(renewal.new)),
+        ):
+            await session.execute(
+                update(_D)
+                .where(
+                    _D.id.in_(renewal.ids),
+                    _D.status == DeliveryStatus.PENDING,
+                    _D.last_error == before,
+                )
+                .values(last_error=after)
+                .execution_options(synchronize_session=False)
+            )
+
+
+async def update_marks(
+    session: AsyncSession,
+    *,
+    renew: Sequence[Renewal],
+    unstart: Sequence[Claim],
+    start: Sequence[Claim],
+    leases: Mapping[str, str],
+) -> set[int]:
+    """`renew_leases`, the unstarts, then `start_sending`: one transaction, in that order.
+
+    `leases` maps each claim's lease to its current marker, renewals included.
+    """
+    await renew_leases(session, renew)
+    for claim in unstart:
+        await unstart_one(session, claim.delivery_id, lease=leases.get(claim.lease, claim.lease))
+    return await start_sending(session, start, leases=leases) if start else set()
+
+
 # --- Recording results --------------------------------------------------------------------
 
 
@@ -306,9 +436,13 @@ def _clip(text: str) -> str:
     return text if len(text) <= _ERROR_LENGTH else text[: _ERROR_LENGTH - 1] + "…"
 
 
-def _changed(result: Any) -> bool:
+def _rowcount(result: Any) -> int:
     assert isinstance(result, CursorResult)
-    return bool(result.rowcount)
+    return int(result.rowcount)
+
+
+def _changed(result: Any) -> bool:
+    return _rowcount(result) > 0
 
 
 async def _finish_row(
@@ -409,30 +543,42 @@ async def record_outcomes(
             await release_for_retry(session, outcome.delivery_id, reason=reason)
 
 
-async def expire_leases(session: AsyncSession, broadcast_id: int, *, now: datetime) -> int:
-    """Rows still in flight after their lease ran out (their worker died): ambiguous.
+@dataclass(frozen=True)
+class Expired:
+    """What `expire_leases` did with the rows of workers that went away."""
 
-    In-flight rows are few (what workers are sending right now), so their
-    markers are read and compared in Python; the UPDATE is conditional on the
-    marker so a result recorded meanwhile wins.
+    released: int  # only claimed: certainly unsent, pending again
+    ambiguous: int  # started: maybe sent, never resent
+
+
+async def expire_leases(session: AsyncSession, broadcast_id: int, *, now: datetime) -> Expired:
+    """Settle rows whose lease ran out (their worker died): see the protocol above.
+
+    Held rows are few (what workers are sending right now), so their markers
+    are read and compared in Python; each UPDATE is conditional on the marker
+    so a result recorded meanwhile wins.
     """
     held = (
         await session.execute(
             select(_D.id, _D.last_error).where(
-                _D.broadcast_id == broadcast_id,
-                _D.status == DeliveryStatus.PENDING,
-                _D.last_error.startswith(IN_FLIGHT),
+                _D.broadcast_id == broadcast_id, _D.status == DeliveryStatus.PENDING, _HELD
             )
         )
     ).all()
-    expired = 0
+    released = ambiguous = 0
     for delivery_id, marker in held:
         deadline = lease_deadline(marker)
-        if deadline is not None and deadline <= now:
-            expired += await _finish_row(
+        if marker is None or deadline is None or deadline > now:
+            continue
+        if marker.startswith(CLAIMED):
+            released += await release_for_retry(
+                session, delivery_id, reason=WORKER_LOST_BEFORE, lease=marker
+            )
+        else:
+            ambiguous += await _finish_row(
                 session, delivery_id, DeliveryStatus.FAILED, AMBIGUOUS + WORKER_LOST, lease=marker
             )
-    return expired
+    return Expired(released=released, ambiguous=ambiguous)
 
 
 async def count_ambiguous(session: AsyncSession, broadcast_id: int) -> int:

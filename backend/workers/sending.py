@@ -7,10 +7,12 @@ again after a crash, and several may run at once (the ledger in
 One run, step by step:
 
 * fix the audience (`resolve_audience`, idempotent), settle rows a dead worker
-  left in flight (`expire_leases`: ambiguous, never resent);
+  left behind once their lease ran out (`expire_leases`: only claimed → sent
+  again; started → ambiguous, never resent);
 * loop: reserve send slots from the shared `SendRateLimiter`, claim that many
-  rows (committed before anything is sent), send each at its slot with bounded
-  concurrency, record the results in batches, publish progress at most 4 times
+  rows, and at each row's slot mark it started (`_Marks`: one UPDATE for the
+  rows due together, committed before their requests go out), send with
+  bounded concurrency, record the results in batches, publish progress at most 4 times
   a second; a watcher re-reads the broadcast status every 0.25 s, so a pause or
   cancel stops new sends within about a second (rows waiting for their slot are
   released, requests already on the wire finish and are recorded);
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import random
@@ -53,7 +56,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -72,6 +75,7 @@ MAX_RATE = 1000.0  # messages per second a limiter accepts (paid broadcasts go t
 # so arrivals at Telegram are never under a second apart.
 CHAT_INTERVAL = 1.05
 TICK = 0.2  # seconds of sending claimed at a time
+FLUSH_EVERY = 0.1  # seconds between writes of results to the ledger
 STATUS_EVERY = 0.25  # seconds between re-reads of the broadcast's status
 PUBLISH_EVERY = 0.25  # at most 4 progress messages a second
 RATE_WINDOW = 5.0  # seconds over which the published rate is measured
@@ -206,7 +210,10 @@ class RedisSendRateLimiter:
         self.rate = _checked_rate(rate)
         self.pinned = rate is not None
         self.chat_interval = chat_interval
-        self._redis: Redis = Redis.from_url(url)
+        # Every delivery in flight asks Redis before it goes: wait for a
+        # connection rather than fail when they all ask at once.
+        pool = BlockingConnectionPool.from_url(url, max_connections=32, timeout=30)
+        self._redis: Redis = Redis(connection_pool=pool)
         self._slots = f"{prefix}:slots"
         self._pause = f"{prefix}:pause"
         self._chat = f"{prefix}:chat:"
@@ -326,6 +333,88 @@ class _Stopped(Exception):
     """The run is stopping while this delivery waited: hand it back unsent."""
 
 
+class _Marks:
+    """The one writer of a run's marks: lease renewals, unstarts and starts, in waves.
+
+    Deliveries due now ask `start`; whatever has queued up while the previous
+    transaction ran goes in the next one, so a mark costs one UPDATE per wave,
+    commits just before its requests go out, and marks of one row always
+    commit in the order they were asked for. `leases` maps each claim's lease
+    to its current marker after renewals.
+    """
+
+    def __init__(self, tx: Callable[[Callable[[AsyncSession], Awaitable[Any]]], Awaitable[Any]]):
+        self.tx = tx
+        self.starts: list[tuple[Claim, asyncio.Future[bool]]] = []
+        self.unstarts: list[Claim] = []
+        self.renewal: tuple[datetime, dict[str, list[int]], asyncio.Future[None]] | None = None
+        self.leases: dict[str, str] = {}
+        self.writer: asyncio.Task[None] | None = None
+
+    async def start(self, claim: Claim) -> bool:
+        """True once the row is marked started; False if its lease went to someone else."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.starts.append((claim, future))
+        self._wake()
+        return await future
+
+    def unstart(self, claim: Claim) -> None:
+        self.unstarts.append(claim)
+        self._wake()
+
+    async def renew(self, held: dict[str, list[int]], deadline: datetime) -> None:
+        """Extend the leases of the rows `held` (by their claim's lease) to `deadline`."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.renewal = (deadline, held, future)
+        self._wake()
+        await future
+
+    async def settle(self) -> None:
+        """Wait until every queued mark is written (or failed)."""
+        while self.writer is not None and not self.writer.done():
+            await asyncio.shield(self.writer)
+
+    def _wake(self) -> None:
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        while self.starts or self.unstarts or self.renewal:
+            starts, self.starts = self.starts, []
+            unstarts, self.unstarts = self.unstarts, []
+            renewal, self.renewal = self.renewal, None
+            leases, renewals = dict(self.leases), []
+            if renewal is not None:
+                deadline, held, _ = renewal
+                for lease, ids in held.items():
+                    current = leases.get(lease, lease)
+                    leases[lease] = deliveries.renewed(current, deadline)
+                    renewals.append(deliveries.Renewal(current, leases[lease], ids))
+            waiting: list[asyncio.Future[Any]] = [future for _, future in starts]
+            waiting += [renewal[2]] if renewal is not None else []
+            try:
+                started = await self.tx(
+                    functools.partial(
+                        deliveries.update_marks,
+                        renew=renewals,
+                        unstart=unstarts,
+                        start=[claim for claim, _ in starts],
+                        leases=leases,
+                    )
+                )
+            except Exception as error:
+                for future in waiting:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            self.leases = leases
+            for claim, future in starts:
+                if not future.done():
+                    future.set_result(claim.delivery_id in started)
+            if renewal is not None and not renewal[2].done():
+                renewal[2].set_result(None)
+
+
 class _Run:
     def __init__(
         self,
@@ -366,6 +455,8 @@ class _Run:
         self.last_publish = -math.inf
         self.fatal: BaseException | None = None
         self.claiming: asyncio.Future[list[Claim]] | None = None
+        self.marks = _Marks(self.tx)
+        self.flushing = asyncio.Lock()
         self.total = 0
 
     async def tx(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -386,16 +477,21 @@ class _Run:
                 await self.tx(lambda s: shop_settings.get_int(s, "broadcast_send_rate_per_second"))
             )
         await self._expire_leases()
-        watcher = asyncio.create_task(self._watch_status())
+        helpers = [
+            asyncio.create_task(self._watch_status()),
+            asyncio.create_task(self._flush_often()),
+            asyncio.create_task(self._renew_leases()),
+        ]
         try:
             completed = await self._loop()
         except BaseException:
             await asyncio.shield(self._abandon())
             raise
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for helper in helpers:
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
         await self._publish(force=True)
         return BroadcastOutcome(
             broadcast_id=self.broadcast_id,
@@ -496,6 +592,7 @@ class _Run:
         """Stopping: deliveries waiting for a slot hand their rows back, requests finish."""
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        await self.marks.settle()
         await self._flush()
 
     async def _abandon(self) -> None:
@@ -512,6 +609,7 @@ class _Run:
                 for claim in await self.claiming:
                     self._result(claim, "released", reason="worker stopped before sending")
         try:
+            await self.marks.settle()
             await self._flush()
         except Exception:  # the rows stay in flight and expire as ambiguous
             log.exception(
@@ -522,30 +620,41 @@ class _Run:
 
     async def _deliver(self, claim: Claim, at: float) -> None:
         try:
-            kind, message_id, reason = await self._attempts(claim, at)
+            outcome = await self._attempts(claim, at)
         except asyncio.CancelledError:
             self._settle_cancelled(claim)
             raise
+        if outcome is None:  # the lease ran out and the row went to another run
+            self.unsettled.pop(claim.delivery_id, None)
+            self.counts["lost"] += 1
+            return
+        kind, message_id, reason = outcome
         self._result(claim, kind, message_id=message_id, reason=reason)
 
     async def _attempts(
         self, claim: Claim, at: float
-    ) -> tuple[OutcomeKind, int | None, str | None]:
+    ) -> tuple[OutcomeKind, int | None, str | None] | None:
         loop = asyncio.get_running_loop()
         tries = floods = 0
         while True:
             try:
                 await self._until(at - loop.time())
                 await self._or_stop(self.limiter.before_send(claim.chat_id))
+                if not await self.marks.start(claim):
+                    return None
                 # Marked until an answer came back: a cancel mid-request leaves the mark on.
                 self.requesting.add(claim.delivery_id)
                 try:
                     message = await self.bot.send_message(
                         claim.chat_id, claim.text, parse_mode=_PARSE_MODES[claim.parse_mode]
                     )
-                except Exception:
+                except TelegramAPIError:
                     self.requesting.discard(claim.delivery_id)
                     raise
+                except Exception as error:  # the answer was lost or unreadable: maybe sent
+                    self.requesting.discard(claim.delivery_id)
+                    log.exception("broadcast %s: unexpected send error", self.broadcast_id)
+                    return "ambiguous", None, f"{type(error).__name__}: {error}"
                 self.requesting.discard(claim.delivery_id)
                 return "sent", message.message_id, None
             except _Stopped:
@@ -556,6 +665,7 @@ class _Run:
                 if floods >= MAX_FLOOD_TRIES:
                     return "failed", None, f"flood control {floods} times: {error.message}"
                 wait = float(error.retry_after)
+                self.marks.unstart(claim)
             except TelegramForbiddenError as error:
                 return "blocked", None, error.message
             except TelegramServerError as error:
@@ -563,6 +673,7 @@ class _Run:
                 if tries >= self.max_tries:
                     return "failed", None, f"gave up after {tries} tries: {error.message}"
                 wait = _backoff(tries)
+                self.marks.unstart(claim)
             except TelegramNetworkError as error:
                 if not _never_sent(error):
                     return "ambiguous", None, error.message
@@ -570,15 +681,16 @@ class _Run:
                 if tries >= self.max_tries:
                     return "failed", None, f"gave up after {tries} tries: {error.message}"
                 wait = _backoff(tries)
+                self.marks.unstart(claim)
             except TelegramUnauthorizedError as error:
                 self.fatal = error
                 self.stop.set()
                 return "released", None, f"bot token refused: {error.message}"
             except TelegramAPIError as error:  # 400 "chat not found", 404, ...
                 return "failed", None, error.message
-            except Exception as error:  # the answer was lost or unreadable: maybe sent
-                log.exception("broadcast %s: unexpected send error", self.broadcast_id)
-                return "ambiguous", None, f"{type(error).__name__}: {error}"
+            except Exception as error:  # the limiter or the ledger failed: nothing went out
+                log.warning("broadcast %s: could not send: %r", self.broadcast_id, error)
+                return "released", None, f"not sent: {type(error).__name__}"
             try:
                 await self._until(wait)
                 at = loop.time() + (await self.limiter.reserve(1))[0]
@@ -631,21 +743,55 @@ class _Run:
     # the database side
 
     async def _flush(self) -> None:
-        if not self.results:
-            return
-        batch, self.results = self.results, []
-        try:
-            await self.tx(lambda s: deliveries.record_outcomes(s, batch, now=self.clock()))
-        except BaseException:
-            self.results[:0] = batch
-            raise
-        self.counts.update(outcome.kind for outcome in batch)
+        """Record the results so far; one at a time, so a caller sees earlier flushes done."""
+        async with self.flushing:
+            if not self.results:
+                return
+            batch, self.results = self.results, []
+            try:
+                await self.tx(lambda s: deliveries.record_outcomes(s, batch, now=self.clock()))
+            except BaseException:
+                self.results[:0] = batch
+                raise
+            self.counts.update(outcome.kind for outcome in batch)
+
+    async def _flush_often(self) -> None:
+        """Results reach the ledger within `FLUSH_EVERY`, even while the loop waits out a pause.
+
+        The fewer results a crash can lose, the fewer rows end up ambiguous.
+        """
+        while True:
+            await asyncio.sleep(FLUSH_EVERY)
+            try:
+                await asyncio.shield(self._flush())  # a cancel must not cut a batch in half
+            except Exception:  # the main loop's own flush reports it
+                log.warning("broadcast %s: could not record results yet", self.broadcast_id)
+
+    async def _renew_leases(self) -> None:
+        """Keep this run's leases a full lease ahead while it lives (a dead run's lapse)."""
+        every = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            held: dict[str, list[int]] = {}
+            for claim in list(self.unsettled.values()):
+                held.setdefault(claim.lease, []).append(claim.delivery_id)
+            if not held:
+                continue
+            try:
+                await self.marks.renew(held, self.clock() + self.lease)
+            except Exception:  # rows whose lease lapses are settled by the rules; go on
+                log.warning("broadcast %s: could not renew leases", self.broadcast_id)
 
     async def _expire_leases(self) -> None:
         now = self.clock()
-        self.counts["ambiguous"] += await self.tx(
-            lambda s: deliveries.expire_leases(s, self.broadcast_id, now=now)
-        )
+        expired = await self.tx(lambda s: deliveries.expire_leases(s, self.broadcast_id, now=now))
+        self.counts["ambiguous"] += expired.ambiguous
+        if expired.released:
+            log.warning(
+                "broadcast %s: %d rows of a lost worker were unsent; they go out again",
+                self.broadcast_id,
+                expired.released,
+            )
 
     async def _read_status(self) -> BroadcastStatus:
         async def read(session: AsyncSession) -> BroadcastStatus:
