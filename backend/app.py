@@ -3,6 +3,10 @@
 Everything a request needs is built once in the lifespan (`Runtime`), so
 importing this module touches no database and a misconfigured process fails
 at start-up with one clear line.
+
+Operations: every request gets an id (`X-Request-ID`), a structured log line
+and a duration in `/metrics` (`backend.observability`); `/metrics` and
+`/internal/*` need INTERNAL_API_KEY.
 """
 
 from __future__ import annotations
@@ -15,14 +19,19 @@ from typing import Annotated
 
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
-from strawberry.fastapi import GraphQLRouter
+from fastapi.responses import JSONResponse, Response
 
 from backend.bots import webhook_setup, webhooks
 from backend.domain.database import database_state
 from backend.domain.errors import DomainError, ErrorCode
+from backend.graphql import tokens
 from backend.graphql.context import get_context
+from backend.graphql.ide import LocalGraphiQLRouter, mount_assets
 from backend.graphql.schema import create_schema
+from backend.observability.logging import configure_logging
+from backend.observability.metrics import exposition
+from backend.observability.queue_depth import refresh_queue_depth
+from backend.observability.requests import REQUEST_ID_HEADER, RequestObservability
 from backend.pubsub import RedisPubSub
 from backend.runtime import Runtime
 from backend.settings import Settings, get_settings
@@ -45,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(config)
         runtime = Runtime.start(config)
         app.state.runtime = runtime
         try:
@@ -68,16 +78,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=config.allowed_origins,
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER],
         )
-    graphql = GraphQLRouter(
+    app.add_middleware(RequestObservability)  # added last: outermost, sees every request
+    graphql = LocalGraphiQLRouter(
         create_schema(introspection=config.ide_enabled),
+        path="/graphql",  # not a prefix: the route itself carries its template for /metrics
         context_getter=get_context,
         graphql_ide="graphiql" if config.ide_enabled else None,
         allow_queries_via_get=False,
         allowed_origins=config.allowed_origins,
     )
-    app.include_router(graphql, prefix="/graphql", include_in_schema=False)
+    app.include_router(graphql, include_in_schema=False)
+    if config.ide_enabled:
+        mount_assets(app)
     app.include_router(webhooks.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness and database state")
@@ -99,12 +114,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         is_ready = all(value in ("ok", "embedded") for value in checks.values())
         return JSONResponse({"ready": is_ready, **checks}, status_code=200 if is_ready else 503)
 
-    @app.post("/internal/set-webhooks", tags=["operations"], summary="Register both bots")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics of this process (X-API-Key or Bearer INTERNAL_API_KEY)",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}, **UNAUTHORIZED},
+    )
+    async def metrics(
+        request: Request, api_key: ApiKey = None, authorization: Authorization = None
+    ) -> Response:
+        _internal(request, api_key or tokens.bearer(authorization))
+        await refresh_queue_depth(request.app.state.runtime.tasks)
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
+
+    @app.post(
+        "/internal/set-webhooks",
+        tags=["operations"],
+        summary="Register both bots",
+        responses=UNAUTHORIZED,
+    )
     async def set_webhooks(request: Request, api_key: ApiKey = None) -> JSONResponse:
         settings_in_use = _internal(request, api_key)
         return JSONResponse(await webhook_setup.set_webhooks(settings_in_use))
 
-    @app.get("/internal/webhook-info", tags=["operations"], summary="What Telegram has")
+    @app.get(
+        "/internal/webhook-info",
+        tags=["operations"],
+        summary="What Telegram has",
+        responses=UNAUTHORIZED,
+    )
     async def webhook_info(request: Request, api_key: ApiKey = None) -> JSONResponse:
         settings_in_use = _internal(request, api_key)
         return JSONResponse(await webhook_setup.webhook_info(settings_in_use))
@@ -118,10 +158,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 ApiKey = Annotated[str | None, Header(alias="X-API-Key")]
+Authorization = Annotated[str | None, Header(alias="Authorization")]
+UNAUTHORIZED: dict[int | str, dict[str, object]] = {
+    401: {"description": "Missing or wrong INTERNAL_API_KEY"}
+}
 
 
 def _internal(request: Request, api_key: str | None) -> Settings:
-    """Internal endpoints need X-API-Key = INTERNAL_API_KEY, compared in constant time."""
+    """Internal endpoints need X-API-Key = INTERNAL_API_KEY, compared in constant time.
+
+    `/metrics` also takes the key as a bearer token: Prometheus sends
+    `Authorization: Bearer …` from its scrape config (`authorization.credentials_file`).
+    """
     runtime: Runtime = request.app.state.runtime
     expected = runtime.settings.secret("internal_api_key").encode()
     if api_key is None or not hmac.compare_digest(api_key.encode(), expected):

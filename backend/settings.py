@@ -27,11 +27,24 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(StrEnum):
+    JSON = "json"  # one JSON object a line, for a log collector
+    CONSOLE = "console"  # aligned key=value lines, for a person at a terminal
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
 class Settings(BaseSettings):
     """All environment variables Dvorik reads; names match `.env.example`."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # `.env.example` copied as it is leaves many `NAME=` lines: empty means "not set".
+        env_ignore_empty=True,
     )
 
     environment: Environment = Environment.DEVELOPMENT
@@ -59,6 +72,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
+    log_format: LogFormat | None = None
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     @field_validator("database_url")
     @classmethod
@@ -86,6 +101,13 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown time zone {value!r}") from error
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
     @field_validator("telegram_bot_token", "telegram_auth_bot_token")
     @classmethod
@@ -142,6 +164,15 @@ class Settings(BaseSettings):
         if self.graphql_ide is not None:
             return self.graphql_ide
         return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def logs_as(self) -> LogFormat:
+        """JSON lines in production (a collector reads them), readable lines in development."""
+        if self.log_format is not None:
+            return self.log_format
+        if self.environment is Environment.PRODUCTION:
+            return LogFormat.JSON
+        return LogFormat.CONSOLE
 
     @property
     def is_sqlite(self) -> bool:

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal
 
-from sqlalchemy import CursorResult, exists, func, insert, literal, or_, select, update
+from sqlalchemy import CursorResult, case, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import audit, broadcasts, customers, discounts, segments
@@ -479,6 +479,29 @@ async def mark_sent(
     return _changed(result)
 
 
+async def mark_sent_many(
+    session: AsyncSession, message_ids: Mapping[int, int], *, now: datetime
+) -> int:
+    """`mark_sent` for many rows at once (delivery id → message id); returns rows changed."""
+    if not message_ids:
+        return 0
+    result = await session.execute(
+        update(_D)
+        .where(
+            _D.id.in_(list(message_ids)),
+            or_(_D.status == DeliveryStatus.PENDING, _AMBIGUOUS_ROW),
+        )
+        .values(
+            status=DeliveryStatus.SENT,
+            telegram_message_id=case(message_ids, value=_D.id),
+            sent_at=now,
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
+
+
 async def mark_blocked(
     session: AsyncSession,
     delivery_id: int,
@@ -527,13 +550,18 @@ async def release_for_retry(
 async def record_outcomes(
     session: AsyncSession, outcomes: Sequence[Outcome], *, now: datetime
 ) -> None:
-    """Record a batch of results in the caller's transaction."""
+    """Record a batch of results in the caller's transaction (all sends in one UPDATE)."""
+    sent = {
+        o.delivery_id: o.message_id
+        for o in outcomes
+        if o.kind == "sent" and o.message_id is not None
+    }
+    await mark_sent_many(session, sent, now=now)
     for outcome in outcomes:
         reason = outcome.reason or ""
         if outcome.kind == "sent":
-            assert outcome.message_id is not None
-            await mark_sent(session, outcome.delivery_id, message_id=outcome.message_id, now=now)
-        elif outcome.kind == "blocked":
+            continue
+        if outcome.kind == "blocked":
             await mark_blocked(session, outcome.delivery_id, now=now, reason=reason or "blocked")
         elif outcome.kind == "failed":
             await mark_failed(session, outcome.delivery_id, reason=reason)

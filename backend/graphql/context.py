@@ -8,7 +8,6 @@ in one statement; the result is cached for the rest of the request.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -25,6 +24,7 @@ from backend.domain.clock import utcnow
 from backend.domain.errors import Unauthenticated
 from backend.domain.models import Admin
 from backend.graphql import tokens
+from backend.observability.requests import request_id_of
 from backend.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -130,10 +130,13 @@ class Context(BaseContext):
 
 
 async def get_context(connection: HTTPConnection) -> AsyncIterator[Context]:
-    """FastAPI dependency: a fresh context per HTTP request or WebSocket connection."""
+    """FastAPI dependency: a fresh context per HTTP request or WebSocket connection.
+
+    Its request id is the one the HTTP layer gave the request (response header,
+    log lines), so a masked internal error's id finds the traceback.
+    """
     runtime: Runtime = connection.app.state.runtime
-    request_id = connection.headers.get("x-request-id") or uuid.uuid4().hex
-    context = Context(runtime, request_id[:64], connection.headers.get("authorization"))
+    context = Context(runtime, request_id_of(connection), connection.headers.get("authorization"))
     try:
         yield context
     finally:

@@ -5,7 +5,11 @@
 * A document that does not parse or validate gets INVALID_QUERY, and one over
   the depth, alias or token limits QUERY_TOO_COMPLEX.
 * Anything else is a bug: the client gets a generic message with the request
-  id, the log gets the traceback under the same id.
+  id, the log gets the traceback under the same id (the id of the HTTP
+  request, also in the response's X-Request-ID header and on every log line
+  of the request; see `backend.observability.requests`).
+
+Every code sent is counted in `dvorik_graphql_errors_total{code}`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from strawberry.types.execution import StreamExecutionResult
 
 from backend.domain.audit import jsonable
 from backend.domain.errors import DomainError, ErrorCode
+from backend.observability.metrics import record_graphql_errors
 
 log = logging.getLogger("dvorik.graphql")
 
@@ -38,7 +43,13 @@ def translate(error: GraphQLError, request_id: str) -> GraphQLError:
         return _with(error, error.message, {**(error.extensions or {}), "code": code.value})
     if isinstance(original, GraphQLError):  # e.g. variable coercion inside execution
         return _with(error, error.message, {"code": ErrorCode.INVALID_QUERY.value})
-    log.error("unexpected error in %s (request %s)", error.path, request_id, exc_info=original)
+    log.error(
+        "unexpected error in %s (request %s)",
+        error.path,
+        request_id,
+        exc_info=original,
+        extra={"request_id": request_id, "graphql_path": error.path},
+    )
     message = f"Internal server error; quote request id {request_id} to support"
     return _with(error, message, {"code": ErrorCode.INTERNAL.value, "requestId": request_id})
 
@@ -65,7 +76,9 @@ class TranslateErrors(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             request_id = getattr(self.execution_context.context, "request_id", "-")
-            result.errors = [translate(error, request_id) for error in errors]  # type: ignore[attr-defined]
+            translated = [translate(error, request_id) for error in errors]
+            result.errors = translated  # type: ignore[attr-defined]
+            record_graphql_errors(str((e.extensions or {}).get("code")) for e in translated)
 
     def on_operation(self) -> Iterator[None]:
         self._streamed = False

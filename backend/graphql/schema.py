@@ -2,7 +2,8 @@
 
 Limits keep one request from taking the database down: depth (nested
 relations), aliases (the same field asked many times) and tokens (document
-size). Errors are translated to typed `extensions.code` in `errors.py`.
+size). Errors are translated to typed `extensions.code` in `errors.py`;
+each operation is timed under its name for `/metrics`.
 """
 
 import importlib
@@ -24,6 +25,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from backend.graphql.errors import TranslateErrors
+from backend.observability.operations import MeasureOperations
 
 PACKAGE = "backend.graphql"
 PACKAGE_DIR = Path(__file__).parent
@@ -63,6 +65,7 @@ class QuietSchema(strawberry.Schema):
 
 def create_schema(*, introspection: bool = True) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension]] = [
+        MeasureOperations,
         TranslateErrors,
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

@@ -65,6 +65,12 @@ from backend.domain.clock import utcnow
 from backend.domain.database import run_in_transaction
 from backend.domain.deliveries import Claim, Outcome, OutcomeKind
 from backend.domain.models import Broadcast, BroadcastStatus, ParseMode
+from backend.observability.metrics import (
+    record_broadcast_outcome,
+    record_broadcast_outcomes,
+    record_flood_wait,
+    record_rate_limit_wait,
+)
 from backend.pubsub import PubSub, broadcast_channel
 
 log = logging.getLogger("dvorik.sending")
@@ -638,8 +644,10 @@ class _Run:
         tries = floods = 0
         while True:
             try:
+                waiting_since = loop.time()
                 await self._until(at - loop.time())
                 await self._or_stop(self.limiter.before_send(claim.chat_id))
+                record_rate_limit_wait(loop.time() - waiting_since)
                 if not await self.marks.start(claim):
                     return None
                 # Marked until an answer came back: a cancel mid-request leaves the mark on.
@@ -662,10 +670,12 @@ class _Run:
             except TelegramRetryAfter as error:
                 floods += 1
                 await self.limiter.slow_down(error.retry_after)
+                record_flood_wait(error.retry_after)
                 if floods >= MAX_FLOOD_TRIES:
                     return "failed", None, f"flood control {floods} times: {error.message}"
                 wait = float(error.retry_after)
                 self.marks.unstart(claim)
+                record_broadcast_outcome("retried")
             except TelegramForbiddenError as error:
                 return "blocked", None, error.message
             except TelegramServerError as error:
@@ -674,6 +684,7 @@ class _Run:
                     return "failed", None, f"gave up after {tries} tries: {error.message}"
                 wait = _backoff(tries)
                 self.marks.unstart(claim)
+                record_broadcast_outcome("retried")
             except TelegramNetworkError as error:
                 if not _never_sent(error):
                     return "ambiguous", None, error.message
@@ -682,6 +693,7 @@ class _Run:
                     return "failed", None, f"gave up after {tries} tries: {error.message}"
                 wait = _backoff(tries)
                 self.marks.unstart(claim)
+                record_broadcast_outcome("retried")
             except TelegramUnauthorizedError as error:
                 self.fatal = error
                 self.stop.set()
@@ -754,6 +766,7 @@ class _Run:
                 self.results[:0] = batch
                 raise
             self.counts.update(outcome.kind for outcome in batch)
+            record_broadcast_outcomes(outcome.kind for outcome in batch)
 
     async def _flush_often(self) -> None:
         """Results reach the ledger within `FLUSH_EVERY`, even while the loop waits out a pause.
@@ -786,6 +799,8 @@ class _Run:
         now = self.clock()
         expired = await self.tx(lambda s: deliveries.expire_leases(s, self.broadcast_id, now=now))
         self.counts["ambiguous"] += expired.ambiguous
+        record_broadcast_outcome("ambiguous", expired.ambiguous)
+        record_broadcast_outcome("released", expired.released)
         if expired.released:
             log.warning(
                 "broadcast %s: %d rows of a lost worker were unsent; they go out again",

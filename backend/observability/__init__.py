@@ -1,0 +1,8 @@
+"""What operators watch: Prometheus metrics, structured logs, request ids.
+
+`metrics` holds the metric objects and the small functions other code calls
+to record what happened; `logging` configures structured, redacted logs for
+every process; `requests` is the ASGI middleware that gives each HTTP request
+its id, its log line and its duration. Nothing here imports the domain's
+services: the transports call in, not the other way round.
+"""
