@@ -40,6 +40,7 @@ import logging
 import math
 import random
 import time
+import weakref
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -98,17 +99,17 @@ class SendRateLimiter(Protocol):
     `rate` is messages per second. A limiter built without one follows the shop
     setting `broadcast_send_rate_per_second`, re-read at the start of every run,
     so an owner's change applies to the next broadcast without a restart.
+
+    A slot is booked only at the moment a message is about to go, and only for
+    a chat that may receive by then: deliveries held back by their chat never
+    hold global slots, so the pace neither stalls nor bunches up afterwards.
     """
 
     rate: float | None
     pinned: bool  # built with an explicit rate: the shop setting does not apply
 
-    async def reserve(self, count: int) -> list[float]:
-        """Book `count` send slots; seconds from now at which each of them may go."""
-        ...
-
     async def before_send(self, chat_id: int) -> None:
-        """Wait out this chat's spacing and any flood pause, taking the chat's next slot."""
+        """Return when a message to `chat_id` may go: its chat is free and a slot is booked."""
         ...
 
     async def slow_down(self, seconds: float) -> None:
@@ -131,7 +132,7 @@ def _interval(rate: float | None) -> float:
 
 
 class InMemorySendRateLimiter:
-    """A token schedule in this process (the embedded mode: one process sends)."""
+    """The same schedule in this process (the embedded mode: one process sends)."""
 
     def __init__(self, rate: float | None = None, *, chat_interval: float = CHAT_INTERVAL) -> None:
         self.rate = _checked_rate(rate)
@@ -141,23 +142,24 @@ class InMemorySendRateLimiter:
         self._paused_until = 0.0
         self._chats: dict[int, float] = {}
 
-    async def reserve(self, count: int) -> list[float]:
-        interval = _interval(self.rate)
-        now = time.monotonic()
-        start = max(self._next_slot, now, self._paused_until)
-        self._next_slot = start + count * interval
-        return [start + i * interval - now for i in range(count)]
-
     async def before_send(self, chat_id: int) -> None:
-        now = time.monotonic()
-        ready = max(self._chats.get(chat_id, 0.0), now)
-        self._chats[chat_id] = ready + self.chat_interval
-        if len(self._chats) > 50_000:
-            self._chats = {chat: at for chat, at in self._chats.items() if at > now}
-        if ready > now:
-            await asyncio.sleep(ready - now)
-        while (left := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(left)
+        interval = _interval(self.rate)
+        while True:
+            now = time.monotonic()
+            slot = max(now, self._next_slot, self._paused_until)
+            chat_ready = self._chats.get(chat_id, 0.0)
+            if chat_ready > slot:  # the chat is not free by then: book nothing, come back
+                await asyncio.sleep(chat_ready - now)
+                continue
+            self._next_slot = slot + interval
+            self._chats[chat_id] = slot + self.chat_interval
+            if len(self._chats) > 50_000:
+                self._chats = {chat: at for chat, at in self._chats.items() if at > now}
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            if self._paused_until <= time.monotonic():
+                return
+            # A 429 paused everyone while this waited: book again after the pause.
 
     async def slow_down(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
@@ -167,17 +169,23 @@ class InMemorySendRateLimiter:
         return None
 
 
-_RESERVE = """
+# KEYS: the global next slot, the pause, the chat's next slot; ARGV: interval,
+# chat interval. Returns {1, wait} with both slots booked, or {0, wait} when
+# the chat is not free in time (nothing booked: come back after `wait`).
+_BOOK = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local interval = tonumber(ARGV[1])
-local count = tonumber(ARGV[2])
-local start = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
-if #KEYS > 1 then start = math.max(start, tonumber(redis.call('GET', KEYS[2]) or '0')) end
-local next_slot = start + count * interval
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'),
+                      tonumber(redis.call('GET', KEYS[2]) or '0'))
+local chat_ready = tonumber(redis.call('GET', KEYS[3]) or '0')
+if chat_ready > slot then return {0, string.format('%.6f', chat_ready - now)} end
+local next_slot = slot + tonumber(ARGV[1])
+local chat_next = slot + tonumber(ARGV[2])
 redis.call('SET', KEYS[1], string.format('%.6f', next_slot),
            'PX', math.ceil((next_slot - now) * 1000) + 1000)
-return string.format('%.6f', start - now)
+redis.call('SET', KEYS[3], string.format('%.6f', chat_next),
+           'PX', math.ceil((chat_next - now) * 1000) + 1000)
+return {1, string.format('%.6f', slot - now)}
 """
 
 _PAUSE_LEFT = """
@@ -197,12 +205,16 @@ redis.call('SET', KEYS[2], string.format('%.6f', next_slot), 'PX', ttl)
 return 1
 """
 
+# Waits shorter than this are not followed by a look at the pause: a 429 that
+# lands within them costs at most one more 429, not a round trip per message.
+PAUSE_RECHECK_AFTER = 0.005
+
 
 class RedisSendRateLimiter:
     """The same schedule in Redis: every worker process shares one pace and one pause.
 
     Times come from Redis (`TIME` inside the scripts), so workers on machines
-    whose clocks differ still agree.
+    whose clocks differ still agree. One script call books a message.
     """
 
     def __init__(
@@ -223,23 +235,24 @@ class RedisSendRateLimiter:
         self._slots = f"{prefix}:slots"
         self._pause = f"{prefix}:pause"
         self._chat = f"{prefix}:chat:"
-        self._reserve = self._redis.register_script(_RESERVE)
+        self._book = self._redis.register_script(_BOOK)
         self._pause_left = self._redis.register_script(_PAUSE_LEFT)
         self._slow_down = self._redis.register_script(_SLOW_DOWN)
 
-    async def reserve(self, count: int) -> list[float]:
-        interval = _interval(self.rate)
-        first = float(await self._reserve(keys=[self._slots, self._pause], args=[interval, count]))
-        return [first + i * interval for i in range(count)]
-
     async def before_send(self, chat_id: int) -> None:
-        wait = float(
-            await self._reserve(keys=[f"{self._chat}{chat_id}"], args=[self.chat_interval, 1])
-        )
-        if wait > 0:
-            await asyncio.sleep(wait)
-        while (left := float(await self._pause_left(keys=[self._pause]))) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(left)
+        keys = [self._slots, self._pause, f"{self._chat}{chat_id}"]
+        while True:
+            booked, wait = await self._book(
+                keys=keys, args=[_interval(self.rate), self.chat_interval]
+            )
+            wait = float(wait)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if not int(booked):
+                continue
+            if wait < PAUSE_RECHECK_AFTER or float(await self._pause_left(keys=[self._pause])) <= 0:
+                return
+            # A 429 paused everyone while this waited: book again after the pause.
 
     async def slow_down(self, seconds: float) -> None:
         await self._slow_down(keys=[self._pause, self._slots], args=[seconds])
@@ -333,6 +346,26 @@ def _never_sent(error: TelegramNetworkError) -> bool:
     return isinstance(
         error.__cause__, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
     )
+
+
+_WIRES: weakref.WeakKeyDictionary[object, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _wires(bot: Bot) -> asyncio.Semaphore:
+    """Requests this process may have on the wire through `bot`: its connection pool's size.
+
+    Every run in the process shares it. A row is marked started only when its
+    request can go out at once; a worker killed then leaves few started rows
+    whose request never left (those are ambiguous and never resent).
+    """
+    loop = asyncio.get_running_loop()
+    known = _WIRES.get(bot.session)
+    if known is None or known[0] is not loop:
+        pool = getattr(bot.session, "_connector_init", {}).get("limit", 100)
+        known = _WIRES[bot.session] = (loop, asyncio.Semaphore(max(1, int(pool))))
+    return known[1]
 
 
 class _Stopped(Exception):
@@ -515,9 +548,10 @@ class _Run:
     # the main loop: claim, dispatch, record
 
     async def _loop(self) -> bool:
+        """Keep about two ticks of sending claimed; each delivery books its own slot."""
         assert self.limiter.rate is not None
         per_claim = max(1, min(self.batch_size, math.ceil(self.limiter.rate * TICK)))
-        loop = asyncio.get_running_loop()
+        held = min(self.concurrency, 2 * per_claim + 4)
         while True:
             await self._flush()
             await self._publish()
@@ -526,20 +560,15 @@ class _Run:
             if self.stop.is_set():
                 await self._drain()
                 return False
-            free = self.concurrency - len(self.tasks)
-            if free < max(1, min(per_claim, self.concurrency) // 4):
+            free = held - len(self.tasks)
+            if free < max(1, min(per_claim, held) // 4):
                 await self._wait_tasks(0.05)
                 continue
-            wanted = min(free, per_claim)
-            offsets = await self.limiter.reserve(wanted)
-            base = loop.time()
-            if offsets[0] > 0.02 and await self._sleep_or_stop(offsets[0] - 0.02):
-                continue
-            claims = await self._claim(wanted)
+            claims = await self._claim(min(free, per_claim))
             if claims:
-                for claim, offset in zip(claims, offsets, strict=False):
+                for claim in claims:
                     self.unsettled[claim.delivery_id] = claim
-                    self._spawn(self._deliver(claim, base + offset))
+                    self._spawn(self._deliver(claim))
                 continue
             if self.tasks:
                 await self._wait_tasks(0.1)
@@ -624,9 +653,9 @@ class _Run:
 
     # one delivery
 
-    async def _deliver(self, claim: Claim, at: float) -> None:
+    async def _deliver(self, claim: Claim) -> None:
         try:
-            outcome = await self._attempts(claim, at)
+            outcome = await self._attempts(claim)
         except asyncio.CancelledError:
             self._settle_cancelled(claim)
             raise
@@ -637,34 +666,35 @@ class _Run:
         kind, message_id, reason = outcome
         self._result(claim, kind, message_id=message_id, reason=reason)
 
-    async def _attempts(
-        self, claim: Claim, at: float
-    ) -> tuple[OutcomeKind, int | None, str | None] | None:
+    async def _attempts(self, claim: Claim) -> tuple[OutcomeKind, int | None, str | None] | None:
         loop = asyncio.get_running_loop()
         tries = floods = 0
         while True:
             try:
+                if self.stop.is_set():
+                    raise _Stopped
                 waiting_since = loop.time()
-                await self._until(at - loop.time())
                 await self._or_stop(self.limiter.before_send(claim.chat_id))
                 record_rate_limit_wait(loop.time() - waiting_since)
-                if not await self.marks.start(claim):
-                    return None
-                # Marked until an answer came back: a cancel mid-request leaves the mark on.
-                self.requesting.add(claim.delivery_id)
-                try:
-                    message = await self.bot.send_message(
-                        claim.chat_id, claim.text, parse_mode=_PARSE_MODES[claim.parse_mode]
-                    )
-                except TelegramAPIError:
+                # Marked only once a connection is free, so its request leaves at once.
+                async with _wires(self.bot):
+                    if not await self.marks.start(claim):
+                        return None
+                    # Marked until an answer came back: a cancel mid-request leaves the mark on.
+                    self.requesting.add(claim.delivery_id)
+                    try:
+                        message = await self.bot.send_message(
+                            claim.chat_id, claim.text, parse_mode=_PARSE_MODES[claim.parse_mode]
+                        )
+                    except TelegramAPIError:
+                        self.requesting.discard(claim.delivery_id)
+                        raise
+                    except Exception as error:  # the answer was lost or unreadable: maybe sent
+                        self.requesting.discard(claim.delivery_id)
+                        log.exception("broadcast %s: unexpected send error", self.broadcast_id)
+                        return "ambiguous", None, f"{type(error).__name__}: {error}"
                     self.requesting.discard(claim.delivery_id)
-                    raise
-                except Exception as error:  # the answer was lost or unreadable: maybe sent
-                    self.requesting.discard(claim.delivery_id)
-                    log.exception("broadcast %s: unexpected send error", self.broadcast_id)
-                    return "ambiguous", None, f"{type(error).__name__}: {error}"
-                self.requesting.discard(claim.delivery_id)
-                return "sent", message.message_id, None
+                    return "sent", message.message_id, None
             except _Stopped:
                 return "released", None, "worker stopped before sending"
             except TelegramRetryAfter as error:
@@ -705,7 +735,6 @@ class _Run:
                 return "released", None, f"not sent: {type(error).__name__}"
             try:
                 await self._until(wait)
-                at = loop.time() + (await self.limiter.reserve(1))[0]
             except _Stopped:
                 return "released", None, "worker stopped while waiting to retry"
 
