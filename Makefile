@@ -42,7 +42,7 @@ bench-quick: install
 	$(BIN)/python -m bench --quick
 
 fuzz: install
-	DVORIK_FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz_graphql.py
+	DVORIK_FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz_graphql.py tests/test_fuzz_rest.py
 
 load: install
 	DVORIK_LOAD_SECONDS=60 $(BIN)/pytest -q -p no:cacheprovider tests/test_load.py

@@ -95,7 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mount_assets(app)
     app.include_router(webhooks.router)
 
-    @app.get("/health", tags=["operations"], summary="Liveness and database state")
+    @app.get(
+        "/health",
+        tags=["operations"],
+        summary="Liveness and database state",
+        responses={503: {"description": "The database does not answer"}},
+    )
     async def health(request: Request) -> JSONResponse:
         database = await database_state(request.app.state.runtime.engine)
         healthy = database == "ok"
@@ -104,7 +109,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=200 if healthy else 503,
         )
 
-    @app.get("/ready", tags=["operations"], summary="Database and Redis reachable")
+    @app.get(
+        "/ready",
+        tags=["operations"],
+        summary="Database and Redis reachable",
+        responses={503: {"description": "The database or Redis does not answer"}},
+    )
     async def ready(request: Request) -> JSONResponse:
         runtime: Runtime = request.app.state.runtime
         checks = {

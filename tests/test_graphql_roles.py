@@ -1,14 +1,19 @@
 """The role matrix holds for every root field the schema has, checked from the schema itself.
 
 Static: every root field is in ROLE_MATRIX with exactly the permission it
-declares, and every matrix entry exists. Behavioural: each root field is
-called by every role (and anonymously) with generated arguments; a role below
-the matrix gets FORBIDDEN (anonymous: UNAUTHENTICATED), a role at or above it
-never does. A new mutation without a permission fails here.
+declares, and every matrix entry exists, in the built schema and in the
+exported `schema.graphql` the SPA is written against (there, hidden fields
+carry their role as a directive). Behavioural: each root field, subscriptions
+included, is called by every role (and anonymously) with generated arguments;
+a role below the matrix gets FORBIDDEN (anonymous: UNAUTHENTICATED), a role at
+or above it never does; each guarded object field comes back null below its
+role and filled at it. A new mutation without a permission fails here.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,17 +26,20 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    build_schema,
     get_named_type,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from backend.domain.clock import utcnow
 from backend.domain.models import AdminRole
 from backend.graphql import tokens
 from backend.graphql.permissions import RANK, ROLE_MATRIX, RolePermission
 from backend.graphql.schema import schema
-from tests.api import JWT_SECRET, GraphQLClient
-from tests.factories import make_admin
+from tests.api import JWT_SECRET, GraphQLClient, RunningServer
+from tests.factories import make_admin, make_customer
 
 ROOTS = ("Query", "Mutation", "Subscription")
 SCALAR_SAMPLES: dict[str, Any] = {
@@ -70,6 +78,37 @@ def test_every_root_field_is_in_the_matrix_and_nothing_else_is() -> None:
     declared = declared_roles()
     root_entries = {key: value for key, value in ROLE_MATRIX.items() if key.split(".")[0] in ROOTS}
     assert declared == root_entries
+
+
+EXPORTED = build_schema(
+    (Path(__file__).resolve().parent.parent / "schema.graphql").read_text(encoding="utf-8")
+)
+
+
+def test_the_exported_schema_and_the_matrix_agree_both_ways() -> None:
+    exported_roots = {
+        f"{root}.{name}"
+        for root in ROOTS
+        if isinstance(root_type := EXPORTED.get_type(root), GraphQLObjectType)
+        for name in root_type.fields
+    }
+    assert exported_roots == {key for key in ROLE_MATRIX if key.split(".")[0] in ROOTS}
+    # Outside the roots, a guarded field carries `@requires<Role>OrHidden` in the SDL.
+    guarded = {}
+    for type_name, graphql_type in EXPORTED.type_map.items():
+        if not isinstance(graphql_type, GraphQLObjectType) or type_name in ROOTS:
+            continue
+        for name, field in graphql_type.fields.items():
+            node = field.ast_node
+            for directive in (node.directives or ()) if node else ():
+                if directive.name.value.startswith("requires"):
+                    guarded[f"{type_name}.{name}"] = directive.name.value
+    expected = {
+        key: f"requires{role.value.title()}OrHidden"
+        for key, role in ROLE_MATRIX.items()
+        if key.split(".")[0] not in ROOTS and role is not None
+    }
+    assert guarded == expected
 
 
 def test_object_fields_in_the_matrix_exist() -> None:
@@ -158,3 +197,96 @@ async def test_each_role_gets_exactly_what_the_matrix_says(
     if required is not None:
         assert anonymous.error_codes == ["UNAUTHENTICATED"], anonymous.body
     assert "INTERNAL" not in anonymous.error_codes
+
+
+PROTOCOL = Subprotocol("graphql-transport-ws")
+
+
+def subscription_fields() -> list[tuple[str, GraphQLField]]:
+    root = schema._schema.get_type("Subscription")
+    assert isinstance(root, GraphQLObjectType)
+    return list(root.fields.items())
+
+
+async def first_answer(server: RunningServer, token: str | None, query: str, variables: Any) -> Any:
+    """Subscribe over a real WebSocket; the first `next` or `error` message."""
+    url = "ws" + server.url.removeprefix("http") + "/graphql"
+    payload = {"Authorization": f"Bearer {token}"} if token else {}
+    async with connect(url, subprotocols=[PROTOCOL], open_timeout=5) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
+        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        subscribe = {"query": query, "variables": variables}
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+        while True:
+            message = json.loads(await socket.recv())
+            if message["type"] in ("next", "error"):
+                return message
+
+
+def codes_of(message: Any) -> list[str]:
+    errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
+    return [error.get("extensions", {}).get("code") for error in errors or []]
+
+
+@pytest.mark.parametrize(("name", "field"), subscription_fields(), ids=lambda v: str(v)[:40])
+async def test_each_role_may_subscribe_exactly_as_the_matrix_says(
+    server: RunningServer,
+    sessions: async_sessionmaker[AsyncSession],
+    name: str,
+    field: GraphQLField,
+) -> None:
+    async with sessions() as session, session.begin():
+        people = {role: await make_admin(session, role=role) for role in AdminRole}
+    required = ROLE_MATRIX[f"Subscription.{name}"]
+    query, variables = operation("Subscription", name, field)
+
+    for role, admin in people.items():
+        token = tokens.issue(admin, secret=JWT_SECRET, now=utcnow()).token
+        codes = codes_of(await first_answer(server, token, query, variables))
+        assert "INTERNAL" not in codes, (role, codes)
+        if required is not None and RANK[role] < RANK[required]:
+            assert codes == ["FORBIDDEN"], (role, codes)
+        else:
+            assert "FORBIDDEN" not in codes and "UNAUTHENTICATED" not in codes, (role, codes)
+    anonymous = codes_of(await first_answer(server, None, query, variables))
+    if required is not None:
+        assert anonymous == ["UNAUTHENTICATED"], anonymous
+
+
+# How to reach one object of each type that has guarded fields, and make it with every
+# field filled: a new guarded type must be added here, or the test below fails.
+REACH = {
+    "Customer": "query($id: Int!) {{ customer(id: $id) {{ {fields} }} }}",
+}
+
+
+def guarded_fields() -> list[tuple[str, str]]:
+    return [
+        (type_name, field_name)
+        for type_name, field_name in (key.split(".") for key in ROLE_MATRIX)
+        if type_name not in ROOTS
+    ]
+
+
+@pytest.mark.parametrize(("type_name", "field_name"), guarded_fields())
+async def test_each_role_sees_a_guarded_field_exactly_as_the_matrix_says(
+    graphql: GraphQLClient,
+    sessions: async_sessionmaker[AsyncSession],
+    type_name: str,
+    field_name: str,
+) -> None:
+    assert type_name in REACH, f"add a way to reach a {type_name} to REACH"
+    async with sessions() as session, session.begin():
+        people = {role: await make_admin(session, role=role) for role in AdminRole}
+        customer = await make_customer(session, phone="+79140000001", username="anya")
+    required = ROLE_MATRIX[f"{type_name}.{field_name}"]
+    query = REACH[type_name].format(fields=f"id {field_name}")
+
+    for role, admin in people.items():
+        token = tokens.issue(admin, secret=JWT_SECRET, now=utcnow()).token
+        response = await graphql.as_(token)(query, id=customer.id)
+        value = response.data[next(iter(response.data))][field_name]
+        if required is not None and RANK[role] < RANK[required]:
+            assert value is None, (role, value)
+        else:
+            assert value is not None, (role, response.body)

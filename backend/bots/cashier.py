@@ -26,6 +26,7 @@ from aiogram.types import (
 from backend.bots.texts import Texts
 from backend.domain import cashiers, discounts, shop_settings
 from backend.domain.clock import business_date, utcnow
+from backend.domain.codes import normalize_code
 from backend.domain.errors import (
     CashierInactive,
     CodeAlreadyRedeemed,
@@ -103,6 +104,9 @@ def parse_request(text: str) -> tuple[str, Decimal | None] | None:
     if not parts or len(text) > 64:
         return None
     amount = None
+    whole = "".join(parts)
+    if len(parts) > 1 and normalize_code(whole) and not normalize_code("".join(parts[:-1])):
+        return whole, None  # 'abcd 2345' is a code typed in two halves, not code + amount
     if len(parts) > 1:
         try:
             amount = Decimal(parts[-1].replace(",", "."))

@@ -38,7 +38,7 @@ class Texts:
 
     async def get(self, key: str, **values: object) -> str:
         text = (await self._texts()).get(key, key)
-        return text.format_map(_Blank(values)) if values else text
+        return templates.fill(text, values) if values else text
 
     async def kind(self, kind: DiscountKind) -> str:
         return await self.get(f"kind_{kind.value}")
@@ -54,8 +54,3 @@ class Texts:
 
     def invalidate(self) -> None:
         self._loaded_at = 0.0
-
-
-class _Blank(dict[str, object]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"

@@ -24,7 +24,14 @@ router = APIRouter(tags=["telegram"])
 SecretHeader = Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token")]
 
 
-@router.post("/telegram/{bot_name}", summary="Telegram webhook (secret token required)")
+@router.post(
+    "/telegram/{bot_name}",
+    summary="Telegram webhook (secret token required)",
+    responses={
+        401: {"description": "Wrong or missing X-Telegram-Bot-Api-Secret-Token"},
+        404: {"description": "No such bot, or the bots are not configured"},
+    },
+)
 async def receive(bot_name: str, request: Request, secret: SecretHeader = None) -> dict[str, Any]:
     runtime: Runtime = request.app.state.runtime
     app = runtime.bots.by_name(bot_name) if runtime.bots else None

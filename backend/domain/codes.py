@@ -21,13 +21,19 @@ def generate_code(choose: Chooser = secrets.choice) -> str:
     return "".join(choose(ALPHABET) for _ in range(CODE_LENGTH))
 
 
+# The Cyrillic capitals drawn like our Latin ones: a cashier whose keyboard is
+# in Russian types А for A, and gets the code they read, not "not found".
+LOOK_ALIKES = str.maketrans("АВЕКМНРСТУХ", "ABEKMHPCTYX")
+IGNORED = frozenset(" -\t")
+
+
 def normalize_code(raw: str) -> str | None:
     """What a cashier typed, as a stored code would look, or None if it cannot be one.
 
-    Spaces and dashes are ignored and case does not matter, so "abcd-efgh"
-    finds ABCDEFGH.
+    Spaces and dashes are ignored, case does not matter and Cyrillic look-alikes
+    count as their Latin twins, so "abcd-efgh" and "АВСD ЕFGН" find ABCDEFGH.
     """
-    code = "".join(ch for ch in raw.upper() if ch not in " -\t")
+    code = "".join(ch for ch in raw.upper().translate(LOOK_ALIKES) if ch not in IGNORED)
     if len(code) != CODE_LENGTH or any(ch not in ALPHABET for ch in code):
         return None
     return code

@@ -61,7 +61,7 @@ from typing import Any, Literal
 from sqlalchemy import CursorResult, case, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.domain import audit, broadcasts, customers, discounts, segments
+from backend.domain import audit, broadcasts, customers, discounts, segments, templates
 from backend.domain.audit import Actor
 from backend.domain.errors import AlreadyIssued, InvalidState
 from backend.domain.models import (
@@ -664,7 +664,7 @@ def render_for(
         values["percent"] = str(discount.percent)
         values["expires_on"] = discount.expires_at.astimezone(zone).strftime("%d.%m.%Y")
     escaped = {key: _escape(value, parse_mode) for key, value in values.items()}
-    return template_text.format_map(_Blank(escaped))
+    return templates.fill(template_text, escaped)
 
 
 def _escape(value: str, parse_mode: ParseMode) -> str:
@@ -673,8 +673,3 @@ def _escape(value: str, parse_mode: ParseMode) -> str:
     if parse_mode is ParseMode.MARKDOWN_V2:
         return _MARKDOWN_V2_SPECIAL.sub(r"\\\1", value)
     return value
-
-
-class _Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"

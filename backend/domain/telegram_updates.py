@@ -17,8 +17,19 @@ from backend.domain.models import TelegramUpdate
 KEEP = timedelta(days=2)
 
 
+# The update_id column is a signed BIGINT; Telegram's ids are far inside it.
+_STORABLE = range(-(2**63), 2**63)
+
+
 async def first_time(session: AsyncSession, bot: str, update_id: int, *, now: datetime) -> bool:
-    """Record the update; False if this bot has seen it before."""
+    """Record the update; False if this bot has seen it before.
+
+    Also False for an id outside the column's range: Telegram never sends
+    one, so it is junk to ignore (a 2xx, or Telegram would re-send), not a
+    database overflow to crash on.
+    """
+    if update_id not in _STORABLE:
+        return False
     try:
         async with session.begin_nested():
             session.add(TelegramUpdate(bot=bot, update_id=update_id, received_at=now))

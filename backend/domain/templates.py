@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -44,15 +45,26 @@ def defaults() -> dict[str, TemplateDefault]:
 
 
 def placeholders_in(text: str) -> set[str]:
-    """The {names} a text uses; raises InvalidTemplate for broken braces or {0}-style fields."""
+    """The {names} a text uses; raises InvalidTemplate for broken braces or {0}-style fields.
+
+    A placeholder is a bare name: a format spec or a conversion ("{percent:d}",
+    "{first_name:>999999999}", "{code!r}") would only fail, or build a huge
+    string, when a message is rendered, long after the text was accepted.
+    """
     try:
-        fields = [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+        parsed = list(string.Formatter().parse(text))
     except ValueError as error:
         raise InvalidTemplate(f"broken placeholder: {error}") from None
     names = set()
-    for field in fields:
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
         if not field.isidentifier():
             raise InvalidTemplate(f"placeholder {{{field}}} is not a simple name")
+        if spec or conversion:
+            raise InvalidTemplate(
+                f"placeholder {{{field}}} must be a bare name, without a format or conversion"
+            )
         names.add(field)
     return names
 
@@ -93,6 +105,15 @@ async def render(session: AsyncSession, key: str, **values: object) -> str:
         if key not in defaults():
             raise NotFound(f"template {key!r} does not exist", entity="template")
         text = defaults()[key].text
+    return fill(text, values)
+
+
+def fill(text: str, values: Mapping[str, object]) -> str:
+    """`text` with its placeholders replaced; an unknown one stays visible as {name}.
+
+    Meant for texts `placeholders_in` accepted: then it cannot raise, whatever
+    the values are.
+    """
     return text.format_map(_Blank(values))
 
 

@@ -28,7 +28,14 @@ from backend.observability.metrics import record_graphql_errors
 
 log = logging.getLogger("dvorik.graphql")
 
-LIMIT_MARKERS = ("exceeds maximum operation depth", "aliases found", "token limit", "tokens")
+LIMIT_MARKERS = (
+    "exceeds maximum operation depth",
+    "aliases found",
+    "token limit",
+    "tokens",
+    "Validation aborted",  # graphql-core gives up on a document with too many errors
+    "Maximum introspection depth",
+)
 
 
 def translate(error: GraphQLError, request_id: str) -> GraphQLError:

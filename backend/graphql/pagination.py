@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from backend.domain import pagination
+from backend.domain.clock import in_supported_years
 from backend.domain.errors import BadCursor
 from backend.domain.models.types import UTCDateTime
 
@@ -70,7 +71,7 @@ def decode_cursor(cursor: str | None, ordering: pagination.Ordering) -> paginati
         raise BadCursor("malformed cursor") from None
     if tag != ordering.tag:
         raise BadCursor("this cursor belongs to another list or ordering")
-    if not isinstance(row_id, int) or isinstance(row_id, bool):
+    if not _storable_int(row_id):
         raise BadCursor("malformed cursor")
     if ordering.column is ordering.id_column:
         return (row_id, row_id)
@@ -79,12 +80,17 @@ def decode_cursor(cursor: str | None, ordering: pagination.Ordering) -> paginati
             moment = datetime.fromisoformat(value) if isinstance(value, str) else None
         except ValueError:
             moment = None
-        if moment is None or moment.tzinfo is None:
+        if moment is None or moment.utcoffset() is None or not in_supported_years(moment):
             raise BadCursor("cursor does not fit this ordering")
         return (moment, row_id)
-    if not isinstance(value, int | str) or isinstance(value, bool):
+    if not (isinstance(value, str) or _storable_int(value)):
         raise BadCursor("cursor does not fit this ordering")
     return (value, row_id)
+
+
+def _storable_int(value: object) -> bool:
+    """An int both databases take as a parameter (a bigger one is OverflowError, not a row)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def connection(

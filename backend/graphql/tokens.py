@@ -58,20 +58,29 @@ def decode(token: str, *, secret: str, now: datetime) -> Claims:
             leeway=0,
         )
         claims = Claims(
-            admin_id=int(payload["sub"]),
+            admin_id=_admin_id(payload["sub"]),
             role=AdminRole(payload["role"]),
             jti=str(payload["jti"]),
             expires_at=datetime.fromtimestamp(int(payload["exp"]), tz=now.tzinfo),
         )
-    except (jwt.PyJWTError, ValueError, KeyError) as error:
+    # OverflowError/OSError: an `exp` past what a datetime holds (only a key holder can sign one).
+    except (jwt.PyJWTError, ValueError, KeyError, OverflowError, OSError) as error:
         raise Unauthenticated(f"invalid access token: {error}") from None
     if claims.expires_at <= now:
         raise Unauthenticated("access token has expired")
     return claims
 
 
+def _admin_id(subject: object) -> int:
+    """`sub` as an admin id the database can look up (ValueError otherwise)."""
+    admin_id = int(str(subject))
+    if not 1 <= admin_id < 2**63:
+        raise ValueError("subject is not an admin id")
+    return admin_id
+
+
 def bearer(header: str | None) -> str | None:
-    """The token from an `Authorization: Bearer …` header (or a bare token)."""
+    """The token from an `Authorization: Bearer …` header; None for any other scheme."""
     if not header:
         return None
     scheme, _, value = header.strip().partition(" ")
