@@ -288,7 +288,19 @@ class RichProgress:
 
 @app.command("demo-data")
 def demo_data(
-    customers: Annotated[int, typer.Option(min=1, max=200_000, help="How many customers.")] = 5000,
+    customers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=10_000_000,
+            help="How many customers. Above 200,000 the volume generator is used "
+            "(two years, three discounts each, 200 broadcasts; written in chunks).",
+        ),
+    ] = 5000,
+    volume: Annotated[
+        bool,
+        typer.Option(help="Use the volume generator (as for benchmarks) at any size."),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = (
         20261125
     ),
@@ -319,7 +331,12 @@ def demo_data(
                 TimeElapsedColumn(),
             )
             with Progress(*columns, transient=False) as bar:
-                summary = await demo.generate(
+                generate = (
+                    demo.generate_volume
+                    if volume or customers > demo.DETAILED_LIMIT
+                    else demo.generate
+                )
+                summary = await generate(
                     sessions, customers=customers, seed=seed, now=now, progress=RichProgress(bar)
                 )
             return (

@@ -34,8 +34,10 @@ class CustomerFilter:
     created_to: datetime | None = None
 
 
-def query(customer_filter: CustomerFilter, *, now: datetime) -> Select[Customer]:
-    conditions = list(segments.conditions(customer_filter.rules, now))
+def query(
+    customer_filter: CustomerFilter, *, now: datetime, per_row_tags: bool = False
+) -> Select[Customer]:
+    conditions = list(segments.conditions(customer_filter.rules, now, per_row_tags=per_row_tags))
     if customer_filter.search and customer_filter.search.strip():
         conditions.append(_matches_text(customer_filter.search.strip()))
     if customer_filter.created_from is not None:
@@ -77,6 +79,11 @@ async def page(
     first: int,
     after: pagination.Key | None,
 ) -> pagination.Page[Customer]:
+    per_row = await segments.tags_are_common(session, customer_filter.rules)
     return await pagination.keyset_page(
-        session, query(customer_filter, now=now), order, first=first, after=after
+        session,
+        query(customer_filter, now=now, per_row_tags=per_row),
+        order,
+        first=first,
+        after=after,
     )

@@ -38,6 +38,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal_column, select, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
+from backend.domain.clock import SUPPORTED_YEARS, in_supported_years
 from backend.domain.errors import ValidationFailed
 from backend.domain.models import (
     Broadcast,
@@ -54,8 +55,6 @@ from backend.domain.models import (
 MAX_WINDOW_DAYS = 731
 # The series name of redemptions whose store is unknown (Discount.store is NULL).
 NO_STORE = "(no store)"
-# Far outside any real window, inside what both databases and `astimezone` can hold.
-_YEARS = range(1900, 9000)
 _CENT = Decimal("0.01")
 
 
@@ -259,9 +258,10 @@ def _window(session: AsyncSession, start: date, end: date, zone: ZoneInfo) -> _W
             f"the period has {days} days; at most {MAX_WINDOW_DAYS} can be asked for at once",
             field="end",
         )
-    if start.year not in _YEARS or end.year not in _YEARS:
+    if not (in_supported_years(start) and in_supported_years(end)):
+        first, last = SUPPORTED_YEARS.start, SUPPORTED_YEARS.stop - 1
         raise ValidationFailed(
-            f"the period must lie between the years {_YEARS.start} and {_YEARS.stop - 1}",
+            f"the period must lie between the years {first} and {last}",
             field="start",
         )
     first_midnight = datetime.combine(start, time())

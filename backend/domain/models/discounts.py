@@ -20,8 +20,23 @@ class Discount(Base):
         UniqueConstraint("customer_id", "once_key"),
         Index("ix_discounts_status_expires_at", "status", "expires_at"),
         Index("ix_discounts_customer_id_status", "customer_id", "status"),
-        Index("ix_discounts_kind_issued_at", "kind", "issued_at"),
-        Index("ix_discounts_redeemed_at", "redeemed_at"),
+        # Both cover what the KPI and stats reports read of a window (issued_at or
+        # redeemed_at range), so a report never touches the rows themselves.
+        Index(
+            "ix_discounts_kind_issued_at_status_broadcast_id_percent",
+            "kind",
+            "issued_at",
+            "status",
+            "broadcast_id",
+            "percent",
+        ),
+        Index(
+            "ix_discounts_redeemed_at_kind_store_cashier_id",
+            "redeemed_at",
+            "kind",
+            "store",
+            "cashier_id",
+        ),
         Index("ix_discounts_cashier_id_redeemed_at", "cashier_id", "redeemed_at"),
         Index("ix_discounts_broadcast_id", "broadcast_id"),
     )

@@ -1,0 +1,190 @@
+"""The admin API's hot paths over real HTTP: the customers page, KPIs, segments, memory.
+
+The customers page is measured twice in the same run, through GraphQL
+(`customers(first: 50, filter)` with tags and discounts, the list's shape from
+`frontend-contract/customers/CustomerList.graphql` plus discounts) and through
+`bench.plain_api`, alternating request by request so both see the same load;
+the ratio is of the two medians. `totalCount` is left out of both (it is a
+count over the whole filtered base, timed apart as its own figure).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from bench.measure import Figure, Timings, at_most, peak_rss_mb, repeat, say
+
+ZONE = ZoneInfo("Asia/Vladivostok")
+PAGE_FILTER = {"status": ["ACTIVE"], "tagsAny": ["vip"]}
+PLAIN_PARAMS: dict[str, int | list[str]] = {"first": 50, "status": ["active"], "tags_any": ["vip"]}
+SEGMENT_RULES = {
+    "status": ["active"],
+    "tags_any": ["сладкоежка", "шоколад"],
+    "birthday_month": 3,
+}
+
+CUSTOMERS_PAGE = """
+query CustomerPage($first: Int!, $filter: CustomerFilter) {
+  customers(first: $first, filter: $filter) {
+    pageInfo { hasNextPage endCursor }
+    edges {
+      cursor
+      node {
+        id telegramId firstName lastName username phone status birthday source
+        tags createdAt lastSeenAt
+        discounts { id code kind percent status issuedAt expiresAt }
+      }
+    }
+  }
+}
+"""
+
+CUSTOMERS_TOTAL = """
+query CustomerTotal($filter: CustomerFilter) {
+  customers(first: 1, filter: $filter) { totalCount }
+}
+"""
+
+KPI_DASHBOARD = """
+query KpiDashboard($start: Date!, $end: Date!, $granularity: Granularity! = DAY) {
+  kpi(start: $start, end: $end, granularity: $granularity) {
+    start end granularity zone asOf buckets
+    customers {
+      total new active unsubscribed blocked
+      newCustomers { ...S } totalCustomers { ...S }
+    }
+    discounts { overall { ...D } byKind { ...D } }
+    redemptions {
+      byCashier { cashierId name store count }
+      byStore { store count series { ...S } }
+    }
+    broadcasts { broadcastId title sent issued redeemed conversion sentConversion }
+  }
+}
+fragment D on DiscountKindKpi {
+  kind issued redeemed converted conversion issuedSeries { ...S } redeemedSeries { ...S }
+}
+fragment S on Series { name total points { bucket value } }
+"""
+
+SEGMENT_COUNT = "query SegmentCount($id: Int!) { segment(id: $id) { count } }"
+
+CREATE_SEGMENT = """
+mutation CreateSegment($name: String!, $rules: JSON!) {
+  createSegment(name: $name, rules: $rules) { id }
+}
+"""
+
+PREVIEW_SEGMENT = """
+query PreviewSegment($rules: JSON!, $first: Int! = 10) {
+  previewSegment(rules: $rules, first: $first) {
+    count
+    sample { id firstName lastName username status tags }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Budget:
+    runs: int
+    warm_up: int
+
+
+async def graphql(http: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> Any:
+    response = await http.post("/graphql", json={"query": query, "variables": variables})
+    response.raise_for_status()
+    body = response.json()
+    if body.get("errors"):
+        raise RuntimeError(f"GraphQL errors: {body['errors']}")
+    return body["data"]
+
+
+async def customers_page(
+    api: httpx.AsyncClient, plain: httpx.AsyncClient, budget: Budget
+) -> tuple[Timings, Timings, int]:
+    """(GraphQL timings, plain timings, customers on the page), runs interleaved."""
+    variables = {"first": 50, "filter": PAGE_FILTER}
+    graphql_data = await graphql(api, CUSTOMERS_PAGE, variables)
+    plain_data = (await plain.get("/customers", params=PLAIN_PARAMS)).json()
+    graphql_ids = [edge["node"]["id"] for edge in graphql_data["customers"]["edges"]]
+    plain_ids = [row["id"] for row in plain_data["customers"]]
+    if graphql_ids != plain_ids:
+        raise RuntimeError("the GraphQL page and the plain page list different customers")
+    graphql_samples: list[float] = []
+    plain_samples: list[float] = []
+
+    async def graphql_call() -> None:
+        await graphql(api, CUSTOMERS_PAGE, variables)
+
+    async def plain_call() -> None:
+        (await plain.get("/customers", params=PLAIN_PARAMS)).raise_for_status()
+
+    for _ in range(budget.runs):
+        graphql_samples.extend((await repeat(graphql_call, runs=1, warm_up=0)).samples)
+        plain_samples.extend((await repeat(plain_call, runs=1, warm_up=0)).samples)
+    return Timings(tuple(graphql_samples)), Timings(tuple(plain_samples)), len(graphql_ids)
+
+
+def kpi_window(now: datetime) -> dict[str, str]:
+    end = now.astimezone(ZONE).date()
+    return {"start": (end - timedelta(days=89)).isoformat(), "end": end.isoformat()}
+
+
+async def run(
+    api: httpx.AsyncClient, plain: httpx.AsyncClient, api_pid: int, budget: Budget
+) -> list[Figure]:
+    figures: list[Figure] = []
+    say("admin API: customers page (GraphQL and plain, interleaved)…")
+    for _ in range(budget.warm_up):
+        await graphql(api, CUSTOMERS_PAGE, {"first": 50, "filter": PAGE_FILTER})
+        await plain.get("/customers", params=PLAIN_PARAMS)
+    graphql_page, plain_page, shown = await customers_page(api, plain, budget)
+    ratio = graphql_page.median_ms / plain_page.median_ms
+    figures += [
+        at_most(f"customers page, GraphQL ({shown} rows, tags, discounts)", graphql_page, 40, None),
+        Figure("customers page, plain FastAPI JSON (same queries)", plain_page.describe()),
+        Figure("customers page, GraphQL / plain (medians)", f"{ratio:.2f}x", "<= 2x", ratio <= 2),
+    ]
+    total = await repeat(
+        lambda: graphql(api, CUSTOMERS_TOTAL, {"filter": PAGE_FILTER}),
+        runs=max(3, budget.runs // 4),
+        warm_up=1,
+    )
+    figures.append(at_most("customers totalCount (same filter)", total, 300, None))
+
+    say("admin API: kpi, 90 days, daily…")
+    window = kpi_window(datetime.now(UTC))
+    kpi = await repeat(
+        lambda: graphql(api, KPI_DASHBOARD, {**window, "granularity": "DAY"}),
+        runs=budget.runs,
+        warm_up=budget.warm_up,
+    )
+    figures.append(at_most("kpi, 90 days, daily series (KpiDashboard)", kpi, 200, None))
+    figures.append(
+        Figure("API process peak RSS after customers + kpi", f"{peak_rss_mb(api_pid):.0f} MB")
+    )
+
+    say("admin API: segment count and preview…")
+    name = f"bench {datetime.now(UTC).isoformat()}"
+    created = await graphql(api, CREATE_SEGMENT, {"name": name, "rules": SEGMENT_RULES})
+    segment_id = created["createSegment"]["id"]
+    count = await repeat(
+        lambda: graphql(api, SEGMENT_COUNT, {"id": segment_id}),
+        runs=budget.runs,
+        warm_up=budget.warm_up,
+    )
+    members = (await graphql(api, SEGMENT_COUNT, {"id": segment_id}))["segment"]["count"]
+    figures.append(at_most(f"segment count, 3 rules ({members} members)", count, 300, None))
+    preview = await repeat(
+        lambda: graphql(api, PREVIEW_SEGMENT, {"rules": SEGMENT_RULES, "first": 10}),
+        runs=budget.runs,
+        warm_up=budget.warm_up,
+    )
+    figures.append(at_most("previewSegment, 3 rules (count + 10 members)", preview, 300, None))
+    return figures

@@ -1,0 +1,90 @@
+"""Timing repeated runs and judging figures against their targets.
+
+Every timed path is run `warm-up` times unmeasured, then `runs` times; a figure
+is the median and the 99th percentile of those runs (nearest rank, so with
+fewer than 100 runs p99 is the slowest run). A figure is printed as one line,
+`PASS`, `FAIL` or `INFO` (no target), beside its target.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Durations in seconds of repeated runs of one path."""
+
+    samples: tuple[float, ...]
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples) * 1000
+
+    @property
+    def p99_ms(self) -> float:
+        ordered = sorted(self.samples)
+        rank = max(1, math.ceil(0.99 * len(ordered)))
+        return ordered[rank - 1] * 1000
+
+    def describe(self) -> str:
+        return f"p50 {self.median_ms:.1f} / p99 {self.p99_ms:.1f} ms"
+
+
+async def repeat(call: Callable[[], Awaitable[object]], *, runs: int, warm_up: int) -> Timings:
+    """Time `runs` sequential calls after `warm_up` unmeasured ones."""
+    for _ in range(warm_up):
+        await call()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - started)
+    return Timings(tuple(samples))
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One printed line: a measured value beside its target (None: reported only)."""
+
+    name: str
+    value: str
+    target: str = ""
+    passed: bool | None = None
+
+    def line(self) -> str:
+        verdict = "INFO" if self.passed is None else ("PASS" if self.passed else "FAIL")
+        target = f"   target {self.target}" if self.target else ""
+        return f"{verdict}  {self.name:<52} {self.value:>30}{target}"
+
+
+def at_most(name: str, timings: Timings, p50_ms: float | None, p99_ms: float | None) -> Figure:
+    """A latency figure: p50 and/or p99 must stay under their limits."""
+    targets, passed = [], True
+    if p50_ms is not None:
+        targets.append(f"p50 < {p50_ms:g} ms")
+        passed = passed and timings.median_ms < p50_ms
+    if p99_ms is not None:
+        targets.append(f"p99 < {p99_ms:g} ms")
+        passed = passed and timings.p99_ms < p99_ms
+    if not targets:
+        return Figure(name, timings.describe())
+    return Figure(name, timings.describe(), ", ".join(targets), passed)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc status")
+
+
+def say(message: str) -> None:
+    """A progress line, stamped with the wall clock so slow phases stand out."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
