@@ -7,7 +7,6 @@ unreachable database) and exits non-zero; tracebacks are for bugs only.
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -126,13 +125,16 @@ def serve(
     import uvicorn
 
     from backend.app import create_app
+    from backend.observability.logging import configure_logging
 
     config = settings()
+    configure_logging(config)  # uvicorn's own start-up lines are structured too
     uvicorn.run(
         create_app(config),
         host=host or config.http_host,
         port=port or config.http_port,
         log_level=config.log_level.lower(),
+        log_config=None,
     )
 
 
@@ -229,9 +231,9 @@ def needs_redis(what: str) -> Settings:
     config = settings()
     if not config.redis_url:
         raise CliError(f"REDIS_URL is not set: without it `dvorik serve` runs {what} itself")
-    logging.basicConfig(
-        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from backend.observability.logging import configure_logging
+
+    configure_logging(config)
     return config
 
 
@@ -242,9 +244,11 @@ def worker(
     ] = 20,
 ) -> None:
     """Run background tasks from Redis: broadcasts, notifications, bulk jobs, scheduled work."""
+    from backend.observability.metrics import start_worker_metrics
     from backend.workers.broker import consumer_name, create_broker, run_worker
 
     config = needs_redis("background tasks")
+    start_worker_metrics(config)
     broker = create_broker(
         config.redis_url, redeliver_after_ms=config.task_redeliver_after_seconds * 1000
     )
