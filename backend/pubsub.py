@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
 CONFIRM_TIMEOUT = 5.0  # seconds Redis has to confirm a (un)subscribe
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection: a Redis that does not answer fails fast
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
 def broadcast_channel(broadcast_id: int) -> str:
@@ -161,6 +163,13 @@ class _RedisSubscription:
         self._connection = connection
         self._owner = owner
         self.ended = False
+        self.failures = 0
+
+    async def _outage(self, error: BaseException) -> None:
+        if self.failures == 0:
+            log.warning("subscription lost Redis (%r): reconnecting", error)
+        self.failures += 1
+        await asyncio.sleep(min(self._owner.poll_interval, 0.1 * 2 ** min(self.failures, 4)))
 
     def __aiter__(self) -> _RedisSubscription:
         return self
@@ -168,9 +177,19 @@ class _RedisSubscription:
     async def __anext__(self) -> Message:
         while not (self.ended or self._owner.closed):
             # Wake up now and then to notice `close()`; a timeout loses nothing.
-            raw = await self._connection.get_message(
-                ignore_subscribe_messages=True, timeout=self._owner.poll_interval
-            )
+            try:
+                raw = await self._connection.get_message(
+                    ignore_subscribe_messages=True, timeout=self._owner.poll_interval
+                )
+            except REDIS_DOWN as error:
+                # Redis went away: wait for it. redis-py reconnects on the next
+                # read and subscribes again; what was published meanwhile is
+                # missed, which snapshots allow.
+                await self._outage(error)
+                continue
+            if self.failures:
+                log.warning("subscription is receiving again after %d retries", self.failures)
+                self.failures = 0
             if raw is None or raw.get("type") != "message":
                 continue
             try:
@@ -193,18 +212,34 @@ class RedisPubSub:
     """
 
     def __init__(self, url: str, *, poll_interval: float = 1.0) -> None:
-        self._redis = redis.Redis.from_url(url)
+        self._redis = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT)
         self.poll_interval = poll_interval
         self.closed = False
+        self._down = False
         self._cleanups: set[asyncio.Task[None]] = set()
         self._open: set[_RedisSubscription] = set()
         self._none_open = asyncio.Event()
         self._none_open.set()
 
     async def publish(self, channel: str, message: Message) -> None:
+        """Publish, or drop the message while Redis is unreachable (logged once per outage).
+
+        Messages are snapshots that subscribers may miss anyway; the next one
+        after the outage brings them up to date, so a sender never fails for it.
+        """
         if self.closed:
             raise RuntimeError("the pub/sub is closed")
-        await self._redis.publish(channel, _encoded(message))
+        encoded = _encoded(message)
+        try:
+            await self._redis.publish(channel, encoded)
+        except REDIS_DOWN as error:
+            if not self._down:
+                log.warning("publishing paused: Redis is unreachable (%r)", error)
+                self._down = True
+            return
+        if self._down:
+            log.warning("publishing again: Redis answers")
+            self._down = False
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:

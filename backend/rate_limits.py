@@ -8,6 +8,7 @@ memory otherwise (the embedded mode is one process).
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections import defaultdict, deque
@@ -15,6 +16,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger("dvorik.rate_limits")
+REDIS_TIMEOUT = 2.0  # seconds: a look-up must not hang on a Redis that stopped answering
 
 
 @dataclass(frozen=True)
@@ -48,10 +54,34 @@ class InMemoryRateLimiter:
 
 
 class RedisRateLimiter:
+    """The shared count in Redis; while Redis is unreachable, this process's own count.
+
+    Failing every look-up during an outage would stop the tills; failing open
+    would let guessing through. Counting per process in the meantime keeps a
+    limit (at most one `limit` per API process) and the tills working.
+    """
+
     def __init__(self, url: str) -> None:
-        self._redis: Redis = Redis.from_url(url)
+        self._redis: Redis = Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
+        )
+        self._fallback = InMemoryRateLimiter()
+        self._down = False
 
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> Verdict:
+        try:
+            verdict = await self._shared_hit(key, limit=limit, window_seconds=window_seconds)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            if not self._down:
+                log.warning("rate limits: Redis is unreachable (%r); counting in-process", error)
+                self._down = True
+            return await self._fallback.hit(key, limit=limit, window_seconds=window_seconds)
+        if self._down:
+            log.warning("rate limits: Redis answers again; counting in Redis")
+            self._down = False
+        return verdict
+
+    async def _shared_hit(self, key: str, *, limit: int, window_seconds: int) -> Verdict:
         now = time.time()
         redis_key = f"rate:{key}"
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.bots.telegram import Bots, create_bots
 from backend.bots.texts import Texts
-from backend.domain.database import create_engine, create_sessionmaker
+from backend.domain.database import create_engine, create_read_sessionmaker, create_sessionmaker
 from backend.domain.tasks import TaskQueue
 from backend.pubsub import PubSub, create_pubsub
 from backend.rate_limits import RateLimiter, RedisRateLimiter, create_rate_limiter
@@ -46,7 +46,7 @@ class Runtime:
             engine=engine,
             sessions=sessions,
             read_engine=read_engine,
-            read_sessions=create_sessionmaker(read_engine),
+            read_sessions=create_read_sessionmaker(read_engine),
             pubsub=create_pubsub(settings.redis_url),
             tasks=create_task_queue(settings, sessions),
             rate_limiter=create_rate_limiter(settings.redis_url),

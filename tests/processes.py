@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -76,3 +78,138 @@ def running(
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)
                 process.wait()
+
+
+# --- Fault tests: processes the test starts, kills and restarts itself ------------------------
+
+
+def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start `command` in its own session, its output appended to `log` (read it on failure)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def terminate(process: subprocess.Popen[bytes], seconds: float = 15) -> int:
+    """SIGTERM, wait up to `seconds`, then SIGKILL; returns the exit code."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode
+
+
+def tail(log: Path, lines: int = 40) -> str:
+    """The end of a process log, for assertion messages."""
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"(no log at {log})"
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for process {pid}")
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port, without persistence.
+
+    The shared Redis must never be killed; this one may be, mid-test, and
+    started again on the same port (empty: `--save ""`, no AOF, as a Redis
+    that lost its memory).
+    """
+
+    def __init__(self, log: Path) -> None:
+        self.port = free_port()
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, seconds: float = 10) -> None:
+        command = [
+            "redis-server",
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "no",
+            "--protected-mode", "no",
+        ]  # fmt: skip
+        self.process = spawn(command, dict(os.environ), self.log)
+        deadline = time.monotonic() + seconds
+        while not self.answers():
+            if self.process.poll() is not None:
+                raise AssertionError(f"redis-server exited:\n{tail(self.log)}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"redis-server did not answer within {seconds} s")
+            time.sleep(0.05)
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: connections drop at once and everything in memory is gone."""
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            terminate(self.process, seconds=5)
+
+
+@contextmanager
+def redis_server(log: Path) -> Iterator[RedisServer]:
+    server = RedisServer(log)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+_DVORIK_SETTINGS = (
+    "DATABASE_", "REDIS_", "TELEGRAM_", "ENVIRONMENT", "JWT_", "INTERNAL_", "WEBHOOK_",
+    "HTTP_", "LOG_LEVEL", "TASK_", "BROADCAST_", "GRAPHQL_", "CORS_", "SUPERADMIN_",
+)  # fmt: skip
+
+
+def service_environment(**settings: str) -> dict[str, str]:
+    """This process's environment without any Dvorik setting, plus `settings` (NAME=value)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_DVORIK_SETTINGS)}
+    env.update(settings)
+    return env
+
+
+async def wait_until_serving(
+    url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 30
+) -> None:
+    """Poll `url` (e.g. /health) until it answers 200; fail early if the process died."""
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(timeout=2) as http:
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"exited with {process.returncode}:\n{tail(log)}")
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} did not answer within {seconds} s:\n{tail(log)}")
+            await asyncio.sleep(0.1)

@@ -13,6 +13,8 @@ The two engines are tuned so the same service code is correct on both:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -28,17 +30,26 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # MySQL error numbers that mean "try the whole transaction again".
 _RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock
+CONNECT_TIMEOUT = 5  # seconds to open a MySQL connection; an unreachable server fails fast
+POOL_TIMEOUT = 30.0  # seconds a statement waits for a pooled connection (overload) before failing
+DEFAULT_POOL_SIZE = 10  # connections kept per engine; as many again may open under load
+# Request reads running at once (see `StatementSession`): the pool's connections
+# but a few, which stay for writes and health checks.
+READ_CONCURRENCY = 2 * DEFAULT_POOL_SIZE - 4
 
 
 def create_engine(
-    url: str, *, echo: bool = False, pool_size: int = 10, read_only: bool = False
+    url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE, read_only: bool = False
 ) -> AsyncEngine:
     """An engine for `url`; `read_only` matters on SQLite only (see `_create_sqlite_engine`)."""
     if url.startswith("sqlite"):
         return _create_sqlite_engine(url, echo=echo, read_only=read_only)
+    # pool_pre_ping: a pooled connection the server dropped (KILL, restart,
+    # wait_timeout) is noticed on checkout and replaced, not handed to a request.
     return create_async_engine(
         url,
         echo=echo,
@@ -47,6 +58,8 @@ def create_engine(
         pool_recycle=1800,
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=POOL_TIMEOUT,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT},
     )
 
 
@@ -95,6 +108,102 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def create_read_sessionmaker(
+    engine: AsyncEngine, *, concurrency: int = READ_CONCURRENCY
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for request reads: on a pooled engine, each hands its connection back
+    after every statement and at most `concurrency` statements run at once, admitted
+    in arrival order (`StatementSession`); SQLite's NullPool engines need neither."""
+    if engine.dialect.name == "sqlite":
+        return create_sessionmaker(engine)
+    return async_sessionmaker(
+        engine,
+        class_=StatementSession,
+        expire_on_commit=False,
+        turns=asyncio.Semaphore(concurrency),
+    )
+
+
+class StatementSession(AsyncSession):
+    """A read session that returns its pooled connection after every statement.
+
+    Request code (GraphQL resolvers, DataLoaders) takes a read session each
+    and keeps it until the request ends. Holding a pooled connection that long
+    deadlocks under load: a request holding one connection waits for a second
+    one that other requests, each holding one, wait for too (hold and wait),
+    until every request times out. Here each statement checks a connection
+    out and back in, so a request never holds one while it waits for another.
+
+    At READ COMMITTED a transaction spanning statements promises nothing more
+    than each statement alone, so ending it after each costs no consistency;
+    what was loaded stays usable (`expire_on_commit=False`). Not for writes and
+    not inside an explicit `begin()`: it would commit halfway.
+
+    A statement whose connection died under it (server restart, KILL) is run
+    once more on a fresh connection: a read is safe to repeat.
+
+    Statements take turns (`turns`, a semaphore below the pool's size shared by
+    the sessionmaker's sessions): asyncio's semaphore admits waiters in
+    arrival order, while the pool's queue lets a newcomer take a connection
+    just handed to a waiter, which under overload starves some statements
+    until the pool timeout fails them. With turns, overload means a fair
+    queue, never an error; writes keep the rest of the pool.
+    """
+
+    def __init__(self, *args: Any, turns: asyncio.Semaphore | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turns = turns
+
+    # Every AsyncSession method that runs SQL by itself (`scalars` goes through
+    # `execute`); a statement that bypassed these would keep its connection.
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._statement(super().execute, *args, **kwargs)
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._statement(super().scalar, *args, **kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._statement(super().get, *args, **kwargs)
+
+    async def get_one(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._statement(super().get_one, *args, **kwargs)
+
+    async def refresh(self, *args: Any, **kwargs: Any) -> None:
+        await self._statement(super().refresh, *args, **kwargs)
+
+    async def _statement(self, run: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """Run one statement in its own transaction; once more if the connection died under it.
+
+        A read is safe to repeat, and the pool's pre-ping gives the second try
+        a live connection: a server that dropped (or killed) a connection
+        costs the request nothing.
+        """
+        async with self._turns or contextlib.nullcontext():
+            for attempt in (1, 2):
+                try:
+                    result = await run(*args, **kwargs)
+                except BaseException as error:
+                    await self._end(commit=False)
+                    if attempt == 1 and is_disconnect(error) and not self.in_transaction():
+                        log.warning("read retried on a new connection: %s", type(error).__name__)
+                        continue
+                    raise
+                await self._end(commit=True)
+                return result
+        raise AssertionError("unreachable")
+
+    async def _end(self, *, commit: bool) -> None:
+        if not self.in_transaction() or self.in_nested_transaction():
+            return
+        if commit and not (self.new or self.dirty or self.deleted):
+            await self.commit()  # buffered results and loaded rows outlive it
+        elif not commit:
+            try:
+                await self.rollback()
+            except Exception:  # the statement's own error is the one to report
+                log.debug("rollback after a failed read failed too", exc_info=True)
+
+
 def is_retryable(error: BaseException) -> bool:
     """A deadlock or lock timeout: the database asks us to run the transaction again."""
     if not isinstance(error, OperationalError | DBAPIError):
@@ -103,19 +212,38 @@ def is_retryable(error: BaseException) -> bool:
     return bool(args) and args[0] in _RETRYABLE_MYSQL_ERRORS
 
 
+def is_disconnect(error: BaseException) -> bool:
+    """The connection died under a statement (server restart, KILL, network cut).
+
+    The server rolls back what that connection had not committed, so running
+    the transaction again on a new connection is safe, unless the connection
+    died during COMMIT: then nobody knows whether it committed.
+    """
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
 async def run_in_transaction(
     sessions: async_sessionmaker[AsyncSession],
     work: Callable[[AsyncSession], Awaitable[T]],
     *,
     attempts: int = 5,
 ) -> T:
-    """Run `work` in one transaction, retrying it whole on a deadlock."""
+    """Run `work` in one transaction, retrying it whole on a deadlock or a lost connection.
+
+    A connection lost before COMMIT was sent is retried on a fresh one (the
+    pool's pre-ping replaces dead connections); one lost during COMMIT is
+    raised, as a retry could apply the work twice.
+    """
     for attempt in range(1, attempts + 1):
+        committing = False
         try:
             async with sessions() as session, session.begin():
-                return await work(session)
+                result = await work(session)
+                committing = True  # leaving the block commits
+            return result
         except (OperationalError, DBAPIError) as error:
-            if attempt == attempts or not is_retryable(error):
+            retry = is_retryable(error) or (is_disconnect(error) and not committing)
+            if attempt == attempts or not retry:
                 raise
             await asyncio.sleep(0.01 * attempt)
     raise AssertionError("unreachable")

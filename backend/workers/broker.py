@@ -21,15 +21,19 @@ there, keeping the in-process bulk handlers of `InProcessTaskQueue`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import socket
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import AckableMessage, AcknowledgeType, AsyncBroker, AsyncTaskiqTask, InMemoryBroker
 from taskiq.kicker import AsyncKicker
@@ -48,6 +52,14 @@ REDELIVER_AFTER_MS = 15 * 60 * 1000  # a pending message idle this long is claim
 STREAM_MAX_LEN = 10_000  # acked messages stay in a stream until trimmed (approximately)
 WORKER_CONCURRENCY = 20  # tasks one worker process runs at once
 SHUTDOWN_GRACE_SECONDS = 30.0  # how long a stopping worker waits for running tasks
+ACK_ATTEMPTS = 6  # an acknowledgement is retried for about 12 s of Redis outage
+RECONNECT_MAX_SECONDS = 2.0  # longest pause between two tries to reach Redis again
+# Bounds on every Redis call of the broker: a Redis that stopped answering (not
+# just refusing connections) fails the call instead of hanging it. Reads block
+# for `xread_block` (2 s), well inside SOCKET_TIMEOUT.
+CONNECT_TIMEOUT = 5.0
+SOCKET_TIMEOUT = 15.0
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class DvorikStreamBroker(RedisStreamBroker):
@@ -59,29 +71,37 @@ class DvorikStreamBroker(RedisStreamBroker):
     reads new messages and then claims those idle for `idle_timeout` ms.
     XAUTOCLAIM is atomic and resets what it claims, so two workers never get
     the same message from one pass (no extra lock needed).
+
+    It also outlives a Redis outage: while Redis is unreachable the worker
+    keeps running its tasks and retries the stream with a backoff; a Redis
+    that comes back empty (no persistence) has lost the consumer group, which
+    is created again. Messages queued before such a restart are gone with it:
+    the scheduler's sweep (`backend.workers.tasks`) restarts any broadcast
+    left "sending" with nobody working on it.
     """
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        outage = _Outage("the task stream")
         async with Redis(connection_pool=self.connection_pool) as redis:
             while True:
-                fetched: Any = await redis.xreadgroup(
-                    self.consumer_group_name,
-                    self.consumer_name,
-                    {self.queue_name: ">"},
-                    block=self.block,
-                    noack=False,
-                    count=self.count,
-                )
+                try:
+                    fetched, claimed = await self._read(redis)
+                except ResponseError as error:
+                    # Redis restarted empty, or the stream was deleted (while this read
+                    # was blocked: UNBLOCKED): the consumer group is gone with it.
+                    if not str(error).startswith(("NOGROUP", "UNBLOCKED")):
+                        raise
+                    log.warning("stream %r lost its consumer group: creating it", self.queue_name)
+                    with contextlib.suppress(*REDIS_DOWN):  # down again: the next pass waits
+                        await self._declare_consumer_group()
+                    continue
+                except REDIS_DOWN as error:
+                    await outage.wait(error)
+                    continue
+                outage.over()
                 for stream, messages in fetched or []:
                     for message_id, fields in messages:
                         yield self._ackable(stream, message_id, fields)
-                claimed: Any = await redis.xautoclaim(
-                    self.queue_name,
-                    self.consumer_group_name,
-                    self.consumer_name,
-                    min_idle_time=self.idle_timeout,
-                    count=self.unacknowledged_batch_size,
-                )
                 for message_id, fields in claimed[1]:
                     if fields:  # None for an entry trimmed away meanwhile
                         log.warning(
@@ -89,10 +109,67 @@ class DvorikStreamBroker(RedisStreamBroker):
                         )
                         yield self._ackable(self.queue_name, message_id, fields)
 
-    def _ackable(self, stream: Any, message_id: Any, fields: dict[bytes, bytes]) -> AckableMessage:
-        return AckableMessage(
-            data=fields[b"data"], ack=self._ack_generator(id=message_id, queue_name=stream)
+    async def _read(self, redis: Redis) -> tuple[Any, Any]:
+        """New messages for this consumer, then those idle too long elsewhere (XAUTOCLAIM)."""
+        fetched: Any = await redis.xreadgroup(
+            self.consumer_group_name,
+            self.consumer_name,
+            {self.queue_name: ">"},
+            block=self.block,
+            noack=False,
+            count=self.count,
         )
+        claimed: Any = await redis.xautoclaim(
+            self.queue_name,
+            self.consumer_group_name,
+            self.consumer_name,
+            min_idle_time=self.idle_timeout,
+            count=self.unacknowledged_batch_size,
+        )
+        return fetched, claimed
+
+    def _ackable(self, stream: Any, message_id: Any, fields: dict[bytes, bytes]) -> AckableMessage:
+        return AckableMessage(data=fields[b"data"], ack=self._resilient_ack(stream, message_id))
+
+    def _resilient_ack(self, stream: Any, message_id: Any) -> Callable[[], Awaitable[None]]:
+        """XACK, retried for a while if Redis is down; given up on, the task may run again.
+
+        Every task is safe to run twice, so an acknowledgement lost in an outage
+        costs a redelivery at worst (none if Redis came back empty).
+        """
+        ack = self._ack_generator(id=message_id, queue_name=stream)
+
+        async def resilient() -> None:
+            for attempt in range(ACK_ATTEMPTS):
+                try:
+                    await ack()
+                    return
+                except REDIS_DOWN as error:
+                    if attempt == ACK_ATTEMPTS - 1:
+                        log.warning("could not acknowledge task message %r: %r", message_id, error)
+                        return
+                    await asyncio.sleep(min(5.0, 0.5 * 2**attempt))
+
+        return resilient
+
+
+class _Outage:
+    """Backoff while Redis is unreachable, logged once per outage rather than per retry."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.failures = 0
+
+    async def wait(self, error: BaseException) -> None:
+        if self.failures == 0:
+            log.warning("%s is unreachable (%r): retrying until Redis is back", self.what, error)
+        self.failures += 1
+        await asyncio.sleep(min(RECONNECT_MAX_SECONDS, 0.25 * 2 ** min(self.failures, 5)))
+
+    def over(self) -> None:
+        if self.failures:
+            log.warning("%s is reachable again after %d retries", self.what, self.failures)
+            self.failures = 0
 
 
 def consumer_name() -> str:
@@ -123,6 +200,8 @@ def create_broker(
             idle_timeout=redeliver_after_ms,
             maxlen=STREAM_MAX_LEN,
             approximate=True,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=SOCKET_TIMEOUT,
         )
     if with_tasks:
         from backend.workers.tasks import register_tasks
@@ -198,9 +277,13 @@ async def run_worker(
     """Receive and run tasks until `stop` is set, then let running ones finish.
 
     The broker's worker start-up builds the process's `Runtime` (see
-    `backend.workers.tasks`); it is stopped again on the way out.
+    `backend.workers.tasks`); it is stopped again on the way out. `stop` is
+    also the state's `stopping` event: long tasks (a broadcast) watch it and
+    hand their work back at once rather than make the process wait for them;
+    short ones get up to `grace_seconds` to finish.
     """
     broker.is_worker_process = True
+    broker.state.stopping = stop
     await broker.startup()
     try:
         with ThreadPoolExecutor(max_workers=2) as executor:

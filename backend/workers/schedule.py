@@ -170,6 +170,10 @@ async def run_embedded(runtime: Runtime, *, schedule: bool = True) -> AsyncItera
     try:
         yield
     finally:
+        # Long tasks (a broadcast) stop now; the next start's sweep resumes them.
+        stopping = broker.state.get("stopping")
+        if isinstance(stopping, asyncio.Event):
+            stopping.set()
         if loop is not None:
             loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -9,21 +9,37 @@ Task names are the bare names the API enqueues through `TaskQueue`
 that dies before acknowledging is replaced by another that runs it again), so
 each relies on an idempotent domain operation. The scheduled ones take an
 optional `now` so tests (and a manual re-run) can fix the moment.
+
+The worker state also keeps broadcasts going through faults:
+* `WorkerSendLimiter`: sending pauses while Redis is down and resumes when it
+  answers; a stopping worker grants no further sends;
+* `process_broadcast`: a stopping worker lets requests on the wire finish,
+  settles the rest and hands the broadcast back to the queue;
+* `BroadcastRuns` and `resume_orphaned_broadcasts_job` (every minute, with
+  the due broadcasts): a "sending" broadcast nobody works on (its message
+  lost with a Redis restarted empty, an enqueue that failed, a dead worker)
+  is queued again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import AsyncBroker, TaskiqDepends, TaskiqEvents, TaskiqState
@@ -33,15 +49,30 @@ from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
 from backend.domain.database import run_in_transaction
 from backend.domain.errors import DomainError, InvalidState
-from backend.domain.models import Customer, CustomerStatus, Discount, DiscountKind
+from backend.domain.models import (
+    Broadcast,
+    BroadcastStatus,
+    Customer,
+    CustomerStatus,
+    Discount,
+    DiscountKind,
+)
 from backend.runtime import Runtime
 from backend.settings import get_settings
 from backend.workers import bulk_tasks, sending
 from backend.workers.sending import BroadcastOutcome, SendRateLimiter
 
 log = logging.getLogger("dvorik.tasks")
+T = TypeVar("T")
 
 SEND_ATTEMPTS = 3  # a notification waits out Telegram's "retry after" this many times
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+REDIS_RETRY_MAX_SECONDS = 2.0  # longest pause between two tries to reach Redis again
+HEARTBEAT_EVERY = 10.0  # seconds between two "still running" marks of a broadcast run
+HEARTBEAT_TTL_MS = 30_000  # a run not heard of for this long is gone
+DRAIN_SECONDS = 2.0  # a stopping worker's requests on the wire get this long to finish
+ORPHAN_GRACE = timedelta(minutes=2)  # a broadcast changed this recently may be queued still
+RESUME_EVERY_MS = 5 * 60 * 1000  # at most one resume of a broadcast per this long
 
 
 @dataclass(frozen=True)
@@ -69,7 +100,11 @@ async def start_runtime(state: TaskiqState) -> None:
         state.runtime = Runtime.start(settings)
         state.owns_runtime = True
     if "send_limiter" not in state:
-        state.send_limiter = sending.create_send_rate_limiter(state.runtime.settings.redis_url)
+        state.send_limiter = WorkerSendLimiter(
+            sending.create_send_rate_limiter(state.runtime.settings.redis_url), stopping(state)
+        )
+    if "broadcast_runs" not in state:
+        state.broadcast_runs = BroadcastRuns(state.runtime.settings.redis_url)
     if "worker_id" not in state:
         state.worker_id = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -79,6 +114,9 @@ async def stop_runtime(state: TaskiqState) -> None:
     limiter: SendRateLimiter | None = state.pop("send_limiter", None)
     if limiter is not None:
         await limiter.close()
+    runs: BroadcastRuns | None = state.pop("broadcast_runs", None)
+    if runs is not None:
+        await runs.close()
     if state.pop("owns_runtime", False):
         runtime: Runtime = state.pop("runtime")
         await runtime.stop()
@@ -101,9 +139,166 @@ def send_limiter(state: State) -> SendRateLimiter:
     return limiter
 
 
+def broadcast_runs(state: State) -> BroadcastRuns:
+    if "broadcast_runs" not in state:  # a broker started without our start-up handler
+        state.broadcast_runs = BroadcastRuns(None)
+    runs: BroadcastRuns = state.broadcast_runs
+    return runs
+
+
+def stopping(state: State) -> asyncio.Event:
+    """Set when this process stops taking work (`run_worker`, `run_embedded` set it)."""
+    if "stopping" not in state:
+        state.stopping = asyncio.Event()
+    event: asyncio.Event = state.stopping
+    return event
+
+
 WorkerRuntime = Annotated[Runtime, TaskiqDepends(worker_runtime)]
 SendLimiter = Annotated[SendRateLimiter, TaskiqDepends(send_limiter)]
 WorkerId = Annotated[str, TaskiqDepends(worker_id)]
+Runs = Annotated["BroadcastRuns", TaskiqDepends(broadcast_runs)]
+Stopping = Annotated[asyncio.Event, TaskiqDepends(stopping)]
+
+
+# --- surviving a Redis outage ----------------------------------------------------------------
+
+
+class WorkerSendLimiter:
+    """This worker's door to the shared send limiter: outlives Redis, shuts on stop.
+
+    * The global pace lives in Redis; while Redis is unreachable nobody can
+      know it, so sending pauses (breaking Telegram's limit would be worse)
+      and goes on once Redis answers again, even empty after a restart. A
+      failure must never reach the engine as an error of a send: it would
+      count as an ambiguous delivery and never be retried. A flood pause that
+      cannot be recorded is logged; the engine still waits it out itself.
+    * Once the worker is stopping (`stopping` set) it grants no further slot:
+      deliveries not yet sent wait, requests already on their way finish
+      (`process_broadcast` gives them `DRAIN_SECONDS`), then the run is
+      cancelled and hands its unsent rows back.
+    """
+
+    def __init__(self, inner: SendRateLimiter, stopping: asyncio.Event) -> None:
+        self.inner = inner
+        self.stopping = stopping
+        self.waiting = 0  # calls waiting for Redis right now: log an outage once, not per send
+
+    @property
+    def rate(self) -> float | None:
+        return self.inner.rate
+
+    @rate.setter
+    def rate(self, value: float | None) -> None:
+        self.inner.rate = value
+
+    @property
+    def pinned(self) -> bool:
+        return self.inner.pinned
+
+    async def before_send(self, chat_id: int) -> None:
+        await self._open()
+        await self._until_redis_answers(lambda: self.inner.before_send(chat_id))
+        await self._open()  # the stop may have come while waiting for the slot
+
+    async def slow_down(self, seconds: float) -> None:
+        try:
+            await self.inner.slow_down(seconds)
+        except REDIS_DOWN as error:
+            log.warning("could not share a %.0f s flood pause: %r", seconds, error)
+
+    async def close(self) -> None:
+        with contextlib.suppress(*REDIS_DOWN):
+            await self.inner.close()
+
+    async def _open(self) -> None:
+        if self.stopping.is_set():
+            await asyncio.Event().wait()  # until the run is cancelled
+
+    async def _until_redis_answers(self, call: Callable[[], Awaitable[T]]) -> T:
+        failures = 0
+        while True:
+            try:
+                result = await call()
+            except REDIS_DOWN as error:
+                if not self.waiting:
+                    log.warning("sending paused: Redis is unreachable (%r)", error)
+                self.waiting += 1
+                failures += 1
+                try:
+                    await asyncio.sleep(min(REDIS_RETRY_MAX_SECONDS, 0.1 * 2 ** min(failures, 5)))
+                finally:
+                    self.waiting -= 1
+                continue
+            if failures and not self.waiting:
+                log.warning("sending resumed: Redis answers again")
+            return result
+
+
+class BroadcastRuns:
+    """Which broadcasts have an engine running right now, in this process or (Redis) any.
+
+    A run marks itself every `HEARTBEAT_EVERY` seconds with a key that expires
+    after `HEARTBEAT_TTL_MS`, so a run whose worker died, or whose message was
+    lost with a Redis that restarted empty, is noticed by the scheduler's
+    sweep (`resume_orphaned_broadcasts_job`) within a minute or two. Without
+    Redis (embedded) one process runs everything and its own count is exact.
+    """
+
+    def __init__(self, redis_url: str | None) -> None:
+        self.local: Counter[int] = Counter()
+        self.redis: Redis | None = (
+            Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=5)
+            if redis_url
+            else None
+        )
+
+    @staticmethod
+    def key(broadcast_id: int) -> str:
+        return f"dvorik:broadcast-run:{broadcast_id}"
+
+    @asynccontextmanager
+    async def running(self, broadcast_id: int, worker: str) -> AsyncIterator[None]:
+        self.local[broadcast_id] += 1
+        beat = asyncio.create_task(self._beat(broadcast_id, worker))
+        try:
+            yield
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+            self.local[broadcast_id] -= 1
+            if self.local[broadcast_id] <= 0:
+                del self.local[broadcast_id]
+
+    async def _beat(self, broadcast_id: int, worker: str) -> None:
+        if self.redis is None:
+            return
+        while True:
+            # Unrecorded, the sweep may start a second run meanwhile: the engine allows it.
+            with contextlib.suppress(*REDIS_DOWN):
+                await self.redis.set(self.key(broadcast_id), worker, px=HEARTBEAT_TTL_MS)
+            await asyncio.sleep(HEARTBEAT_EVERY)
+
+    async def anyone_running(self, broadcast_id: int) -> bool:
+        if self.local[broadcast_id] > 0:
+            return True
+        if self.redis is None:
+            return False
+        return bool(await self.redis.exists(self.key(broadcast_id)))
+
+    async def may_resume(self, broadcast_id: int) -> bool:
+        """True for the first of several sweeps to resume this broadcast lately."""
+        if self.redis is None:
+            return True
+        claimed = await self.redis.set(
+            f"dvorik:broadcast-resume:{broadcast_id}", 1, nx=True, px=RESUME_EVERY_MS
+        )
+        return bool(claimed)
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 # --- the work, as plain functions of a runtime (the tasks below wrap these) --------------------
@@ -233,6 +428,40 @@ async def start_due_broadcasts_job(runtime: Runtime, *, now: datetime) -> list[i
     return started
 
 
+async def resume_orphaned_broadcasts_job(
+    runtime: Runtime, runs: BroadcastRuns, *, grace: timedelta = ORPHAN_GRACE
+) -> list[int]:
+    """Queue the engine again for every "sending" broadcast nobody is working on.
+
+    A broadcast can be left "sending" with no run and no task message: its
+    enqueue failed (Redis down after the commit), its message was lost with a
+    Redis that restarted empty, its worker died (redelivery would take
+    `TASK_REDELIVER_AFTER_SECONDS`), or the embedded server restarted. One
+    changed less than `grace` ago may still wait in the queue, so it is left
+    alone until the next sweep. A second run is harmless (the engine leases
+    each delivery to one run), so a heartbeat lost in an outage costs only work.
+    """
+    now = utcnow()  # `updated_at` is written with the real clock
+    async with runtime.sessions() as session:
+        candidates = list(
+            await session.scalars(
+                select(Broadcast.id)
+                .where(
+                    Broadcast.status == BroadcastStatus.SENDING, Broadcast.updated_at <= now - grace
+                )
+                .order_by(Broadcast.id)
+            )
+        )
+    resumed: list[int] = []
+    for broadcast_id in candidates:
+        if await runs.anyone_running(broadcast_id) or not await runs.may_resume(broadcast_id):
+            continue
+        log.warning("broadcast %s is sending but nobody works on it: resuming", broadcast_id)
+        await runtime.tasks.enqueue("process_broadcast", broadcast_id=broadcast_id)
+        resumed.append(broadcast_id)
+    return resumed
+
+
 async def expire_job(runtime: Runtime, *, now: datetime) -> int:
     return await run_in_transaction(
         runtime.sessions, lambda session: discounts.expire_due(session, now=now)
@@ -266,9 +495,60 @@ async def broadcast_job(
 
 
 async def process_broadcast(
-    runtime: WorkerRuntime, limiter: SendLimiter, worker: WorkerId, broadcast_id: int
+    runtime: WorkerRuntime,
+    limiter: SendLimiter,
+    worker: WorkerId,
+    runs: Runs,
+    stop: Stopping,
+    broadcast_id: int,
 ) -> BroadcastOutcome | None:
-    return await broadcast_job(runtime, broadcast_id, limiter=limiter, worker=worker)
+    """Run the engine; if this process is told to stop first, hand the broadcast back.
+
+    On stop the worker's limiter grants no more sends; the requests already on
+    their way get `DRAIN_SECONDS` to finish, then the engine is cancelled: it
+    records what was sent and puts the rows it holds unsent back to pending
+    (a request still unanswered is recorded as ambiguous, never resent). The
+    broadcast is queued again so another worker carries on at once instead
+    of after the redelivery timeout.
+    """
+    async with runs.running(broadcast_id, worker):
+        if stop.is_set():
+            await hand_back(runtime, broadcast_id)
+            return None
+        run = asyncio.create_task(
+            broadcast_job(runtime, broadcast_id, limiter=limiter, worker=worker)
+        )
+        stopped = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({run, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not run.done():
+                await asyncio.wait({run}, timeout=DRAIN_SECONDS)
+        finally:
+            stopped.cancel()
+            if not run.done():
+                run.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await run
+        if run.cancelled():
+            await hand_back(runtime, broadcast_id)
+            return None
+        return run.result()
+
+
+async def hand_back(runtime: Runtime, broadcast_id: int) -> None:
+    """Queue a broadcast this stopping worker leaves unfinished, for the next worker.
+
+    Embedded (no Redis) the process is going away with its queue: the sweep
+    resumes the broadcast when the server starts again.
+    """
+    if not runtime.settings.redis_url:
+        return
+    try:
+        await runtime.tasks.enqueue("process_broadcast", broadcast_id=broadcast_id)
+    except Exception as error:  # Redis down too: the scheduler's sweep resumes it later
+        log.warning("could not hand broadcast %s back: %r", broadcast_id, error)
+        return
+    log.warning("worker stopping: broadcast %s handed back to the queue", broadcast_id)
 
 
 async def send_customer_notification(
@@ -313,8 +593,13 @@ async def give_birthday_discounts(runtime: WorkerRuntime, now: datetime | None =
     return await birthday_job(runtime, now=now or utcnow())
 
 
-async def start_due_broadcasts(runtime: WorkerRuntime, now: datetime | None = None) -> list[int]:
-    return await start_due_broadcasts_job(runtime, now=now or utcnow())
+async def start_due_broadcasts(
+    runtime: WorkerRuntime, runs: Runs, now: datetime | None = None
+) -> list[int]:
+    """Every minute: start scheduled broadcasts that are due, resume orphaned ones."""
+    started = await start_due_broadcasts_job(runtime, now=now or utcnow())
+    await resume_orphaned_broadcasts_job(runtime, runs)
+    return started
 
 
 async def expire_discounts(runtime: WorkerRuntime, now: datetime | None = None) -> int:
