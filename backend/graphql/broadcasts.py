@@ -307,7 +307,12 @@ class _Changed:
         """After the commit: start the engine if asked, tell live viewers, answer."""
         runtime: Runtime = info.context.runtime
         if enqueue:
-            await runtime.tasks.enqueue("process_broadcast", broadcast_id=self.row.id)
+            try:
+                await runtime.tasks.enqueue("process_broadcast", broadcast_id=self.row.id)
+            except Exception:  # committed already: the scheduler's sweep starts it later
+                log.warning(
+                    "broadcast %s: could not queue its sending; the sweep will", self.row.id
+                )
         await publish_progress(runtime, self.row.id, self.stats)
         return self.answer(info)
 
