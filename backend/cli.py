@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, time
 from enum import StrEnum
 from typing import Annotated, TypeVar
@@ -22,6 +23,7 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -290,6 +292,20 @@ class RichProgress:
             self.bar.advance(self.task, amount)
 
 
+@contextmanager
+def progress_bar(*, transient: bool = False) -> Iterator[RichProgress]:
+    """The demo generators' progress on the terminal: stage, bar, count, elapsed, remaining."""
+    columns = (
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=transient) as bar:
+        yield RichProgress(bar)
+
+
 @app.command("demo-data")
 def demo_data(
     customers: Annotated[
@@ -328,20 +344,14 @@ def demo_data(
             async with sessions() as session:
                 if if_empty and await demo.has_data(session):
                     return "Demo data skipped: the database already has customers."
-            columns = (
-                TextColumn("{task.description:<14}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-            )
-            with Progress(*columns, transient=False) as bar:
+            with progress_bar() as progress:
                 generate = (
                     demo.generate_volume
                     if volume or customers > demo.DETAILED_LIMIT
                     else demo.generate
                 )
                 summary = await generate(
-                    sessions, customers=customers, seed=seed, now=now, progress=RichProgress(bar)
+                    sessions, customers=customers, seed=seed, now=now, progress=progress
                 )
             return (
                 f"Demo data: {summary.customers} customers, {summary.discounts} discounts, "

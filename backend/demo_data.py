@@ -51,6 +51,7 @@ from backend.domain.models import (
     ActorKind,
     Base,
     BroadcastStatus,
+    Customer,
     CustomerStatus,
     DeliveryStatus,
     DiscountKind,
@@ -321,23 +322,61 @@ async def generate(
     `DEFAULT_NOW`), so the same arguments on an empty database give the same
     rows. All rows go in one transaction: an error leaves the database as it was.
     """
+    moment = _moment(customers, now)
+    async with sessions() as session, session.begin():
+        existing, settings = await _empty_shop(session)
+        plan = _Planner(random.Random(seed), moment, settings, existing).build(customers)
+        for stage, parts in plan.stages():
+            await _write(session, stage, parts, progress)
+    return plan.summary()
+
+
+def _moment(customers: int, now: datetime | None) -> datetime:
+    """The arguments both generators take, checked; the data's 'now' in UTC."""
     if customers < 0:
         raise ValueError("customers cannot be negative")
     moment = DEFAULT_NOW if now is None else now
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
-    moment = moment.astimezone(UTC)
+    return moment.astimezone(UTC)
+
+
+async def _empty_shop(session: AsyncSession) -> tuple[_Existing, _Settings]:
+    """What a fresh shop already holds (templates, settings); Conflict if it has customers."""
+    if await has_data(session):
+        raise Conflict("the database already has customers; demo data goes into an empty database")
+    existing = await _Existing.read(session)
+    return existing, _Settings.from_values(await shop_settings.get_all(session))
+
+
+async def add_subscribers(
+    sessions: async_sessionmaker[AsyncSession],
+    count: int,
+    *,
+    first_telegram_id: int = 6_000_000_000,
+    chunk: int = 5000,
+) -> None:
+    """`count` plain active customers who consented to marketing, in bulk, in one transaction.
+
+    Not a believable shop: an audience of identical subscribers (telegram ids
+    from `first_telegram_id` on), for the tests and benchmarks of broadcasts
+    and of load, where only how many there are matters.
+    """
+    now = datetime.now(UTC)
     async with sessions() as session, session.begin():
-        if await has_data(session):
-            raise Conflict(
-                "the database already has customers; demo data goes into an empty database"
-            )
-        existing = await _Existing.read(session)
-        settings = _Settings.from_values(await shop_settings.get_all(session))
-        plan = _Planner(random.Random(seed), moment, settings, existing).build(customers)
-        for stage, parts in plan.stages():
-            await _write(session, stage, parts, progress)
-    return plan.summary()
+        for start in range(0, count, chunk):
+            rows = [
+                {
+                    "telegram_id": first_telegram_id + number,
+                    "first_name": f"Покупатель {number}",
+                    "status": CustomerStatus.ACTIVE,
+                    "marketing_consent_at": now,
+                    "subscribed_at": now,
+                    "last_seen_at": now,
+                }
+                for number in range(start, min(count, start + chunk))
+            ]
+            await session.execute(insert(Customer), rows)
 
 
 # --- Reading what is there ----------------------------------------------------------------
@@ -1094,19 +1133,9 @@ async def generate_volume(
     an error part-way leaves the chunks before it (the database is for benchmarks
     and demos, and an interrupted load is simply redone on a fresh schema).
     """
-    if customers < 0:
-        raise ValueError("customers cannot be negative")
-    moment = DEFAULT_NOW if now is None else now
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("now must be an aware datetime")
-    moment = moment.astimezone(UTC)
+    moment = _moment(customers, now)
     async with sessions() as session, session.begin():
-        if await has_data(session):
-            raise Conflict(
-                "the database already has customers; demo data goes into an empty database"
-            )
-        existing = await _Existing.read(session)
-        settings = _Settings.from_values(await shop_settings.get_all(session))
+        existing, settings = await _empty_shop(session)
     planner = _VolumePlanner(random.Random(seed), moment, settings, existing)
     fixed = planner.fixed_rows()
     async with sessions() as session, session.begin():

@@ -44,13 +44,15 @@ from typing import Any
 
 import httpx
 from redis.asyncio import Redis
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from backend import demo_data
 from backend.domain import broadcasts, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.database import create_engine, create_sessionmaker, run_in_transaction
-from backend.domain.models import BroadcastDelivery, BroadcastStatus, Customer, CustomerStatus
+from backend.domain.models import BroadcastDelivery, BroadcastStatus, Customer
+from bench.measure import peak_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 DVORIK = [sys.executable, "-m", "backend.cli"]
@@ -104,13 +106,6 @@ def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
             except subprocess.TimeoutExpired:
                 os.kill(child.pid, signal.SIGKILL)
                 child.wait()
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc status")
 
 
 def base_env(database_url: str, redis_url: str, telegram_url: str) -> dict[str, str]:
@@ -167,29 +162,13 @@ def migrate(database_url: str, log: Path) -> None:
         )
 
 
-async def add_customers(sessions: Sessions, count: int) -> None:
-    now = datetime.now(UTC)
-    async with sessions() as session, session.begin():
-        for start in range(0, count, 5000):
-            rows = [
-                {
-                    "telegram_id": 6_000_000_000 + number,
-                    "first_name": f"Покупатель {number}",
-                    "status": CustomerStatus.ACTIVE,
-                    "marketing_consent_at": now,
-                    "subscribed_at": now,
-                    "last_seen_at": now,
-                }
-                for number in range(start, min(count, start + 5000))
-            ]
-            await session.execute(insert(Customer), rows)
-
-
-async def start_broadcast(sessions: Sessions, title: str, rate: int) -> int:
+async def start_broadcast(
+    sessions: Sessions, title: str, rate: int, segment_id: int | None = None
+) -> int:
     async def work(session: AsyncSession) -> int:
         await shop_settings.set_value(session, "broadcast_send_rate_per_second", rate, ACTOR)
         made = await broadcasts.create(
-            session, title=title, text="Привет, {first_name}!", actor=ACTOR
+            session, title=title, text="Привет, {first_name}!", segment_id=segment_id, actor=ACTOR
         )
         await broadcasts.send_now(session, made.id, actor=ACTOR, now=datetime.now(UTC))
         return made.id
@@ -228,19 +207,35 @@ async def sent_count(http: httpx.AsyncClient) -> int:
     return int((await http.get("/fake/stats")).json()["sent_count"])
 
 
+@dataclass(frozen=True)
+class CeilingRun:
+    rate: float  # messages/s at the fake between 5% and 95% of the audience
+    elapsed: float  # seconds from send_now to the broadcast completed
+    first_message: float  # seconds from send_now to the first message at the fake
+
+
 async def ceiling(
-    sessions: Sessions, http: httpx.AsyncClient, redis_url: str, customers: int, worker: Any
-) -> tuple[float, float]:
-    """Messages/s between 5% and 95% of the audience, and the whole run's seconds."""
-    broadcast_id = await start_broadcast(sessions, "Потолок", 1000)
+    sessions: Sessions,
+    http: httpx.AsyncClient,
+    redis_url: str,
+    audience: int,
+    worker: Any,
+    *,
+    title: str = "Потолок",
+    segment_id: int | None = None,
+) -> CeilingRun:
+    """One broadcast to `audience` customers at the shop's maximum rate (1000/s), timed."""
     begin = await sent_count(http)
     started = time.monotonic()
+    broadcast_id = await start_broadcast(sessions, title, 1000, segment_id)
     await enqueue(redis_url, broadcast_id)
-    low, high = begin + customers * 0.05, begin + customers * 0.95
-    t_low = t_high = None
+    low, high = begin + audience * 0.05, begin + audience * 0.95
+    first_at = t_low = t_high = None
     n_low = n_high = 0
     while True:
         now, count = time.monotonic(), await sent_count(http)
+        if first_at is None and count > begin:
+            first_at = now
         if t_low is None and count >= low:
             t_low, n_low = now, count
         if t_high is None and count >= high:
@@ -253,9 +248,8 @@ async def ceiling(
             raise RuntimeError("the ceiling run took over an hour")
         await asyncio.sleep(0.05)
     elapsed = time.monotonic() - started
-    if t_low is None or t_high is None or t_high <= t_low:
-        return 0.0, elapsed
-    return (n_high - n_low) / (t_high - t_low), elapsed
+    rate = (n_high - n_low) / (t_high - t_low) if t_low and t_high and t_high > t_low else 0.0
+    return CeilingRun(rate, elapsed, (first_at - started) if first_at is not None else elapsed)
 
 
 async def rate_check(
@@ -330,7 +324,7 @@ async def run(args: argparse.Namespace) -> list[Check]:
     await asyncio.to_thread(migrate, database_url, logs / "migrate.log")
     engine = create_engine(database_url)
     sessions = create_sessionmaker(engine)
-    await add_customers(sessions, args.customers)
+    await demo_data.add_subscribers(sessions, args.customers)
     assert await count_customers(sessions) == args.customers
     await forget_keys(args.redis_url)
     port = free_port()
@@ -344,9 +338,8 @@ async def run(args: argparse.Namespace) -> list[Check]:
             async with client(telegram_url) as http:
                 print("phase 1: ceiling at the maximum send rate…", flush=True)
                 with process([*DVORIK, "worker"], env, logs / "worker-1.log") as worker:
-                    rate, elapsed = await ceiling(
-                        sessions, http, args.redis_url, args.customers, worker
-                    )
+                    run_1 = await ceiling(sessions, http, args.redis_url, args.customers, worker)
+                    rate, elapsed = run_1.rate, run_1.elapsed
                     await asyncio.sleep(1)  # the task returns and is acked
                     memory_1 = peak_rss_mb(worker.pid)
                 print(

@@ -15,25 +15,15 @@ base and is not repeated here.
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.domain import broadcasts, segments, shop_settings
-from backend.domain.database import run_in_transaction
-from backend.domain.models import BroadcastStatus, Customer, CustomerStatus
-from bench.broadcast import (
-    CEILING_TARGET,
-    MEMORY_TARGET_MB,
-    enqueue,
-    forget_keys,
-    sent_count,
-    status_of,
-)
+from backend.domain import segments
+from backend.domain.models import Customer, CustomerStatus
+from bench.broadcast import CEILING_TARGET, MEMORY_TARGET_MB, ceiling, forget_keys
 from bench.measure import Figure, peak_rss_mb, say
 from bench.world import ACTOR, Sessions, worker
 
@@ -71,51 +61,21 @@ async def run(
     segment_id, members = await _segment(sessions, audience)
     await forget_keys(redis_url)
 
-    async def start(session_factory: Sessions) -> int:
-        async def work(session: AsyncSession) -> int:
-            await shop_settings.set_value(session, "broadcast_send_rate_per_second", 1000, ACTOR)
-            made = await broadcasts.create(
-                session,
-                title="Бенчмарк: сегмент",
-                text="Привет, {first_name}!",
-                segment_id=segment_id,
-                actor=ACTOR,
-            )
-            await broadcasts.send_now(session, made.id, actor=ACTOR, now=datetime.now(UTC))
-            return made.id
-
-        return await run_in_transaction(session_factory, work)
-
     with worker(env, log_dir, "broadcast-worker") as child:
         await asyncio.sleep(2)  # the worker connects to the stream
-        begin = await sent_count(fake)
-        started = time.monotonic()
-        broadcast_id = await start(sessions)
-        await enqueue(redis_url, broadcast_id)
-        low, high = begin + members * 0.05, begin + members * 0.95
-        first_at = t_low = t_high = None
-        n_low = n_high = 0
-        while True:
-            now, count = time.monotonic(), await sent_count(fake)
-            if first_at is None and count > begin:
-                first_at = now
-            if t_low is None and count >= low:
-                t_low, n_low = now, count
-            if t_high is None and count >= high:
-                t_high, n_high = now, count
-            if await status_of(sessions, broadcast_id) is BroadcastStatus.COMPLETED:
-                break
-            if child.poll() is not None:
-                raise RuntimeError("the worker died during the broadcast")
-            if now - started > 3600:
-                raise RuntimeError("the broadcast took over an hour")
-            await asyncio.sleep(0.05)
-        elapsed = time.monotonic() - started
+        run = await ceiling(
+            sessions,
+            fake,
+            redis_url,
+            members,
+            child,
+            title="Бенчмарк: сегмент",
+            segment_id=segment_id,
+        )
         await asyncio.sleep(1)
         memory = peak_rss_mb(child.pid)
     await forget_keys(redis_url)
-    resolution = (first_at - started) if first_at is not None else elapsed
-    rate = (n_high - n_low) / (t_high - t_low) if t_low and t_high and t_high > t_low else 0.0
+    resolution, elapsed, rate = run.first_message, run.elapsed, run.rate
     return [
         Figure(
             f"broadcast to a segment of {members}: start to first message",

@@ -20,19 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from backend import demo_data
+from backend.cli import progress_bar
 from backend.domain import admins, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.database import create_engine, create_sessionmaker
@@ -66,21 +58,6 @@ class Servers:
     telegram_url: str
     api_pid: int
     env: dict[str, str]
-
-
-class _Bar:
-    """rich's progress bar as `demo_data.Progress`."""
-
-    def __init__(self, bar: Progress) -> None:
-        self.bar = bar
-        self.task: TaskID | None = None
-
-    def start(self, stage: str, total: int) -> None:
-        self.task = self.bar.add_task(stage, total=total)
-
-    def advance(self, amount: int) -> None:
-        if self.task is not None:
-            self.bar.advance(self.task, amount)
 
 
 async def _server_execute(server_url: str, *statements: str) -> list[Any]:
@@ -127,19 +104,9 @@ async def prepare_database(
     engine = create_engine(database_url)
     started = datetime.now(UTC)
     try:
-        columns = (
-            TextColumn("{task.description:<10}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, transient=not sys.stdout.isatty()) as bar:
+        with progress_bar(transient=not sys.stdout.isatty()) as progress:
             summary = await demo_data.generate_volume(
-                create_sessionmaker(engine),
-                customers=customers,
-                now=started,
-                progress=_Bar(bar),
+                create_sessionmaker(engine), customers=customers, now=started, progress=progress
             )
     finally:
         await engine.dispose()

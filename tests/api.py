@@ -11,14 +11,19 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.app import create_app
+from backend.domain.clock import utcnow
+from backend.domain.models import AdminRole
+from backend.graphql import tokens
 from backend.runtime import Runtime
 from backend.settings import Settings
-from tests.processes import free_port
+from tests.factories import make_admin
+from tests.processes import free_port, service_environment
 
 JWT_SECRET = "test-secret-" + "x" * 40
+INTERNAL_API_KEY = "internal-" + "k" * 40
 
 
 def settings_for(engine: AsyncEngine, **overrides: Any) -> Settings:
@@ -26,11 +31,35 @@ def settings_for(engine: AsyncEngine, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": url,
         "jwt_secret_key": JWT_SECRET,
-        "internal_api_key": "internal-" + "k" * 40,
+        "internal_api_key": INTERNAL_API_KEY,
         "_env_file": None,
     }
     values.update(overrides)
     return Settings(**values)
+
+
+def environment_for(engine: AsyncEngine, **settings: str) -> dict[str, str]:
+    """`settings_for` as a `dvorik` process's environment (NAME=value overrides), warnings only."""
+    return (
+        service_environment(
+            DATABASE_URL=engine.url.render_as_string(hide_password=False),
+            JWT_SECRET_KEY=JWT_SECRET,
+            INTERNAL_API_KEY=INTERNAL_API_KEY,
+            LOG_LEVEL="WARNING",
+        )
+        | settings
+    )
+
+
+async def signed_in(
+    sessions: async_sessionmaker[AsyncSession],
+    role: AdminRole = AdminRole.MARKETING,
+    email: str = "marketer@dvorik.test",
+) -> str:
+    """The bearer token of a new admin of `role` (issued directly: bcrypt is slow on purpose)."""
+    async with sessions() as session, session.begin():
+        admin = await make_admin(session, email=email, role=role)
+    return tokens.issue(admin, secret=JWT_SECRET, now=utcnow()).token
 
 
 @dataclass

@@ -8,7 +8,9 @@ HTTP to the fake, which records what each chat received.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -44,17 +46,34 @@ class Telegram:
         ]
 
 
-@pytest.fixture(scope="session")
-async def telegram_world(engine: AsyncEngine) -> AsyncIterator[Telegram]:
+@asynccontextmanager
+async def served_with_bots(engine: AsyncEngine, **settings: Any) -> AsyncIterator[Telegram]:
+    """The fake Bot API and Dvorik with both bots on it (more `settings` as for `settings_for`)."""
     fake = FakeTelegram()
     async with serve_app(create_app(fake)) as fake_url:
-        settings = settings_for(
+        bots = settings_for(
             engine,
             telegram_api_url=fake_url,
             telegram_bot_token=CUSTOMER_TOKEN,
             telegram_auth_bot_token=CASHIER_TOKEN,
             webhook_secret=SECRET,
-            superadmin_telegram_id=424242,
+            **settings,
         )
-        async with serve(settings) as dvorik:
+        async with serve(bots) as dvorik:
             yield Telegram(fake, fake_url, dvorik)
+
+
+def bots_environment(fake_url: str) -> dict[str, str]:
+    """Both bots on the fake Bot API at `fake_url`, as a `dvorik` process's settings."""
+    return {
+        "TELEGRAM_BOT_TOKEN": CUSTOMER_TOKEN,
+        "TELEGRAM_AUTH_BOT_TOKEN": CASHIER_TOKEN,
+        "TELEGRAM_API_URL": fake_url,
+        "WEBHOOK_SECRET": SECRET,
+    }
+
+
+@pytest.fixture(scope="session")
+async def telegram_world(engine: AsyncEngine) -> AsyncIterator[Telegram]:
+    async with served_with_bots(engine, superadmin_telegram_id=424242) as world:
+        yield world

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
+
+from tests.databases import in_ci
 
 ROOT = Path(__file__).resolve().parent.parent
 DVORIK = [sys.executable, "-m", "backend.cli"]
@@ -175,6 +179,12 @@ class RedisServer:
 
 @contextmanager
 def redis_server(log: Path) -> Iterator[RedisServer]:
+    """A RedisServer started for the block (skipped without the binary, failed under CI=true)."""
+    if shutil.which("redis-server") is None:
+        message = "the redis-server binary is not installed"
+        if in_ci():
+            pytest.fail(message + " (CI=true)", pytrace=False)
+        pytest.skip(message)
     server = RedisServer(log)
     server.start()
     try:
@@ -213,3 +223,32 @@ async def wait_until_serving(
             if time.monotonic() > deadline:
                 raise AssertionError(f"{url} did not answer within {seconds} s:\n{tail(log)}")
             await asyncio.sleep(0.1)
+
+
+Watched = tuple[subprocess.Popen[bytes], Path]
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]],
+    what: str,
+    *,
+    seconds: float,
+    watch: Sequence[Watched] = (),
+    every: float = 0.05,
+) -> None:
+    """Poll `condition` until it holds; fail after `seconds`, or at once if a watched process exits.
+
+    Every failure message ends with the watched processes' log tails: a test
+    that waits on a process fails with what that process said.
+    """
+    deadline = time.monotonic() + seconds
+    while not await condition():
+        for process, log in watch:
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"exited with {process.returncode} before {what}:\n{tail(log)}"
+                )
+        if time.monotonic() > deadline:
+            logs = "\n".join(tail(log) for _, log in watch)
+            raise AssertionError(f"{what} did not happen within {seconds} s\n{logs}")
+        await asyncio.sleep(every)

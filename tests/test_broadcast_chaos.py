@@ -33,36 +33,30 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import func, insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from backend import demo_data
 from backend.domain import broadcasts, deliveries, shop_settings
 from backend.domain.audit import Actor
-from backend.domain.database import create_engine, create_sessionmaker, run_in_transaction
+from backend.domain.database import create_sessionmaker, run_in_transaction
 from backend.domain.models import (
     BroadcastDelivery,
     BroadcastStatus,
     Customer,
-    CustomerStatus,
     DeliveryStatus,
 )
 from backend.fake_telegram import FakeTelegram, create_app
 from backend.workers.broker import QUEUE, TaskiqTaskQueue, create_broker
-from tests.api import serve_app
-from tests.databases import (
-    create_mariadb_schema,
-    drop_mariadb_schema,
-    require_redis,
-    run_alembic,
-    unavailable,
-)
-from tests.processes import DVORIK, ROOT, environment
+from tests.api import environment_for, serve_app
+from tests.bots import CUSTOMER_TOKEN, bots_environment
+from tests.databases import migrated_mariadb, require_redis
+from tests.ledger import count_deliveries
+from tests.processes import DVORIK, spawn, terminate, wait_until
 
 pytestmark = pytest.mark.mariadb
 
 REDIS_URL = os.environ.get("TEST_CHAOS_REDIS_URL", "redis://127.0.0.1:6379/13")
-CUSTOMER_TOKEN = "700000001:" + "c" * 35
-CASHIER_TOKEN = "700000002:" + "k" * 35
 RECIPIENTS = 2000
 SEND_RATE = 1000  # the shop setting: the 429 pauses, not the pace, should bound the run
 KILL_AFTER_SENT = (300, 900)  # SIGKILL the worker once this many rows are recorded sent
@@ -86,17 +80,8 @@ class Chaos:
 
 @pytest.fixture
 async def engine() -> AsyncIterator[AsyncEngine]:
-    name = f"dvorik_chaos_{os.getpid()}"
-    try:
-        url = await create_mariadb_schema(name)
-    except Exception as error:
-        unavailable("MariaDB", error)
-        raise
-    engine = create_engine(url)
-    await run_alembic(engine, "upgrade", "head")
-    yield engine
-    await engine.dispose()
-    await drop_mariadb_schema(name)
+    async with migrated_mariadb(f"dvorik_chaos_{os.getpid()}") as engine:
+        yield engine
 
 
 @pytest.fixture
@@ -114,24 +99,6 @@ async def _forget_our_keys(client: Redis) -> None:
     await client.delete(*keys)
 
 
-async def _add_customers(sessions: Sessions, count: int) -> None:
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "telegram_id": 5_000_000_000 + number,
-            "first_name": f"Покупатель {number}",
-            "status": CustomerStatus.ACTIVE,
-            "marketing_consent_at": now,
-            "subscribed_at": now,
-            "last_seen_at": now,
-        }
-        for number in range(count)
-    ]
-    async with sessions() as session, session.begin():
-        for start in range(0, count, 1000):
-            await session.execute(insert(Customer), rows[start : start + 1000])
-
-
 async def _start_broadcast(sessions: Sessions) -> int:
     async def work(session: AsyncSession) -> int:
         await shop_settings.set_value(session, "broadcast_send_rate_per_second", SEND_RATE, ACTOR)
@@ -144,48 +111,14 @@ async def _start_broadcast(sessions: Sessions) -> int:
     return await run_in_transaction(sessions, work)
 
 
-async def _count(sessions: Sessions, broadcast_id: int, *where: object) -> int:
-    async with sessions() as session:
-        found = await session.scalar(
-            select(func.count(_D.id)).where(_D.broadcast_id == broadcast_id, *where)  # type: ignore[arg-type]
-        )
-    return int(found or 0)
-
-
-def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [*DVORIK, "worker"],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 async def _wait_for_sent(
     sessions: Sessions, broadcast_id: int, at_least: int, worker: subprocess.Popen[bytes], log: Path
-) -> int:
-    deadline = time.monotonic() + 60
-    while True:
-        sent = await _count(sessions, broadcast_id, _D.status == DeliveryStatus.SENT)
-        if sent >= at_least:
-            return sent
-        if worker.poll() is not None:
-            raise AssertionError(f"worker exited ({worker.returncode}):\n{_tail(log)}")
-        assert time.monotonic() < deadline, f"only {sent} sent after 60 s:\n{_tail(log)}"
-        await asyncio.sleep(0.05)
+) -> None:
+    async def enough() -> bool:
+        sent = await count_deliveries(sessions, broadcast_id, _D.status == DeliveryStatus.SENT)
+        return sent >= at_least
+
+    await wait_until(enough, f"{at_least} sent", seconds=60, watch=[(worker, log)])
 
 
 async def _kill(
@@ -194,21 +127,14 @@ async def _kill(
     """SIGKILL mid-broadcast; note what the dead worker left held."""
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(timeout=10)
-    sent = await _count(sessions, broadcast_id, _D.status == DeliveryStatus.SENT)
+    sent = await count_deliveries(sessions, broadcast_id, _D.status == DeliveryStatus.SENT)
     chaos.sent_at_kills.append(sent)
     for prefix, found in (
         (deliveries.CLAIMED, chaos.claimed_at_kills),
         (deliveries.STARTED, chaos.started_at_kills),
     ):
         held = _D.status == DeliveryStatus.PENDING, _D.last_error.startswith(prefix)
-        found.append(await _count(sessions, broadcast_id, *held))
-
-
-def _tail(log: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no worker log)"
+        found.append(await count_deliveries(sessions, broadcast_id, *held))
 
 
 async def test_sigkilled_worker_twice_every_recipient_messaged_at_most_once(
@@ -216,7 +142,7 @@ async def test_sigkilled_worker_twice_every_recipient_messaged_at_most_once(
 ) -> None:
     started = time.monotonic()
     sessions = create_sessionmaker(engine)
-    await _add_customers(sessions, RECIPIENTS)
+    await demo_data.add_subscribers(sessions, RECIPIENTS)
     broadcast_id = await _start_broadcast(sessions)
     fake = FakeTelegram()
     fake.fail_rate("429", 0.05, seed=20261125, retry_after=1)
@@ -225,18 +151,10 @@ async def test_sigkilled_worker_twice_every_recipient_messaged_at_most_once(
     log = tmp_path / "worker.log"
 
     async with serve_app(create_app(fake)) as fake_url:
-        env = {
-            k: v
-            for k, v in environment().items()
-            if not k.startswith(("REDIS_", "TELEGRAM_", "ENVIRONMENT"))
-        }
-        env.update(
-            DATABASE_URL=engine.url.render_as_string(hide_password=False),
+        env = environment_for(
+            engine,
             REDIS_URL=REDIS_URL,
-            TELEGRAM_BOT_TOKEN=CUSTOMER_TOKEN,
-            TELEGRAM_AUTH_BOT_TOKEN=CASHIER_TOKEN,
-            TELEGRAM_API_URL=fake_url,
-            LOG_LEVEL="WARNING",
+            **bots_environment(fake_url),
             BROADCAST_LEASE_SECONDS=str(LEASE_SECONDS),
             TASK_REDELIVER_AFTER_SECONDS=str(REDELIVER_SECONDS),
         )
@@ -246,24 +164,24 @@ async def test_sigkilled_worker_twice_every_recipient_messaged_at_most_once(
         finally:
             await api.close()
 
-        worker = _start_worker(env, log)
+        worker = spawn([*DVORIK, "worker"], env, log)
         try:
             for at_least in KILL_AFTER_SENT:
                 await _wait_for_sent(sessions, broadcast_id, at_least, worker, log)
                 await _kill(sessions, broadcast_id, worker, chaos)
-                worker = _start_worker(env, log)
-            deadline = time.monotonic() + FINISH_WITHIN
-            while True:
+                worker = spawn([*DVORIK, "worker"], env, log)
+
+            async def completed() -> bool:
                 async with sessions() as session:
-                    status = (await broadcasts.stats(session, broadcast_id)).status
-                if status is BroadcastStatus.COMPLETED:
-                    break
-                assert worker.poll() is None, f"worker exited:\n{_tail(log)}"
-                assert time.monotonic() < deadline, f"not completed in time:\n{_tail(log)}"
-                await asyncio.sleep(0.2)
+                    stats = await broadcasts.stats(session, broadcast_id)
+                return stats.status is BroadcastStatus.COMPLETED
+
+            await wait_until(
+                completed, "completed", seconds=FINISH_WITHIN, watch=[(worker, log)], every=0.2
+            )
             await asyncio.sleep(0.5)  # let the worker ack its message
         finally:
-            _stop(worker)
+            terminate(worker)
         pending_messages = (await redis.xinfo_groups(QUEUE))[0]["pending"]
 
     async with sessions() as session:

@@ -32,29 +32,20 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, make_url, select, text
+from sqlalchemy import func, make_url, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from backend.domain.clock import utcnow
+from backend import demo_data
 from backend.domain.database import (
     CONNECT_TIMEOUT,
-    create_engine,
     create_sessionmaker,
     run_in_transaction,
 )
-from backend.domain.models import AdminRole, AuditEntry, Customer, CustomerStatus
-from backend.graphql import tokens
-from tests.api import JWT_SECRET, serve, settings_for
-from tests.databases import (
-    MARIADB_SERVER_URL,
-    create_mariadb_schema,
-    drop_mariadb_schema,
-    run_alembic,
-    unavailable,
-)
-from tests.factories import make_admin
+from backend.domain.models import AuditEntry, Customer
+from tests.api import serve, settings_for, signed_in
+from tests.databases import MARIADB_SERVER_URL, migrated_mariadb
 from tests.processes import free_port
 
 pytestmark = pytest.mark.mariadb
@@ -127,35 +118,10 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 @pytest.fixture
 async def database() -> AsyncIterator[tuple[AsyncEngine, str]]:
     """A migrated schema with customers and a marketer; yields the engine and a token."""
-    name = f"dvorik_db_fault_{os.getpid()}"
-    try:
-        url = await create_mariadb_schema(name)
-    except Exception as error:
-        unavailable("MariaDB", error)
-        raise
-    engine = create_engine(url)
-    await run_alembic(engine, "upgrade", "head")
-    sessions = create_sessionmaker(engine)
-    async with sessions() as session, session.begin():
-        now = utcnow()
-        await session.execute(
-            insert(Customer),
-            [
-                {
-                    "telegram_id": 7_000_000_000 + n,
-                    "first_name": f"Покупатель {n}",
-                    "status": CustomerStatus.ACTIVE,
-                    "subscribed_at": now,
-                    "last_seen_at": now,
-                }
-                for n in range(CUSTOMERS)
-            ],
-        )
-        admin = await make_admin(session, email="marketer@dvorik.test", role=AdminRole.MARKETING)
-    token = tokens.issue(admin, secret=JWT_SECRET, now=utcnow()).token
-    yield engine, token
-    await engine.dispose()
-    await drop_mariadb_schema(name)
+    async with migrated_mariadb(f"dvorik_db_fault_{os.getpid()}") as engine:
+        sessions = create_sessionmaker(engine)
+        await demo_data.add_subscribers(sessions, CUSTOMERS)
+        yield engine, await signed_in(sessions)
 
 
 @pytest.fixture

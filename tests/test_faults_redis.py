@@ -33,68 +33,55 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
+from backend import demo_data
 from backend.domain import broadcasts, deliveries, shop_settings
 from backend.domain.audit import Actor
-from backend.domain.clock import utcnow
-from backend.domain.database import create_engine, create_sessionmaker
+from backend.domain.database import create_sessionmaker
 from backend.domain.models import (
-    AdminRole,
     BroadcastDelivery,
     BroadcastStatus,
-    Customer,
-    CustomerStatus,
     DeliveryStatus,
 )
 from backend.fake_telegram import FakeTelegram, create_app
 from backend.fake_telegram.models import FakeUser
 from backend.fake_telegram.updates import text_message
-from backend.graphql import tokens
 from backend.rate_limits import RedisRateLimiter
 from backend.runtime import Runtime
 from backend.settings import Settings
 from backend.workers.tasks import BroadcastRuns, resume_orphaned_broadcasts_job
-from tests.api import JWT_SECRET, serve_app
-from tests.databases import (
-    create_mariadb_schema,
-    drop_mariadb_schema,
-    in_ci,
-    run_alembic,
-    unavailable,
-)
-from tests.factories import make_admin
+from tests.api import environment_for, serve_app, signed_in
+from tests.bots import SECRET, bots_environment
+from tests.databases import migrated_mariadb
+from tests.ledger import by_messages_received, count_deliveries, recipients
 from tests.processes import (
     DVORIK,
     RedisServer,
+    Watched,
     free_port,
     redis_server,
-    service_environment,
     spawn,
     tail,
     terminate,
+    wait_until,
     wait_until_serving,
 )
 
 pytestmark = pytest.mark.mariadb
 
-CUSTOMER_TOKEN = "700000011:" + "c" * 35
-CASHIER_TOKEN = "700000012:" + "k" * 35
-WEBHOOK_SECRET = "webhook-" + "s" * 40
 NEWCOMER = FakeUser(id=6_900_000_001, first_name="Ника")  # says /start while Redis is down
 RECIPIENTS = 300
 SEND_RATE = 100  # per second: about 3 s of sending, long enough to cut Redis in the middle
@@ -135,67 +122,34 @@ class Outage:
 
 @pytest.fixture
 async def engine() -> AsyncIterator[AsyncEngine]:
-    name = f"dvorik_redis_fault_{os.getpid()}"
-    try:
-        url = await create_mariadb_schema(name)
-    except Exception as error:
-        unavailable("MariaDB", error)
-        raise
-    engine = create_engine(url)
-    await run_alembic(engine, "upgrade", "head")
-    yield engine
-    await engine.dispose()
-    await drop_mariadb_schema(name)
+    async with migrated_mariadb(f"dvorik_redis_fault_{os.getpid()}") as engine:
+        yield engine
 
 
 @pytest.fixture
 def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        message = "the redis-server binary is not installed"
-        if in_ci():
-            pytest.fail(message + " (CI=true)", pytrace=False)
-        pytest.skip(message)
     with redis_server(tmp_path / "redis.log") as server:
         yield server
 
 
-async def _add_customers(sessions: Sessions, count: int) -> None:
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "telegram_id": 6_000_000_000 + number,
-            "first_name": f"Покупатель {number}",
-            "status": CustomerStatus.ACTIVE,
-            "marketing_consent_at": now,
-            "subscribed_at": now,
-            "last_seen_at": now,
-        }
-        for number in range(count)
-    ]
+async def _add_recipients(sessions: Sessions, count: int) -> None:
+    await demo_data.add_subscribers(sessions, count)
     async with sessions() as session, session.begin():
-        await session.execute(insert(Customer), rows)
         await shop_settings.set_value(session, "broadcast_send_rate_per_second", SEND_RATE, ACTOR)
 
 
-async def _marketer_token(sessions: Sessions) -> str:
-    async with sessions() as session, session.begin():
-        admin = await make_admin(session, email="marketer@dvorik.test", role=AdminRole.MARKETING)
-    return tokens.issue(admin, secret=JWT_SECRET, now=utcnow()).token
-
-
 async def _sent(sessions: Sessions, broadcast_id: int) -> int:
-    async with sessions() as session:
-        found = await session.scalar(
-            select(func.count(_D.id)).where(
-                _D.broadcast_id == broadcast_id, _D.status == DeliveryStatus.SENT
-            )
-        )
-    return int(found or 0)
+    return await count_deliveries(sessions, broadcast_id, _D.status == DeliveryStatus.SENT)
 
 
-async def _status(sessions: Sessions, broadcast_id: int) -> BroadcastStatus:
-    async with sessions() as session:
-        return (await broadcasts.stats(session, broadcast_id)).status
+async def _until_completed(sessions: Sessions, broadcast_id: int, running: list[Watched]) -> None:
+    async def completed() -> bool:
+        async with sessions() as session:
+            stats = await broadcasts.stats(session, broadcast_id)
+        return stats.status is BroadcastStatus.COMPLETED
+
+    what = f"broadcast {broadcast_id} completed"
+    await wait_until(completed, what, seconds=FINISH_WITHIN, watch=running, every=0.2)
 
 
 class Api:
@@ -238,7 +192,7 @@ async def _start_from_telegram(http: httpx.AsyncClient) -> int:
     response = await http.post(
         "/telegram/customer",
         json={"update_id": 1, "message": text_message(1, NEWCOMER, "/start", int(time.time()))},
-        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
     )
     return response.status_code
 
@@ -278,8 +232,8 @@ async def test_redis_restarted_mid_broadcast_nothing_lost_or_doubled(
 ) -> None:
     started = time.monotonic()
     sessions = create_sessionmaker(engine)
-    await _add_customers(sessions, RECIPIENTS)
-    token = await _marketer_token(sessions)
+    await _add_recipients(sessions, RECIPIENTS)
+    token = await signed_in(sessions)
     fake = FakeTelegram()
     outage = Outage()
     api_log, worker_log = tmp_path / "api.log", tmp_path / "worker.log"
@@ -287,17 +241,7 @@ async def test_redis_restarted_mid_broadcast_nothing_lost_or_doubled(
     base_url = f"http://127.0.0.1:{port}"
 
     async with serve_app(create_app(fake)) as fake_url:
-        env = service_environment(
-            DATABASE_URL=engine.url.render_as_string(hide_password=False),
-            REDIS_URL=redis.url,
-            JWT_SECRET_KEY=JWT_SECRET,
-            INTERNAL_API_KEY="internal-" + "k" * 40,
-            TELEGRAM_BOT_TOKEN=CUSTOMER_TOKEN,
-            TELEGRAM_AUTH_BOT_TOKEN=CASHIER_TOKEN,
-            TELEGRAM_API_URL=fake_url,
-            WEBHOOK_SECRET=WEBHOOK_SECRET,
-            LOG_LEVEL="WARNING",
-        )
+        env = environment_for(engine, REDIS_URL=redis.url, **bots_environment(fake_url))
         api_process = spawn([*DVORIK, "serve", "--port", str(port)], env, api_log)
         worker = spawn([*DVORIK, "worker"], env, worker_log)
         try:
@@ -313,11 +257,11 @@ async def test_redis_restarted_mid_broadcast_nothing_lost_or_doubled(
                 watcher = asyncio.create_task(_watch(base_url, token, first, seen))
                 assert _answer(*await api.graphql(SEND_NOW, id=first)) == "ok"
 
-                deadline = time.monotonic() + 60
-                while (sent := await _sent(sessions, first)) < KILL_AFTER_SENT:
-                    assert worker.poll() is None, tail(worker_log)
-                    assert time.monotonic() < deadline, f"{sent} sent:\n{tail(worker_log)}"
-                    await asyncio.sleep(0.05)
+                async def under_way() -> bool:
+                    return await _sent(sessions, first) >= KILL_AFTER_SENT
+
+                running = [(worker, worker_log)]
+                await wait_until(under_way, f"{KILL_AFTER_SENT} sent", seconds=60, watch=running)
 
                 # --- Redis goes away ---------------------------------------------------
                 outage.phases["kill"] = time.monotonic() - started
@@ -344,16 +288,16 @@ async def test_redis_restarted_mid_broadcast_nothing_lost_or_doubled(
                 redis.start()
                 restarted_at = time.monotonic()
                 outage.phases["restart"] = restarted_at - started
-                while not await api.ready():
-                    assert time.monotonic() - restarted_at < RECOVER_WITHIN, tail(api_log)
-                    await asyncio.sleep(0.2)
+                await wait_until(
+                    api.ready,
+                    "/ready true again",
+                    seconds=RECOVER_WITHIN,
+                    watch=[(api_process, api_log)],
+                    every=0.2,
+                )
                 outage.ready_true_after = time.monotonic() - restarted_at
 
-                deadline = time.monotonic() + FINISH_WITHIN
-                while await _status(sessions, first) is not BroadcastStatus.COMPLETED:
-                    assert worker.poll() is None, tail(worker_log)
-                    assert time.monotonic() < deadline, f"not completed:\n{tail(worker_log)}"
-                    await asyncio.sleep(0.2)
+                await _until_completed(sessions, first, running)
                 outage.phases["first completed"] = time.monotonic() - started
                 async with asyncio.timeout(10):
                     await watcher
@@ -361,11 +305,7 @@ async def test_redis_restarted_mid_broadcast_nothing_lost_or_doubled(
                 # The second broadcast's task was lost with the queue (or never
                 # queued): the scheduler's next minute finds it and starts its engine.
                 resumed = await _scheduler_minute(env)
-                deadline = time.monotonic() + FINISH_WITHIN
-                while await _status(sessions, second) is not BroadcastStatus.COMPLETED:
-                    assert worker.poll() is None, tail(worker_log)
-                    assert time.monotonic() < deadline, f"second:\n{tail(worker_log)}"
-                    await asyncio.sleep(0.2)
+                await _until_completed(sessions, second, running)
                 outage.phases["second completed"] = time.monotonic() - started
                 after = _answer(*await api.graphql(CUSTOMERS))
         finally:
@@ -377,21 +317,8 @@ async def test_redis_restarted_mid_broadcast_nothing_lost_or_doubled(
         async with sessions() as session:
             stats = await broadcasts.stats(session, broadcast_id)
             ambiguous = await deliveries.count_ambiguous(session, broadcast_id)
-            chats = list(
-                await session.scalars(
-                    select(Customer.telegram_id)
-                    .join(_D, _D.customer_id == Customer.id)
-                    .where(_D.broadcast_id == broadcast_id)
-                )
-            )
-        received = Counter(
-            sum(
-                1
-                for message in fake.messages_to(chat, token=CUSTOMER_TOKEN)
-                if message.method == "sendMessage" and (message.text or "").startswith(prefix)
-            )
-            for chat in chats
-        )
+        chats = await recipients(sessions, broadcast_id)
+        received = by_messages_received(fake, chats, prefix)
         report[prefix.strip(": ")] = (stats, ambiguous, dict(received))
         assert stats.status is BroadcastStatus.COMPLETED
         assert stats.total == len(chats) == RECIPIENTS

@@ -43,15 +43,13 @@ import graphql
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis.checks import response_schema_conformance
 from schemathesis.core.failures import FailureGroup
-from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 from schemathesis.generation.case import Case
 from schemathesis.graphql import nodes
-from schemathesis.schemas import APIOperation, BaseSchema
+from schemathesis.schemas import APIOperation
 from schemathesis.specs.graphql.schemas import GraphQLSchema
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -67,6 +65,7 @@ from backend.graphql.permissions import RANK, ROLE_MATRIX
 from tests.api import JWT_SECRET, settings_for
 from tests.databases import fresh_database, run_alembic
 from tests.factories import make_admin
+from tests.fuzzing import draw, operations_of
 
 EXAMPLES = int(os.environ.get("DVORIK_FUZZ_EXAMPLES", "1000"))
 SEEDS = {AdminRole.OWNER: 7001, AdminRole.MARKETING: 7002, AdminRole.READONLY: 7003}
@@ -358,36 +357,12 @@ async def target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Fuzz
     await engine.dispose()
 
 
-def operations_of(schema: BaseSchema) -> list[APIOperation[Any, Any, Any, Any]]:
-    """Every operation of the schema; one it cannot read is a failure, not a skip."""
-    found = []
-    for result in schema.get_all_operations():
-        assert isinstance(result, Ok), result
-        found.append(result.ok())
-    return found
-
-
 def draw_cases(
     operation: APIOperation[Any, Any, Any, Any], count: int, role_seed: int
 ) -> list[Case[Any]]:
     """`count` cases of one operation, the same ones every run for this seed."""
-    drawn: list[Case[Any]] = []
-
-    @seed(role_seed)
-    @settings(
-        max_examples=count,
-        database=None,
-        deadline=None,
-        derandomize=False,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(case=st.one_of(*[operation.as_strategy()] * 4, operation.as_strategy(NEGATIVE)))
-    def collect(case: Case[Any]) -> None:
-        drawn.append(case)
-
-    collect()
-    return drawn
+    strategy = st.one_of(*[operation.as_strategy()] * 4, operation.as_strategy(NEGATIVE))
+    return draw(strategy, count, role_seed)
 
 
 def check_answer(

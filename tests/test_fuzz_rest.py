@@ -28,7 +28,6 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis.checks import (
     content_type_conformance,
@@ -39,7 +38,6 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from schemathesis.core.failures import FailureGroup
-from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 from schemathesis.generation.case import Case
 from schemathesis.schemas import APIOperation, BaseSchema
@@ -48,14 +46,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.database import create_sessionmaker
 from backend.domain.models import Customer
-from backend.fake_telegram import FakeTelegram, create_app
-from tests.api import serve, serve_app, settings_for
+from backend.fake_telegram import FakeTelegram
+from tests.bots import SECRET, served_with_bots
 from tests.databases import fresh_database, run_alembic
+from tests.fuzzing import draw, operations_of
 
 EXAMPLES = max(1, int(os.environ.get("DVORIK_FUZZ_EXAMPLES", "1000")) // 10)
-CUSTOMER_TOKEN = "700000101:" + "c" * 35
-CASHIER_TOKEN = "700000102:" + "k" * 35
-SECRET = "webhook-secret-" + "f" * 30
 API_KEY = "internal-" + "z" * 40
 CHECKS = [
     not_a_server_error,
@@ -81,38 +77,22 @@ async def rest(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RestTa
     tmp_dir: Path = tmp_path_factory.mktemp("fuzz-rest")
     engine = await fresh_database("sqlite", tmp_dir, "fuzz")
     await run_alembic(engine, "upgrade", "head")
-    fake = FakeTelegram()
-    async with serve_app(create_app(fake)) as fake_url:
-        settings = settings_for(
-            engine,
-            telegram_api_url=fake_url,
-            telegram_bot_token=CUSTOMER_TOKEN,
-            telegram_auth_bot_token=CASHIER_TOKEN,
-            webhook_secret=SECRET,
-            webhook_base_url="https://dvorik.example.ru",
-            internal_api_key=API_KEY,
-        )
-        async with serve(settings) as running, httpx.AsyncClient() as http:
-            openapi = (await http.get(f"{running.url}/api/openapi.json")).json()
-            schema = schemathesis.openapi.from_dict(openapi)
-            yield RestTarget(running.url, schema, fake, engine)
+    async with (
+        served_with_bots(
+            engine, webhook_base_url="https://dvorik.example.ru", internal_api_key=API_KEY
+        ) as world,
+        httpx.AsyncClient() as http,
+    ):
+        openapi = (await http.get(f"{world.dvorik.url}/api/openapi.json")).json()
+        schema = schemathesis.openapi.from_dict(openapi)
+        yield RestTarget(world.dvorik.url, schema, world.fake, engine)
     await engine.dispose()
-
-
-def operations_of(schema: BaseSchema) -> list[APIOperation[Any, Any, Any, Any]]:
-    """Every operation of the schema; one it cannot read is a failure, not a skip."""
-    found = []
-    for result in schema.get_all_operations():
-        assert isinstance(result, Ok), result
-        found.append(result.ok())
-    return found
 
 
 def draw_cases(
     operation: APIOperation[Any, Any, Any, Any], count: int, seed_value: int
 ) -> list[Case[Any]]:
     """Valid and invalid cases of one operation, the same ones every run."""
-    drawn: list[Case[Any]] = []
     strategies = [
         operation.as_strategy(GenerationMode.POSITIVE),
         operation.as_strategy(GenerationMode.NEGATIVE),
@@ -122,22 +102,7 @@ def draw_cases(
             operation.as_strategy(path_parameters={"bot_name": name})
             for name in ("customer", "cashier")
         ]
-    strategy = st.one_of(strategies)
-
-    @seed(seed_value)
-    @settings(
-        max_examples=count,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(case=strategy)
-    def collect(case: Case[Any]) -> None:
-        drawn.append(case)
-
-    collect()
-    return drawn
+    return draw(st.one_of(strategies), count, seed_value)
 
 
 async def send(http: httpx.AsyncClient, case: Case[Any]) -> httpx.Response:
@@ -203,7 +168,7 @@ scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False),
+    st.floats(allow_nan=False, allow_infinity=False),  # JSON has neither
     st.text(max_size=30),
 )
 any_json = st.recursive(
@@ -249,21 +214,7 @@ updates = st.one_of(
 
 @pytest.mark.filterwarnings("ignore:Detected unknown update type:RuntimeWarning")
 async def test_any_webhook_body_with_the_right_secret_gets_200(rest: RestTarget) -> None:
-    bodies: list[tuple[str, object]] = []
-
-    @seed(8100)
-    @settings(
-        max_examples=EXAMPLES * 2,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(body=updates, bot=st.sampled_from(["customer", "cashier"]))
-    def collect(body: object, bot: str) -> None:
-        bodies.append((bot, body))
-
-    collect()
+    bodies = draw(st.tuples(st.sampled_from(["customer", "cashier"]), updates), EXAMPLES * 2, 8100)
     failures = []
     async with httpx.AsyncClient(base_url=rest.url, timeout=30) as http:
         for bot, body in bodies:

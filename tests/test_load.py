@@ -35,23 +35,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend import demo_data
-from backend.domain.clock import utcnow
-from backend.domain.database import create_engine, create_sessionmaker
-from backend.domain.models import AdminRole, Customer
-from backend.graphql import tokens
-from tests.api import JWT_SECRET
-from tests.databases import create_mariadb_schema, drop_mariadb_schema, run_alembic, unavailable
-from tests.factories import make_admin
-from tests.processes import (
-    DVORIK,
-    free_port,
-    rss_bytes,
-    service_environment,
-    spawn,
-    tail,
-    terminate,
-    wait_until_serving,
-)
+from backend.domain.database import create_sessionmaker
+from backend.domain.models import Customer
+from tests.api import environment_for, signed_in
+from tests.databases import migrated_mariadb
+from tests.processes import DVORIK, free_port, rss_bytes, spawn, tail, terminate, wait_until_serving
 
 pytestmark = pytest.mark.mariadb
 
@@ -129,17 +117,8 @@ class Tally:
 
 @pytest.fixture
 async def engine() -> AsyncIterator[AsyncEngine]:
-    name = f"dvorik_load_{os.getpid()}"
-    try:
-        url = await create_mariadb_schema(name)
-    except Exception as error:
-        unavailable("MariaDB", error)
-        raise
-    engine = create_engine(url)
-    await run_alembic(engine, "upgrade", "head")
-    yield engine
-    await engine.dispose()
-    await drop_mariadb_schema(name)
+    async with migrated_mariadb(f"dvorik_load_{os.getpid()}") as engine:
+        yield engine
 
 
 async def _client(
@@ -209,18 +188,11 @@ async def test_api_under_200_concurrent_clients_no_errors_memory_flat(
 ) -> None:
     port = free_port()
     log = tmp_path / "api.log"
-    env = service_environment(
-        DATABASE_URL=engine.url.render_as_string(hide_password=False),
-        JWT_SECRET_KEY=JWT_SECRET,
-        INTERNAL_API_KEY="internal-" + "k" * 40,
-        LOG_LEVEL="WARNING",
-    )
+    env = environment_for(engine)
     server = spawn([*DVORIK, "serve", "--port", str(port)], env, log)  # starts while data goes in
     sessions = create_sessionmaker(engine)
     await demo_data.generate(sessions, customers=CUSTOMERS, now=NOW)
-    async with sessions() as session, session.begin():
-        admin = await make_admin(session, email="load@dvorik.test", role=AdminRole.MARKETING)
-    token = tokens.issue(admin, secret=JWT_SECRET, now=utcnow()).token
+    token = await signed_in(sessions, email="load@dvorik.test")
     async with sessions() as session:
         ids = list(await session.scalars(select(Customer.id)))
     tally = Tally()

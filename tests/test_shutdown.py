@@ -22,26 +22,23 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from subprocess import Popen
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from backend import demo_data
 from backend.domain import broadcasts, deliveries, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
-from backend.domain.database import create_engine, create_sessionmaker, run_in_transaction
+from backend.domain.database import create_sessionmaker, run_in_transaction
 from backend.domain.models import (
-    AdminRole,
     AuditEntry,
     BroadcastDelivery,
     BroadcastStatus,
@@ -53,34 +50,25 @@ from backend.domain.models import (
 from backend.fake_telegram import FakeTelegram, create_app
 from backend.fake_telegram.models import FakeUser
 from backend.fake_telegram.updates import text_message
-from backend.graphql import tokens
 from backend.workers.broker import TaskiqTaskQueue, create_broker
-from tests.api import JWT_SECRET, serve_app
-from tests.databases import (
-    create_mariadb_schema,
-    drop_mariadb_schema,
-    in_ci,
-    run_alembic,
-    unavailable,
-)
-from tests.factories import make_admin
+from tests.api import environment_for, serve_app, signed_in
+from tests.bots import CUSTOMER_TOKEN, SECRET, bots_environment
+from tests.databases import migrated_mariadb
+from tests.ledger import by_messages_received, count_deliveries, recipients
 from tests.processes import (
     DVORIK,
     RedisServer,
     free_port,
     redis_server,
-    service_environment,
     spawn,
     tail,
     terminate,
+    wait_until,
     wait_until_serving,
 )
 
 pytestmark = pytest.mark.mariadb
 
-CUSTOMER_TOKEN = "700000021:" + "c" * 35
-CASHIER_TOKEN = "700000022:" + "k" * 35
-WEBHOOK_SECRET = "webhook-" + "s" * 40
 EXIT_WITHIN = 10.0  # seconds from SIGTERM to exit (a few, with margin for a loaded machine)
 RECIPIENTS = 400
 SEND_RATE = 100  # per second: 4 s of sending
@@ -97,51 +85,14 @@ mutation($id: Int!) { updateCustomer(id: $id, input: {note: "записано п
 
 @pytest.fixture
 async def engine() -> AsyncIterator[AsyncEngine]:
-    name = f"dvorik_shutdown_{os.getpid()}"
-    try:
-        url = await create_mariadb_schema(name)
-    except Exception as error:
-        unavailable("MariaDB", error)
-        raise
-    engine = create_engine(url)
-    await run_alembic(engine, "upgrade", "head")
-    yield engine
-    await engine.dispose()
-    await drop_mariadb_schema(name)
+    async with migrated_mariadb(f"dvorik_shutdown_{os.getpid()}") as engine:
+        yield engine
 
 
 @pytest.fixture
 def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        message = "the redis-server binary is not installed"
-        if in_ci():
-            pytest.fail(message + " (CI=true)", pytrace=False)
-        pytest.skip(message)
     with redis_server(tmp_path / "redis.log") as server:
         yield server
-
-
-def _environment(engine: AsyncEngine, fake_url: str, **more: str) -> dict[str, str]:
-    return service_environment(
-        DATABASE_URL=engine.url.render_as_string(hide_password=False),
-        JWT_SECRET_KEY=JWT_SECRET,
-        INTERNAL_API_KEY="internal-" + "k" * 40,
-        WEBHOOK_SECRET=WEBHOOK_SECRET,
-        TELEGRAM_BOT_TOKEN=CUSTOMER_TOKEN,
-        TELEGRAM_AUTH_BOT_TOKEN=CASHIER_TOKEN,
-        TELEGRAM_API_URL=fake_url,
-        LOG_LEVEL="WARNING",
-        **more,
-    )
-
-
-async def _wait_for(
-    condition: Callable[[], Awaitable[bool]], what: str, seconds: float = 20
-) -> None:
-    deadline = time.monotonic() + seconds
-    while not await condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {seconds} s"
-        await asyncio.sleep(0.02)
 
 
 async def _exit_code(process: Popen[bytes], seconds: float) -> tuple[int | None, float]:
@@ -158,12 +109,11 @@ async def test_sigterm_to_the_api_lets_requests_in_flight_finish(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     sessions = create_sessionmaker(engine)
+    token = await signed_in(sessions)
     async with sessions() as session, session.begin():
-        admin = await make_admin(session, email="marketer@dvorik.test", role=AdminRole.MARKETING)
         session.add(Customer(telegram_id=8_000_000_001, first_name="Вера"))
     async with sessions() as session:
         customer_id = await session.scalar(select(Customer.id))
-    token = tokens.issue(admin, secret=JWT_SECRET, now=utcnow()).token
     fake = FakeTelegram()
     newcomer = FakeUser(id=8_000_000_002, first_name="Анна")
     fake.slow(1.0, chat_id=newcomer.id)  # each reply to the newcomer takes a second
@@ -172,7 +122,8 @@ async def test_sigterm_to_the_api_lets_requests_in_flight_finish(
     log = tmp_path / "api.log"
 
     async with serve_app(create_app(fake)) as fake_url:
-        env = _environment(engine, fake_url) | {"LOG_LEVEL": "INFO"}  # uvicorn's shutdown lines
+        bots = bots_environment(fake_url)
+        env = environment_for(engine, **bots, LOG_LEVEL="INFO")  # uvicorn's shutdown lines
         api = spawn([*DVORIK, "serve", "--port", str(port)], env, log)
         try:
             await wait_until_serving(f"{base_url}/health", api, log, seconds=60)
@@ -199,7 +150,7 @@ async def test_sigterm_to_the_api_lets_requests_in_flight_finish(
                             "update_id": 1,
                             "message": text_message(1, newcomer, "/start", int(time.time())),
                         },
-                        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+                        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
                     )
                 )
 
@@ -209,7 +160,12 @@ async def test_sigterm_to_the_api_lets_requests_in_flight_finish(
                     waiting = await _lock_waits(engine)
                     return waiting >= 1 and fake.method_counts["sendMessage"] >= 1
 
-                await _wait_for(both_in_flight, "the write and the webhook reaching their waits")
+                await wait_until(
+                    both_in_flight,
+                    "the write and the webhook reaching their waits",
+                    seconds=20,
+                    every=0.02,
+                )
                 os.kill(api.pid, signal.SIGTERM)
                 signalled = time.monotonic()
                 await asyncio.sleep(0.5)
@@ -275,39 +231,17 @@ async def _refused(base_url: str) -> bool:
     return False
 
 
-async def _add_customers(sessions: Sessions) -> None:
-    now = datetime.now(UTC)
+async def _add_recipients(sessions: Sessions) -> None:
+    await demo_data.add_subscribers(sessions, RECIPIENTS)
     async with sessions() as session, session.begin():
-        await session.execute(
-            insert(Customer),
-            [
-                {
-                    "telegram_id": 9_000_000_000 + n,
-                    "first_name": f"Покупатель {n}",
-                    "status": CustomerStatus.ACTIVE,
-                    "marketing_consent_at": now,
-                    "subscribed_at": now,
-                    "last_seen_at": now,
-                }
-                for n in range(RECIPIENTS)
-            ],
-        )
         await shop_settings.set_value(session, "broadcast_send_rate_per_second", SEND_RATE, ACTOR)
-
-
-async def _count(sessions: Sessions, broadcast_id: int, *where: object) -> int:
-    async with sessions() as session:
-        found = await session.scalar(
-            select(func.count(_D.id)).where(_D.broadcast_id == broadcast_id, *where)  # type: ignore[arg-type]
-        )
-    return int(found or 0)
 
 
 async def test_sigterm_to_a_worker_mid_broadcast_hands_it_back(
     engine: AsyncEngine, redis: RedisServer, tmp_path: Path
 ) -> None:
     sessions = create_sessionmaker(engine)
-    await _add_customers(sessions)
+    await _add_recipients(sessions)
 
     async def start(session: AsyncSession) -> int:
         news = await broadcasts.create(
@@ -329,7 +263,7 @@ async def test_sigterm_to_a_worker_mid_broadcast_hands_it_back(
     )
 
     async with serve_app(create_app(fake)) as fake_url:
-        env = _environment(engine, fake_url, REDIS_URL=redis.url)
+        env = environment_for(engine, REDIS_URL=redis.url, **bots_environment(fake_url))
         queue = TaskiqTaskQueue(create_broker(redis.url, with_tasks=False))
         try:
             await queue.enqueue("process_broadcast", broadcast_id=broadcast_id)
@@ -340,19 +274,26 @@ async def test_sigterm_to_a_worker_mid_broadcast_hands_it_back(
         try:
 
             async def under_way() -> bool:
-                assert first.poll() is None, tail(first_log)
-                return (
-                    await _count(sessions, broadcast_id, _D.status == DeliveryStatus.SENT)
-                    >= STOP_AFTER_SENT
+                sent = await count_deliveries(
+                    sessions, broadcast_id, _D.status == DeliveryStatus.SENT
                 )
+                return sent >= STOP_AFTER_SENT
 
-            await _wait_for(under_way, f"{STOP_AFTER_SENT} messages sent", seconds=90)
+            await wait_until(
+                under_way,
+                f"{STOP_AFTER_SENT} messages sent",
+                seconds=90,
+                watch=[(first, first_log)],
+                every=0.02,
+            )
             os.kill(first.pid, signal.SIGTERM)
             code, exited_after = await _exit_code(first, EXIT_WITHIN)
             assert code == 0, f"exit {code} after {exited_after:.1f} s:\n{tail(first_log)}"
-            sent_at_stop = await _count(sessions, broadcast_id, _D.status == DeliveryStatus.SENT)
-            held_after_stop = await _count(sessions, broadcast_id, *held)
-            released = await _count(
+            sent_at_stop = await count_deliveries(
+                sessions, broadcast_id, _D.status == DeliveryStatus.SENT
+            )
+            held_after_stop = await count_deliveries(sessions, broadcast_id, *held)
+            released = await count_deliveries(
                 sessions,
                 broadcast_id,
                 _D.status == DeliveryStatus.PENDING,
@@ -361,12 +302,17 @@ async def test_sigterm_to_a_worker_mid_broadcast_hands_it_back(
             second = spawn([*DVORIK, "worker"], env, second_log)
 
             async def completed() -> bool:
-                assert second is not None and second.poll() is None, tail(second_log)
                 async with sessions() as session:
                     stats = await broadcasts.stats(session, broadcast_id)
                 return stats.status is BroadcastStatus.COMPLETED
 
-            await _wait_for(completed, "the second worker completing the broadcast", seconds=90)
+            await wait_until(
+                completed,
+                "the second worker completing the broadcast",
+                seconds=90,
+                watch=[(second, second_log)],
+                every=0.02,
+            )
         finally:
             terminate(first)
             if second is not None:
@@ -375,17 +321,8 @@ async def test_sigterm_to_a_worker_mid_broadcast_hands_it_back(
     async with sessions() as session:
         stats = await broadcasts.stats(session, broadcast_id)
         ambiguous = await deliveries.count_ambiguous(session, broadcast_id)
-        chats = list(
-            await session.scalars(
-                select(Customer.telegram_id)
-                .join(_D, _D.customer_id == Customer.id)
-                .where(_D.broadcast_id == broadcast_id)
-            )
-        )
-    received = Counter(
-        sum(1 for m in fake.messages_to(chat, token=CUSTOMER_TOKEN) if m.method == "sendMessage")
-        for chat in chats
-    )
+    chats = await recipients(sessions, broadcast_id)
+    received = by_messages_received(fake, chats)
     print(
         f"\nworker shutdown figures: {RECIPIENTS} recipients; SIGTERM after {sent_at_stop} sent;"
         f" exited {code} in {exited_after:.2f} s; rows still held after exit {held_after_stop};"
