@@ -21,13 +21,14 @@ telegram_message_id and sent_at carry it):
    becomes ``sending until …`` (same deadline and holder). Only rows still
    carrying this worker's lease are started, and only those are sent.
 4. The worker then records what happened, each a conditional UPDATE on a still
-   pending row: `mark_sent` (status sent, message id, sent_at), `mark_blocked`
-   (403: the customer is marked blocked too), `mark_failed` (Telegram refused:
-   400 "chat not found", retries used up, ...), `unstart` when a request was
-   *certainly* refused (429, 5xx, a connection never opened) and will be
-   retried by the same worker, or `release_for_retry` when the worker lets a
-   row go unsent (stopping before the request): the lease is dropped and the
-   row is pending again for any worker.
+   pending row: `mark_sent` (status sent, message id, sent_at; a batch in one
+   UPDATE), `mark_blocked` (403: the customer is marked blocked too),
+   `mark_failed` (Telegram refused: 400 "chat not found", retries used up,
+   ...), `unstart_one` when a request was *certainly* refused (429, 5xx, a
+   connection never opened) and will be retried by the same worker, or
+   `release_for_retry` when the worker lets a row go unsent (stopping before
+   the request): the lease is dropped and the row is pending again for any
+   worker.
 5. A worker that dies leaves its leases behind; `expire_leases` settles them
    once their deadline passes. A row only claimed was certainly not sent: it
    goes back to pending and another run sends it. A row started (the request
@@ -91,7 +92,7 @@ _MARKDOWN_V2_SPECIAL = re.compile(r"([_*\[\]()~`>#+\-=|{}.!\\])")
 
 _D = BroadcastDelivery
 _HELD = or_(_D.last_error.startswith(CLAIMED), _D.last_error.startswith(STARTED))
-_NOT_IN_FLIGHT = or_(_D.last_error.is_(None), ~_HELD)
+_NOT_HELD = or_(_D.last_error.is_(None), ~_HELD)
 _AMBIGUOUS_ROW = (_D.status == DeliveryStatus.FAILED) & _D.last_error.startswith(AMBIGUOUS)
 
 
@@ -108,13 +109,9 @@ class Claim:
     parse_mode: ParseMode
     lease: str  # the claim's marker in last_error; `start_sending` checks it is still there
 
-    @property
-    def started(self) -> str:
-        """The marker `start_sending` writes over `lease`."""
-        return _started(self.lease)
-
 
 def _started(lease: str) -> str:
+    """The marker `start_sending` writes over a claim's `lease`."""
     return STARTED + lease.removeprefix(CLAIMED)
 
 
@@ -211,7 +208,7 @@ async def claim_batch(
             .where(
                 _D.broadcast_id == broadcast_id,
                 _D.status == DeliveryStatus.PENDING,
-                _NOT_IN_FLIGHT,
+                _NOT_HELD,
             )
             .order_by(_D.id)
             .limit(limit)
@@ -222,7 +219,7 @@ async def claim_batch(
     marker = lease_marker(worker_id, now + lease)
     await session.execute(
         update(_D)
-        .where(_D.id.in_(candidates), _D.status == DeliveryStatus.PENDING, _NOT_IN_FLIGHT)
+        .where(_D.id.in_(candidates), _D.status == DeliveryStatus.PENDING, _NOT_HELD)
         .values(attempts=_D.attempts + 1, last_error=marker)
         .execution_options(synchronize_session=False)
     )
@@ -464,25 +461,11 @@ async def _finish_row(
     return _changed(result)
 
 
-async def mark_sent(
-    session: AsyncSession, delivery_id: int, *, message_id: int, now: datetime
-) -> bool:
-    """Telegram accepted the message. Also upgrades an ambiguous row: it was sent after all."""
-    result = await session.execute(
-        update(_D)
-        .where(_D.id == delivery_id, or_(_D.status == DeliveryStatus.PENDING, _AMBIGUOUS_ROW))
-        .values(
-            status=DeliveryStatus.SENT, telegram_message_id=message_id, sent_at=now, last_error=None
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return _changed(result)
+async def mark_sent(session: AsyncSession, message_ids: Mapping[int, int], *, now: datetime) -> int:
+    """Telegram accepted these messages (delivery id → message id), in one UPDATE.
 
-
-async def mark_sent_many(
-    session: AsyncSession, message_ids: Mapping[int, int], *, now: datetime
-) -> int:
-    """`mark_sent` for many rows at once (delivery id → message id); returns rows changed."""
+    Also upgrades an ambiguous row: it was sent after all. Returns rows changed.
+    """
     if not message_ids:
         return 0
     result = await session.execute(
@@ -556,7 +539,7 @@ async def record_outcomes(
         for o in outcomes
         if o.kind == "sent" and o.message_id is not None
     }
-    await mark_sent_many(session, sent, now=now)
+    await mark_sent(session, sent, now=now)
     for outcome in outcomes:
         reason = outcome.reason or ""
         if outcome.kind == "sent":
