@@ -9,13 +9,14 @@ One run, step by step:
 * fix the audience (`resolve_audience`, idempotent), settle rows a dead worker
   left behind once their lease ran out (`expire_leases`: only claimed → sent
   again; started → ambiguous, never resent);
-* loop: reserve send slots from the shared `SendRateLimiter`, claim that many
-  rows, and at each row's slot mark it started (`_Marks`: one UPDATE for the
-  rows due together, committed before their requests go out), send with
-  bounded concurrency, record the results in batches, publish progress at most 4 times
-  a second; a watcher re-reads the broadcast status every 0.25 s, so a pause or
-  cancel stops new sends within about a second (rows waiting for their slot are
-  released, requests already on the wire finish and are recorded);
+* loop: keep about two ticks of sending claimed; each delivery books its slot
+  from the shared `SendRateLimiter` when its chat is free, is marked started
+  (`_Marks`: one UPDATE for the rows due together, committed before their
+  requests go out) and sent; results are recorded in batches (every 0.1 s),
+  leases renewed while the run lives, progress published at most 4 times a
+  second; a watcher re-reads the broadcast status every 0.25 s, so a pause or
+  cancel stops new sends within about a second (rows waiting for their slot
+  are released, requests already on the wire finish and are recorded);
 * when nothing is pending, complete the broadcast (`finish_if_done`).
 
 Errors, per delivery:
@@ -26,8 +27,9 @@ Errors, per delivery:
 * 400, 404 and other refusals: delivery failed with Telegram's reason;
 * 5xx, or a connection that could not even be opened: retried with
   exponential backoff up to `max_tries`, then failed;
-* a timeout or a connection lost mid-request, or anything unexpected:
-  ambiguous, failed as "ambiguous: …" and never resent (it may have arrived);
+* a timeout or a connection lost mid-request, or anything unexpected from
+  the request: ambiguous, failed as "ambiguous: …" and never resent (it may
+  have arrived); a failure before the request (limiter, ledger): released;
 * 401 (bad token): the row is released and the run raises, nothing can be sent.
 """
 
@@ -311,13 +313,17 @@ async def process_broadcast(
     max_tries: int = 5,
     zone: tzinfo = UTC,
     clock: Callable[[], datetime] = utcnow,
+    stop: asyncio.Event | None = None,
 ) -> BroadcastOutcome:
-    """Send a "sending" broadcast until it is done, paused or cancelled.
+    """Send a "sending" broadcast until it is done, paused, cancelled or `stop` is set.
 
     `worker_id` names this worker in the leases (for people reading the
-    table); `lease` must exceed the longest a delivery stays in flight (flood
-    waits included). `concurrency` bounds requests in flight, so it should be
-    at least rate × Telegram's latency. Safe to call again after any crash.
+    table); `lease` is how long a dead run's rows wait before they are
+    settled (a live run renews its own). `concurrency` bounds requests in
+    flight, so it should be at least rate × Telegram's latency. `stop` (a
+    worker shutting down) ends the run the way a pause does: sends waiting
+    for a slot are released, requests on the wire finish and are recorded.
+    Safe to call again after any crash.
     """
     if batch_size < 1 or concurrency < 1 or max_tries < 1:
         raise ValueError("batch_size, concurrency and max_tries must be positive")
@@ -335,7 +341,7 @@ async def process_broadcast(
         zone=zone,
         clock=clock,
     )
-    return await run.go()
+    return await run.go(stop)
 
 
 _PARSE_MODES: dict[ParseMode, str | None] = {
@@ -510,7 +516,7 @@ class _Run:
         """
         return await asyncio.shield(run_in_transaction(self.sessions, work))
 
-    async def go(self) -> BroadcastOutcome:
+    async def go(self, stop: asyncio.Event | None = None) -> BroadcastOutcome:
         started = time.monotonic()
         self.total = await self.tx(
             lambda s: deliveries.resolve_audience(s, self.broadcast_id, now=self.clock())
@@ -525,6 +531,8 @@ class _Run:
             asyncio.create_task(self._flush_often()),
             asyncio.create_task(self._renew_leases()),
         ]
+        if stop is not None:
+            helpers.append(asyncio.create_task(self._stop_when(stop)))
         try:
             completed = await self._loop()
         except BaseException:
@@ -812,6 +820,10 @@ class _Run:
                 await asyncio.shield(self._flush())  # a cancel must not cut a batch in half
             except Exception:  # the main loop's own flush reports it
                 log.warning("broadcast %s: could not record results yet", self.broadcast_id)
+
+    async def _stop_when(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self.stop.set()
 
     async def _renew_leases(self) -> None:
         """Keep this run's leases a full lease ahead while it lives (a dead run's lapse)."""

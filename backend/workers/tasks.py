@@ -70,7 +70,7 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 REDIS_RETRY_MAX_SECONDS = 2.0  # longest pause between two tries to reach Redis again
 HEARTBEAT_EVERY = 10.0  # seconds between two "still running" marks of a broadcast run
 HEARTBEAT_TTL_MS = 30_000  # a run not heard of for this long is gone
-DRAIN_SECONDS = 2.0  # a stopping worker's requests on the wire get this long to finish
+DRAIN_SECONDS = 5.0  # a stopping worker's engine gets this long to wind down by itself
 ORPHAN_GRACE = timedelta(minutes=2)  # a broadcast changed this recently may be queued still
 RESUME_EVERY_MS = 5 * 60 * 1000  # at most one resume of a broadcast per this long
 
@@ -174,9 +174,8 @@ class WorkerSendLimiter:
       count as an ambiguous delivery and never be retried. A flood pause that
       cannot be recorded is logged; the engine still waits it out itself.
     * Once the worker is stopping (`stopping` set) it grants no further slot:
-      deliveries not yet sent wait, requests already on their way finish
-      (`process_broadcast` gives them `DRAIN_SECONDS`), then the run is
-      cancelled and hands its unsent rows back.
+      the engine, stopped by the same event, releases deliveries not yet
+      sent while requests already on their way finish.
     """
 
     def __init__(self, inner: SendRateLimiter, stopping: asyncio.Event) -> None:
@@ -469,7 +468,12 @@ async def expire_job(runtime: Runtime, *, now: datetime) -> int:
 
 
 async def broadcast_job(
-    runtime: Runtime, broadcast_id: int, *, limiter: SendRateLimiter, worker: str
+    runtime: Runtime,
+    broadcast_id: int,
+    *,
+    limiter: SendRateLimiter,
+    worker: str,
+    stop: asyncio.Event | None = None,
 ) -> BroadcastOutcome | None:
     """Run the sending engine for one broadcast until it is done, paused or cancelled.
 
@@ -488,6 +492,7 @@ async def broadcast_job(
         worker_id=f"{worker}:{uuid.uuid4().hex[:8]}",  # one lease holder per run
         zone=runtime.settings.zone,
         lease=timedelta(seconds=runtime.settings.broadcast_lease_seconds),
+        stop=stop,
     )
 
 
@@ -504,19 +509,19 @@ async def process_broadcast(
 ) -> BroadcastOutcome | None:
     """Run the engine; if this process is told to stop first, hand the broadcast back.
 
-    On stop the worker's limiter grants no more sends; the requests already on
-    their way get `DRAIN_SECONDS` to finish, then the engine is cancelled: it
-    records what was sent and puts the rows it holds unsent back to pending
-    (a request still unanswered is recorded as ambiguous, never resent). The
-    broadcast is queued again so another worker carries on at once instead
-    of after the redelivery timeout.
+    On stop the engine stops as on a pause: sends waiting for a slot put their
+    rows back to pending, requests already on their way finish and are
+    recorded. If that takes longer than `DRAIN_SECONDS` the engine is
+    cancelled (a request still unanswered is then recorded as ambiguous,
+    never resent). The broadcast is queued again so another worker carries
+    on at once instead of after the redelivery timeout.
     """
     async with runs.running(broadcast_id, worker):
         if stop.is_set():
             await hand_back(runtime, broadcast_id)
             return None
         run = asyncio.create_task(
-            broadcast_job(runtime, broadcast_id, limiter=limiter, worker=worker)
+            broadcast_job(runtime, broadcast_id, limiter=limiter, worker=worker, stop=stop)
         )
         stopped = asyncio.create_task(stop.wait())
         try:
@@ -532,7 +537,10 @@ async def process_broadcast(
         if run.cancelled():
             await hand_back(runtime, broadcast_id)
             return None
-        return run.result()
+        outcome = run.result()
+        if outcome is not None and outcome.status is BroadcastStatus.SENDING:
+            await hand_back(runtime, broadcast_id)  # stopped early: the rest is for another
+        return outcome
 
 
 async def hand_back(runtime: Runtime, broadcast_id: int) -> None:
