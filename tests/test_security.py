@@ -383,8 +383,11 @@ async def test_a_sign_in_flood_does_not_stall_other_requests(
         assert (await graphql("{ __typename }")).data == {"__typename": "Query"}
         waits.append(time.perf_counter() - started)
     await asyncio.gather(*flood)
-    # A check on the event loop would hold a probe for a whole check (~one login).
-    assert max(waits) < one_login / 2, (max(waits), one_login)
+    # A check on the event loop holds a probe for a whole check (~one login),
+    # once per check of the flood. Off the loop, probes keep flowing; one may
+    # still wait for a busy core on a 2-core machine, so the slowest is let go.
+    second_slowest = sorted(waits)[-2]
+    assert second_slowest < one_login / 2, (sorted(waits)[-3:], one_login)
 
 
 @pytest.mark.parametrize("kind", ["memory", "redis"])
