@@ -68,6 +68,8 @@ class Settings(BaseSettings):
 
     task_redeliver_after_seconds: int = Field(default=900, ge=1, le=86_400)
     broadcast_lease_seconds: int = Field(default=300, ge=1, le=86_400)
+    # Load tests against the fake Bot API: a fixed pace above Telegram's 1,000/s.
+    broadcast_rate_override: float | None = Field(default=None, gt=0, le=100_000)
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)

@@ -5,10 +5,11 @@
 On MariaDB + Redis, with three processes besides this one: the fake Bot API
 (`dvorik fake-telegram`, no faults, no latency) and one `dvorik worker`.
 
-1. Ceiling: one broadcast to every customer with the shop's send rate at its
-   maximum (1000/s: `broadcast_send_rate_per_second` allows no more and the
-   limiter refuses more, so "no limit" is 1000/s); messages/s measured at the
-   fake between 5% and 95% of the audience. Target: at least 1,500/s.
+1. Ceiling: one broadcast to every customer with no limit worth the name
+   (the worker runs with `BROADCAST_RATE_OVERRIDE`=100000, above anything the
+   engine reaches; the shop setting stops at Telegram's 1,000/s); messages/s
+   measured at the fake between 5% and 95% of the audience. Target: at least
+   1,500/s.
 2. Memory: the worker's peak RSS (VmHWM in /proc/<pid>/status) after phase 1
    and at the end. Target: at most 300 MB.
 3. Rate: two broadcasts to the same customers at once with the rate set to
@@ -63,6 +64,8 @@ CEILING_TARGET = 1500.0  # messages per second
 MEMORY_TARGET_MB = 300.0
 LIMIT = 30  # messages per second
 LIMIT_TOLERANCE = 0.03
+# The ceiling's worker paces at this (the limiter still books every slot).
+NO_LIMIT = {"BROADCAST_RATE_OVERRIDE": "100000"}
 WARM_UP = 5.0  # seconds before the rate check starts counting
 QUEUE = "dvorik:tasks"  # backend.workers.broker.QUEUE
 
@@ -224,7 +227,7 @@ async def ceiling(
     title: str = "Потолок",
     segment_id: int | None = None,
 ) -> CeilingRun:
-    """One broadcast to `audience` customers at the shop's maximum rate (1000/s), timed."""
+    """One broadcast to `audience` customers, timed; the worker runs with `NO_LIMIT`."""
     begin = await sent_count(http)
     started = time.monotonic()
     broadcast_id = await start_broadcast(sessions, title, 1000, segment_id)
@@ -337,7 +340,9 @@ async def run(args: argparse.Namespace) -> list[Check]:
             await wait_for_http(f"{telegram_url}/fake/stats", fake)
             async with client(telegram_url) as http:
                 print("phase 1: ceiling at the maximum send rate…", flush=True)
-                with process([*DVORIK, "worker"], env, logs / "worker-1.log") as worker:
+                with process(
+                    [*DVORIK, "worker"], {**env, **NO_LIMIT}, logs / "worker-1.log"
+                ) as worker:
                     run_1 = await ceiling(sessions, http, args.redis_url, args.customers, worker)
                     rate, elapsed = run_1.rate, run_1.elapsed
                     await asyncio.sleep(1)  # the task returns and is acked

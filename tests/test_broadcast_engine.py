@@ -18,8 +18,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,6 +44,7 @@ from backend.domain.models import (
 )
 from backend.fake_telegram import FakeTelegram, SentMessage, create_app
 from backend.pubsub import InProcessPubSub, broadcast_channel
+from backend.workers.message_sender import MessageSender
 from backend.workers.sending import (
     BroadcastOutcome,
     InMemorySendRateLimiter,
@@ -48,6 +55,7 @@ from backend.workers.sending import (
 from tests.api import serve_app
 from tests.databases import require_redis
 from tests.factories import next_telegram_id
+from tests.processes import free_port
 
 TOKEN = "765432:" + "E" * 35
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -507,3 +515,123 @@ async def test_limiters_share_one_pace_and_space_out_one_chat(kind: str) -> None
         for worker in {id(w): w for w in workers}.values():
             with contextlib.suppress(Exception):
                 await worker.close()
+
+
+async def test_messages_asking_at_once_are_booked_together_in_order() -> None:
+    """At a thousand messages a second a Redis round trip each would cost more than sending."""
+    limiter = await redis_limiter(1000)
+    calls: list[int] = []
+    book_many = limiter._bookings.book_many
+
+    async def counted(chat_ids: list[int]) -> list[tuple[bool, float]]:
+        calls.append(len(chat_ids))
+        return await book_many(chat_ids)
+
+    limiter._bookings.book_many = counted
+    started = time.monotonic()
+
+    async def send(chat_id: int) -> float:
+        await limiter.before_send(chat_id)
+        return time.monotonic() - started
+
+    try:
+        # A hundred chats, and chat 1 twice in the same wave.
+        gone = await asyncio.gather(*(send(chat) for chat in [1, *range(1, 101)]))
+    finally:
+        await limiter.close()
+    assert calls[0] == 101 and len(calls) <= 3, calls  # the wave, then chat 1 coming back
+    assert gone[1] - gone[0] >= 1.0  # one message a second to a chat, even within a wave
+    assert max(gone[2:]) < 0.5  # 99 others at 1000/s: about 0.1 s
+
+
+# --- the lean sendMessage (backend/workers/message_sender.py) -------------------------------
+# The engine skips aiogram's models on its hot path, but its rules key on aiogram's
+# exception classes: for every answer the fake can give, the lean sender must raise
+# what `bot.send_message` raises, and a sent message must look the same at the fake.
+
+LEAN_TEXT = "Скидка <b>10%</b> до пятницы"
+
+
+async def test_a_lean_send_looks_the_same_at_telegram_as_aiogram_s(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    chat = next_telegram_id()
+    sender = MessageSender(bot)
+
+    by_aiogram = await bot.send_message(chat, LEAN_TEXT, parse_mode="HTML")
+    by_sender = await sender.send(sender.prepare(chat, LEAN_TEXT, "HTML"))
+
+    first, second = fake.messages_to(chat)
+    assert by_sender == second.message_id == by_aiogram.message_id + 1
+    assert (first.text, first.params.get("parse_mode")) == (LEAN_TEXT, "HTML")
+    assert (second.text, second.params.get("parse_mode")) == (LEAN_TEXT, "HTML")
+
+
+@pytest.mark.parametrize("fault", ["429", "403", "400", "500", "502"])
+async def test_a_lean_send_refused_raises_what_aiogram_raises(
+    fake: FakeTelegram, bot: Bot, fault: str
+) -> None:
+    chat = next_telegram_id()
+    sender = MessageSender(bot)
+    fake.fail_chat(chat, fault, count=2, retry_after=3)
+
+    with pytest.raises(Exception) as by_aiogram:
+        await bot.send_message(chat, LEAN_TEXT)
+    with pytest.raises(Exception) as by_sender:
+        await sender.send(sender.prepare(chat, LEAN_TEXT, None))
+
+    assert type(by_sender.value) is type(by_aiogram.value)
+    assert str(by_sender.value) == str(by_aiogram.value)
+    if isinstance(by_aiogram.value, TelegramRetryAfter):
+        assert isinstance(by_sender.value, TelegramRetryAfter)
+        assert by_sender.value.retry_after == by_aiogram.value.retry_after == 3
+    assert not fake.messages_to(chat)
+
+
+async def test_a_lean_send_with_a_refused_token_raises_what_aiogram_raises() -> None:
+    strict = FakeTelegram(tokens=[TOKEN])
+    async with serve_app(create_app(strict)) as url:
+        stranger = create_bot("111111:" + "G" * 35, url)
+        try:
+            sender = MessageSender(stranger)
+            with pytest.raises(Exception) as by_aiogram:
+                await stranger.send_message(next_telegram_id(), LEAN_TEXT)
+            with pytest.raises(Exception) as by_sender:
+                await sender.send(sender.prepare(next_telegram_id(), LEAN_TEXT, None))
+        finally:
+            await stranger.session.close()
+    assert isinstance(by_sender.value, TelegramUnauthorizedError)
+    assert type(by_sender.value) is type(by_aiogram.value)
+    assert str(by_sender.value) == str(by_aiogram.value)
+
+
+async def test_a_lean_send_to_no_server_is_a_network_error_that_never_left() -> None:
+    """The engine retries exactly these: the connection was never opened."""
+    nowhere = create_bot(TOKEN, f"http://127.0.0.1:{free_port()}")
+    try:
+        sender = MessageSender(nowhere)
+        with pytest.raises(TelegramNetworkError) as raised:
+            await sender.send(sender.prepare(next_telegram_id(), LEAN_TEXT, None))
+    finally:
+        await nowhere.session.close()
+    assert isinstance(raised.value.__cause__, aiohttp.ClientConnectorError)
+
+
+async def test_a_lean_send_answered_late_times_out_but_the_message_arrives(
+    served: tuple[FakeTelegram, str], fake: FakeTelegram
+) -> None:
+    """A timeout is the ambiguous case: Telegram got the request and acts on it anyway."""
+    chat = next_telegram_id()
+    impatient = create_bot(TOKEN, served[1])
+    impatient.session.timeout = 0.2
+    fake.slow(0.6, chat_id=chat)
+    try:
+        sender = MessageSender(impatient)
+        with pytest.raises(TelegramNetworkError, match="timeout") as raised:
+            await sender.send(sender.prepare(chat, LEAN_TEXT, None))
+        assert not isinstance(raised.value.__cause__, aiohttp.ClientConnectorError)
+        sent = await fake.wait_for_messages(chat, 1, within=3)
+    finally:
+        fake.slow(0)
+        await impatient.session.close()
+    assert [message.text for message in sent] == [LEAN_TEXT]

@@ -136,7 +136,12 @@ def create_app(fake: FakeTelegram) -> FastAPI:
     async def bot_api(token: str, method: str, request: Request) -> Response:
         fake.bot(token)  # 401 before anything else, as Telegram does
         params = await read_params(request)
-        try:
+        if method.lower() != "getupdates":
+            # Telegram acts on a request it has read even if the caller hangs up
+            # (a worker killed mid-request): the message is sent all the same.
+            result = await fake.call(token, method, params)
+            return JSONResponse({"ok": True, "result": jsonable(result)})
+        try:  # a long poll the caller gave up on ends at once
             result = await until_disconnect(request, fake.call(token, method, params))
         except ClientGone:
             return Response(status_code=499)

@@ -101,7 +101,10 @@ async def start_runtime(state: TaskiqState) -> None:
         state.owns_runtime = True
     if "send_limiter" not in state:
         state.send_limiter = WorkerSendLimiter(
-            sending.create_send_rate_limiter(state.runtime.settings.redis_url), stopping(state)
+            sending.create_send_rate_limiter(
+                state.runtime.settings.redis_url, state.runtime.settings.broadcast_rate_override
+            ),
+            stopping(state),
         )
     if "broadcast_runs" not in state:
         state.broadcast_runs = BroadcastRuns(state.runtime.settings.redis_url)
