@@ -57,7 +57,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import CursorResult, case, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -223,47 +223,63 @@ async def claim_batch(
         .values(attempts=_D.attempts + 1, last_error=marker)
         .execution_options(synchronize_session=False)
     )
-    rows = (
-        await session.execute(
-            select(_D.id, _D.attempts, Customer)
-            .join(Customer, Customer.id == _D.customer_id)
-            .where(_D.id.in_(candidates), _D.last_error == marker)
-            .order_by(_D.id)
-        )
-    ).all()
-    gone = [
-        (delivery_id, customer) for delivery_id, _, customer in rows if not _reachable(customer)
-    ]
-    for delivery_id, customer in gone:
-        await _settle_unreachable(session, delivery_id, customer)
-    live = [(d, a, c) for d, a, c in rows if _reachable(c)]
-    promos = await _promos(session, broadcast, [customer for _, _, customer in live], now=now)
+    found = await session.execute(
+        select(_D.id, _D.attempts, *_RECIPIENT_COLUMNS)
+        .join(Customer, Customer.id == _D.customer_id)
+        .where(_D.id.in_(candidates), _D.last_error == marker)
+        .order_by(_D.id)
+    )
+    rows = [(row[0], row[1], Recipient(*row[2:])) for row in found.tuples()]
+    for delivery_id, _, recipient in rows:
+        if not _reachable(recipient):
+            await _settle_unreachable(session, delivery_id, recipient)
+    live = [(d, a, r) for d, a, r in rows if _reachable(r)]
+    promos = await _promos(session, broadcast, [recipient.id for _, _, recipient in live], now=now)
     return [
         Claim(
             delivery_id=delivery_id,
             broadcast_id=broadcast_id,
-            customer_id=customer.id,
-            chat_id=customer.telegram_id,
+            customer_id=recipient.id,
+            chat_id=recipient.telegram_id,
             attempt=attempts,
             text=render_for(
                 broadcast.text,
-                customer,
-                promos.get(customer.id),
+                recipient,
+                promos.get(recipient.id),
                 parse_mode=broadcast.parse_mode,
                 zone=zone,
             ),
             parse_mode=broadcast.parse_mode,
             lease=marker,
         )
-        for delivery_id, attempts, customer in live
+        for delivery_id, attempts, recipient in live
     ]
 
 
-def _reachable(customer: Customer) -> bool:
+class Recipient(NamedTuple):
+    """What a send needs of a customer: read as plain columns, not ORM objects (hot path)."""
+
+    id: int
+    telegram_id: int
+    first_name: str | None
+    last_name: str | None
+    status: CustomerStatus
+
+
+_RECIPIENT_COLUMNS = (
+    Customer.id,
+    Customer.telegram_id,
+    Customer.first_name,
+    Customer.last_name,
+    Customer.status,
+)
+
+
+def _reachable(customer: Recipient) -> bool:
     return customer.status is CustomerStatus.ACTIVE
 
 
-async def _settle_unreachable(session: AsyncSession, delivery_id: int, customer: Customer) -> None:
+async def _settle_unreachable(session: AsyncSession, delivery_id: int, customer: Recipient) -> None:
     if customer.status is CustomerStatus.BLOCKED:
         await _finish_row(
             session, delivery_id, DeliveryStatus.BLOCKED, "customer had blocked the bot"
@@ -274,17 +290,17 @@ async def _settle_unreachable(session: AsyncSession, delivery_id: int, customer:
 
 
 async def _promos(
-    session: AsyncSession, broadcast: Broadcast, recipients: Sequence[Customer], *, now: datetime
+    session: AsyncSession, broadcast: Broadcast, customer_ids: Sequence[int], *, now: datetime
 ) -> dict[int, Discount]:
     """Each recipient's promo discount for this broadcast, issued on first claim only."""
-    if broadcast.promo_percent is None or not recipients:
+    if broadcast.promo_percent is None or not customer_ids:
         return {}
     once_key = promo_once_key(broadcast.id)
     found = {
         discount.customer_id: discount
         for discount in await session.scalars(
             select(Discount).where(
-                Discount.customer_id.in_([customer.id for customer in recipients]),
+                Discount.customer_id.in_(customer_ids),
                 Discount.once_key == once_key,
             )
         )
@@ -295,21 +311,21 @@ async def _promos(
         once_key=once_key,
         broadcast_id=broadcast.id,
     )
-    for customer in recipients:
-        if customer.id in found:
+    for customer_id in customer_ids:
+        if customer_id in found:
             continue
         try:
-            found[customer.id] = await discounts.issue(
-                session, customer.id, request, actor=ENGINE_ACTOR, now=now
+            found[customer_id] = await discounts.issue(
+                session, customer_id, request, actor=ENGINE_ACTOR, now=now
             )
         except AlreadyIssued:  # issued in parallel by another worker: use theirs
             again = await session.scalar(
                 select(Discount).where(
-                    Discount.customer_id == customer.id, Discount.once_key == once_key
+                    Discount.customer_id == customer_id, Discount.once_key == once_key
                 )
             )
             assert again is not None
-            found[customer.id] = again
+            found[customer_id] = again
     return found
 
 
@@ -627,7 +643,7 @@ async def finish_if_done(session: AsyncSession, broadcast_id: int, *, now: datet
 
 def render_for(
     template_text: str,
-    customer: Customer,
+    customer: Recipient,
     discount: Discount | None,
     *,
     parse_mode: ParseMode = ParseMode.PLAIN,

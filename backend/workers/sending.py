@@ -372,7 +372,7 @@ async def process_broadcast(
     broadcast_id: int,
     *,
     worker_id: str,
-    batch_size: int = 200,
+    batch_size: int = 64,
     concurrency: int = 100,
     lease: timedelta = timedelta(minutes=5),
     max_tries: int = 5,
