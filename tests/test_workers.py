@@ -31,7 +31,7 @@ from taskiq import (
 )
 from taskiq.cli.scheduler.run import is_cron_task_now
 
-from backend.domain import broadcasts
+from backend.domain import broadcasts, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.database import create_sessionmaker
 from backend.domain.models import (
@@ -47,6 +47,7 @@ from backend.domain.tasks import RecordingTaskQueue
 from backend.fake_telegram import FakeTelegram
 from backend.fake_telegram import create_app as fake_telegram_app
 from backend.runtime import Runtime
+from backend.workers import tasks
 from backend.workers.broker import (
     QUEUE,
     EmbeddedTaskQueue,
@@ -74,6 +75,7 @@ NINE_AM = datetime(2026, 3, 9, 23, 0, tzinfo=UTC)
 BIRTHDAY = date(1990, 3, 10)
 CUSTOMER_TOKEN = "700000001:" + "c" * 35
 CASHIER_TOKEN = "700000002:" + "k" * 35
+ACTOR = Actor.system("test")
 
 
 @pytest.fixture
@@ -552,3 +554,65 @@ async def test_embedded_mode_starts_a_due_broadcast_and_sends_it(
     async with sessions() as session:
         status = await session.scalar(select(Broadcast.status).where(Broadcast.id == news.id))
     assert status is BroadcastStatus.COMPLETED
+
+
+async def test_a_broadcast_runs_once_at_a_time_in_a_worker_however_its_message_comes(
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A run outlasting the redelivery time, and a second message for the same broadcast.
+
+    The broker's reclaim of idle messages must not hand the worker its own
+    running message again, and a second message (a resume, the sweep) waits
+    for the run in progress: two engine runs side by side would only compete.
+    """
+    running = peak = started = 0
+    real_job = tasks.broadcast_job
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal running, peak, started
+        running, started = running + 1, started + 1
+        peak = max(peak, running)
+        try:
+            return await real_job(*args, **kwargs)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(tasks, "broadcast_job", counted)
+    fake = FakeTelegram()
+    queue_name = f"dvorik:test:{uuid.uuid4().hex}"
+    async with running_with_telegram(engine, fake) as runtime:
+        async with sessions() as session, session.begin():
+            people = [await make_customer(session) for _ in range(30)]
+            await shop_settings.set_value(session, "broadcast_send_rate_per_second", 10, ACTOR)
+            made = await broadcasts.create(session, title="Долгая", text="Привет!", actor=ACTOR)
+            await broadcasts.send_now(session, made.id, actor=ACTOR, now=datetime.now(UTC))
+        api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name, with_tasks=False))
+        await api.enqueue("process_broadcast", broadcast_id=made.id)
+        await api.enqueue("process_broadcast", broadcast_id=made.id)
+        # 30 messages at 10/s take 3 s, six times the redelivery time.
+        worker = create_broker(
+            REDIS_URL, queue_name=queue_name, consumer="w1", redeliver_after_ms=500
+        )
+        worker.state.runtime = runtime
+        stop = asyncio.Event()
+        work = asyncio.create_task(run_worker(worker, stop))
+
+        async def completed() -> bool:
+            async with sessions() as session:
+                found = await broadcasts.stats(session, made.id)
+            return found.status is BroadcastStatus.COMPLETED
+
+        try:
+            await eventually(completed, within=30)
+            await eventually(partial(_pending_is, redis, queue_name, 0))
+        finally:
+            stop.set()
+            await asyncio.wait_for(work, 15)
+            await api.close()
+    assert (started, peak) == (2, 1)  # the second message ran after the first run
+    assert "redelivering" not in caplog.text
+    assert [len(fake.messages_to(person.telegram_id)) for person in people] == [1] * 30

@@ -229,7 +229,7 @@ async def claim_batch(
         .where(_D.id.in_(candidates), _D.last_error == marker)
         .order_by(_D.id)
     )
-    rows = [(row[0], row[1], Recipient(*row[2:])) for row in found.tuples()]
+    rows = [(row[0], row[1], Recipient(*row[2:])) for row in found]
     for delivery_id, _, recipient in rows:
         if not _reachable(recipient):
             await _settle_unreachable(session, delivery_id, recipient)

@@ -70,7 +70,9 @@ class DvorikStreamBroker(RedisStreamBroker):
     anyone runs it again. Here every pass (at most `xread_block` ms apart)
     reads new messages and then claims those idle for `idle_timeout` ms.
     XAUTOCLAIM is atomic and resets what it claims, so two workers never get
-    the same message from one pass (no extra lock needed).
+    the same message from one pass (no extra lock needed). A message this
+    worker is still running (a broadcast outlasting `idle_timeout`) comes back
+    to it that way too: it is skipped, not run a second time beside itself.
 
     It also outlives a Redis outage: while Redis is unreachable the worker
     keeps running its tasks and retries the stream with a backoff; a Redis
@@ -81,6 +83,7 @@ class DvorikStreamBroker(RedisStreamBroker):
     """
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        self.running: set[Any] = set()  # ids of messages this worker runs and has not acked
         outage = _Outage("the task stream")
         async with Redis(connection_pool=self.connection_pool) as redis:
             while True:
@@ -103,6 +106,8 @@ class DvorikStreamBroker(RedisStreamBroker):
                     for message_id, fields in messages:
                         yield self._ackable(stream, message_id, fields)
                 for message_id, fields in claimed[1]:
+                    if message_id in self.running:  # our own, still running: leave it be
+                        continue
                     if fields:  # None for an entry trimmed away meanwhile
                         log.warning(
                             "redelivering task message %r: its worker went away", message_id
@@ -129,7 +134,16 @@ class DvorikStreamBroker(RedisStreamBroker):
         return fetched, claimed
 
     def _ackable(self, stream: Any, message_id: Any, fields: dict[bytes, bytes]) -> AckableMessage:
-        return AckableMessage(data=fields[b"data"], ack=self._resilient_ack(stream, message_id))
+        self.running.add(message_id)
+        ack = self._resilient_ack(stream, message_id)
+
+        async def ack_and_forget() -> None:
+            try:
+                await ack()
+            finally:
+                self.running.discard(message_id)
+
+        return AckableMessage(data=fields[b"data"], ack=ack_and_forget)
 
     def _resilient_ack(self, stream: Any, message_id: Any) -> Callable[[], Awaitable[None]]:
         """XACK, retried for a while if Redis is down; given up on, the task may run again.

@@ -70,6 +70,7 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 REDIS_RETRY_MAX_SECONDS = 2.0  # longest pause between two tries to reach Redis again
 HEARTBEAT_EVERY = 10.0  # seconds between two "still running" marks of a broadcast run
 HEARTBEAT_TTL_MS = 30_000  # a run not heard of for this long is gone
+OWN_RUN_POLL = 0.5  # seconds between looks at a run of the same broadcast in this process
 DRAIN_SECONDS = 5.0  # a stopping worker's engine gets this long to wind down by itself
 ORPHAN_GRACE = timedelta(minutes=2)  # a broadcast changed this recently may be queued still
 RESUME_EVERY_MS = 5 * 60 * 1000  # at most one resume of a broadcast per this long
@@ -281,6 +282,9 @@ class BroadcastRuns:
             with contextlib.suppress(*REDIS_DOWN):
                 await self.redis.set(self.key(broadcast_id), worker, px=HEARTBEAT_TTL_MS)
             await asyncio.sleep(HEARTBEAT_EVERY)
+
+    def running_here(self, broadcast_id: int) -> bool:
+        return self.local[broadcast_id] > 0
 
     async def anyone_running(self, broadcast_id: int) -> bool:
         if self.local[broadcast_id] > 0:
@@ -519,6 +523,12 @@ async def process_broadcast(
     never resent). The broadcast is queued again so another worker carries
     on at once instead of after the redelivery timeout.
     """
+    # A run outliving TASK_REDELIVER_AFTER_SECONDS gets its own message back (the
+    # broker takes it for a dead worker's): wait for that run instead of racing it.
+    while runs.running_here(broadcast_id):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), OWN_RUN_POLL)
+            return None  # stopping: the run here hands the broadcast back
     async with runs.running(broadcast_id, worker):
         if stop.is_set():
             await hand_back(runtime, broadcast_id)
