@@ -616,3 +616,19 @@ async def test_a_broadcast_runs_once_at_a_time_in_a_worker_however_its_message_c
     assert (started, peak) == (2, 1)  # the second message ran after the first run
     assert "redelivering" not in caplog.text
     assert [len(fake.messages_to(person.telegram_id)) for person in people] == [1] * 30
+
+
+async def test_a_rate_override_pins_the_worker_s_pace_above_the_shop_s_maximum(
+    engine: AsyncEngine,
+) -> None:
+    """BROADCAST_RATE_OVERRIDE (load tests against the fake) beats the shop setting."""
+    runtime = Runtime.start(settings_for(engine, broadcast_rate_override=5000))
+    worker = create_broker(None)
+    worker.state.runtime = runtime
+    await worker.startup()
+    try:
+        limiter = worker.state.send_limiter
+        assert (limiter.pinned, limiter.rate) == (True, 5000)
+    finally:
+        await worker.shutdown()
+        await runtime.stop()
