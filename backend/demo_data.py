@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, UniqueConstraint, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.domain import shop_settings
+from backend.domain import kpi_rollup, shop_settings
 from backend.domain.birthdays import celebrated_on
 from backend.domain.codes import ALPHABET, CODE_LENGTH, generate_code
 from backend.domain.discounts import SUBSCRIPTION_ONCE_KEY, birthday_once_key
@@ -328,6 +328,7 @@ async def generate(
         plan = _Planner(random.Random(seed), moment, settings, existing).build(customers)
         for stage, parts in plan.stages():
             await _write(session, stage, parts, progress)
+        await kpi_rollup.forget(session)  # backdated rows: no stored day may stand (defensive)
     return plan.summary()
 
 
@@ -1146,14 +1147,15 @@ async def generate_volume(
             progress.start("customers", customers)
         for start in range(0, customers, VOLUME_CHUNK):
             parts = planner.chunk(min(VOLUME_CHUNK, customers - start))
-            async with sessions() as session, session.begin():
-                await _bulk_session(session)
+            async with sessions() as session, session.begin(), _bulk_session(session):
                 for table_name, rows in parts:
                     if rows:
                         await session.execute(insert(_table(table_name)), rows)
                     totals[table_name] += len(rows)
             if progress is not None:
                 progress.advance(len(parts[0][1]))
+    async with sessions() as session, session.begin():
+        await kpi_rollup.forget(session)  # backdated rows: no stored day may stand (defensive)
     return DemoSummary(
         customers=totals["customers"],
         discounts=totals["discounts"],
@@ -1225,15 +1227,21 @@ async def _indexes_deferred(
             await session.execute(text(f"ANALYZE TABLE {loaded}"))
 
 
-async def _bulk_session(session: AsyncSession) -> None:
+@asynccontextmanager
+async def _bulk_session(session: AsyncSession) -> AsyncIterator[None]:
     """On MySQL/MariaDB, skip per-row FK and unique checks: the rows are right by construction.
 
-    Session variables, set per transaction on the connection the chunk uses; the
-    connection goes back to the pool with them, so `generate_volume` is meant for
-    an engine of its own (the CLI's and the benchmark's are).
+    Session variables live on the connection, and the connection goes back to
+    the pool: they are turned back on before it does (a test shares its engine).
     """
-    if session.get_bind().dialect.name in ("mysql", "mariadb"):
+    bulk = session.get_bind().dialect.name in ("mysql", "mariadb")
+    if bulk:
         await session.execute(text("SET SESSION foreign_key_checks = 0, unique_checks = 0"))
+    try:
+        yield
+    finally:
+        if bulk:
+            await session.execute(text("SET SESSION foreign_key_checks = 1, unique_checks = 1"))
 
 
 class _VolumePlanner(_Planner):

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, inspect, select
+from sqlalchemy import delete, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -524,3 +524,21 @@ async def test_volume_data_goes_only_into_an_empty_database(
     with pytest.raises(Conflict):
         await demo_data.generate_volume(sessions, customers=30)
     assert (await row_counts(sessions))["customers"] == 30
+
+
+async def test_volume_data_leaves_every_pooled_connection_checking_foreign_keys(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The load turns per-row key checks off on its connections; they go back to the pool.
+
+    The pool hands its connections out in turn (FIFO), so ten checkouts see them all.
+    """
+    await demo_data.generate_volume(sessions, customers=30)
+    checks = []
+    for _ in range(10):
+        async with sessions() as session:
+            query = {"sqlite": "PRAGMA foreign_keys"}.get(
+                session.get_bind().dialect.name, "SELECT @@SESSION.foreign_key_checks"
+            )
+            checks.append(await session.scalar(text(query)))
+    assert checks == [1] * 10

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.domain.models import AdminRole, DiscountKind, DiscountStatus
+from backend.domain.models import (
+    AdminRole,
+    DiscountKind,
+    DiscountStatus,
+    KpiCustomerDay,
+    KpiDiscountDay,
+)
 from tests.api import GraphQLClient
 from tests.factories import make_customer, make_discount
 
@@ -141,3 +149,23 @@ async def test_a_bad_window_is_a_validation_error(
     assert (await graphql(KPI, start="2025-03-03", end="2025-03-16")).error_code == (
         "UNAUTHENTICATED"
     )
+
+
+async def test_the_first_report_stores_the_closed_days_and_the_next_reads_them(
+    staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await _a_fortnight(sessions)
+    readonly = staff[AdminRole.READONLY]
+    variables = {"start": START.isoformat(), "end": END.isoformat(), "granularity": "DAY"}
+
+    first = (await readonly(KPI, **variables)).data["kpi"]
+    async with sessions() as session:
+        days = await session.scalar(select(func.count()).select_from(KpiDiscountDay))
+        customer_days = await session.scalar(select(func.count()).select_from(KpiCustomerDay))
+    second = (await readonly(KPI, **variables)).data["kpi"]
+
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Vladivostok")).date()
+    assert days == (today - START).days  # the period's days, then every day up to yesterday
+    assert customer_days == (today - date(2025, 2, 1)).days  # since the first customer
+    first.pop("asOf"), second.pop("asOf")
+    assert second == first

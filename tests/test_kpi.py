@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from backend.domain import kpi_rollup
 from backend.domain.errors import ValidationFailed
 from backend.domain.kpi import (
     MAX_WINDOW_DAYS,
@@ -29,6 +31,7 @@ from backend.domain.kpi import (
     bucket_start,
     discount_stats,
     kpi,
+    kpi_live,
 )
 from backend.domain.models import (
     ActorKind,
@@ -469,9 +472,8 @@ async def test_an_empty_shop_has_zero_series(session: AsyncSession) -> None:
     )
 
 
-async def test_report_takes_a_handful_of_statements(
-    engine: AsyncEngine, session: AsyncSession, shop: Shop
-) -> None:
+@contextlib.contextmanager
+def selects(engine: AsyncEngine) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -480,10 +482,50 @@ async def test_report_takes_a_handful_of_statements(
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
     try:
-        await report(session, Granularity.MONTH, date(2023, 4, 1), date(2025, 3, 31))
+        yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_report_takes_a_handful_of_statements_whatever_the_period(
+    engine: AsyncEngine, session: AsyncSession, shop: Shop
+) -> None:
+    """With the closed days stored, a report is the same dozen statements for any period.
+
+    Three to find the stored days, four to read them (issues, redemptions by
+    day and by cashier, conversions), four counting today live (customers,
+    issues, redemptions, conversions), customer statuses, broadcasts, cashiers.
+    """
+    long, short = (date(2023, 4, 1), date(2025, 3, 31)), (date(2025, 2, 1), date(2025, 3, 20))
+    await kpi_rollup.remember(session, zone=VVO, start=long[0], now=NOW)
+    await session.commit()
+    counts = []
+    for start, end in (long, short):
+        with selects(engine) as statements:
+            await report(session, Granularity.MONTH, start, end)
+        counts.append(len(statements))
+    assert counts == [14, 14]
+
+    # The reference counts the rows themselves: six grouped statements.
+    with selects(engine) as statements:
+        await kpi_live(
+            session, start=long[0], end=long[1], granularity=Granularity.MONTH, zone=VVO, now=NOW
+        )
     assert len(statements) == 6
+
+
+async def test_the_report_is_the_same_with_and_without_stored_days(
+    session: AsyncSession, shop: Shop
+) -> None:
+    counted = await report(session)
+    await kpi_rollup.remember(session, zone=VVO, start=START, now=NOW)
+    await session.commit()
+
+    assert await report(session) == counted
+    live = await kpi_live(
+        session, start=START, end=END, granularity=Granularity.DAY, zone=VVO, now=NOW
+    )
+    assert live == counted
 
 
 async def test_discount_stats(session: AsyncSession, shop: Shop) -> None:

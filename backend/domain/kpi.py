@@ -5,9 +5,15 @@ zone; it becomes the UTC half-open range [start 00:00 local, end+1 00:00 local).
 
 Built to stay cheap at a million customers and millions of discounts:
 
+* `kpi` reads closed days from the daily rollup (`kpi_rollup`: a few hundred
+  day rows) and counts only today, and any day the rollup lacks, from the rows;
+  what has no history (customer statuses, sent messages, names) is read live.
+  About a dozen statements, whatever the period's length.
+* `kpi_live` counts everything from the rows, one grouped statement per measure
+  family (six): the reference the rollup is checked against, and the report
+  for a zone whose UTC offset changes within the period.
 * The database aggregates (GROUP BY); no customer or discount row is loaded.
-  Each measure family is one grouped statement, so a report is six statements.
-* Rows are grouped by *local day* in SQL. The day comes back per database in its
+  Rows are grouped by *local day* in SQL. The day comes back per database in its
   own shape (a `date` from MySQL/MariaDB, a 'YYYY-MM-DD' string from SQLite) and
   is normalised here. Days are then folded into weeks or months in Python, which
   is cheap: a window has at most `MAX_WINDOW_DAYS` days.
@@ -34,10 +40,11 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, select, text
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
+from backend.domain import kpi_rollup
 from backend.domain.clock import SUPPORTED_YEARS, in_supported_years
 from backend.domain.errors import ValidationFailed
 from backend.domain.models import (
@@ -223,33 +230,16 @@ class _Window:
         return and_(column >= self.since, column < self.until)
 
     def local_day(self, column: QueryableAttribute[Any]) -> ColumnElement[Any]:
-        """The business day of a UTC timestamp column, shifted by the fixed offset.
-
-        The offset is an int formatted into the SQL, never user text; a literal (not
-        a bound parameter) keeps the SELECT and GROUP BY expressions identical,
-        which MySQL's ONLY_FULL_GROUP_BY requires.
-        """
-        minutes = self.offset_minutes
-        if self.dialect == "sqlite":
-            return func.date(column, literal_column(f"'{minutes:+d} minutes'"))
-        if self.dialect in ("mysql", "mariadb"):
-            return func.date(func.date_add(column, text(f"INTERVAL {minutes} MINUTE")))
-        raise NotImplementedError(f"KPIs are not implemented for {self.dialect}")
+        """The business day of a UTC timestamp column, shifted by the fixed offset."""
+        day: ColumnElement[Any] = kpi_rollup.local_day(column, self.offset_minutes, self.dialect)
+        return day
 
     def day(self, value: object) -> date:
         """A day as the database returned it, clamped into the window (see module doc)."""
-        if isinstance(value, datetime):
-            day = value.date()
-        elif isinstance(value, date):
-            day = value
-        elif isinstance(value, str):
-            day = date.fromisoformat(value)
-        else:
-            raise TypeError(f"unexpected day value from the database: {value!r}")
-        return min(max(day, self.start), self.end)
+        return min(max(kpi_rollup.as_date(value), self.start), self.end)
 
 
-def _window(session: AsyncSession, start: date, end: date, zone: ZoneInfo) -> _Window:
+def _check(start: date, end: date) -> None:
     if start > end:
         raise ValidationFailed(f"the period ends ({end}) before it starts ({start})", field="end")
     days = (end - start).days + 1
@@ -264,6 +254,10 @@ def _window(session: AsyncSession, start: date, end: date, zone: ZoneInfo) -> _W
             f"the period must lie between the years {first} and {last}",
             field="start",
         )
+
+
+def _window(session: AsyncSession, start: date, end: date, zone: ZoneInfo) -> _Window:
+    _check(start, end)
     first_midnight = datetime.combine(start, time())
     offset = zone.utcoffset(first_midnight)
     assert offset is not None  # a ZoneInfo always has an offset
@@ -338,6 +332,11 @@ def _daily(rows: Iterable[tuple[object, int]], window: _Window) -> dict[date, in
     return counts
 
 
+def check_period(start: date, end: date) -> None:
+    """Raise ValidationFailed unless start..end is a period a report can be asked for."""
+    _check(start, end)
+
+
 async def kpi(
     session: AsyncSession,
     *,
@@ -347,7 +346,108 @@ async def kpi(
     zone: ZoneInfo,
     now: datetime,
 ) -> KpiReport:
-    """Customers, discounts, broadcast conversion and redemptions over start..end."""
+    """Customers, discounts, broadcast conversion and redemptions over start..end.
+
+    Closed days come from the rollup (`kpi_rollup`), today and days it lacks are
+    counted live; the figures are those of `kpi_live`, which counts everything.
+    Reads only: `kpi_rollup.remember` stores the days this had to count.
+    """
+    if now.tzinfo is None:
+        raise ValueError("kpi needs an aware `now`")
+    window = _window(session, start, end, zone)
+    tally = await kpi_rollup.tally(session, zone=zone, start=start, end=end, now=now)
+    if tally is None:  # the zone's offset changes within the period: no rollup
+        return await kpi_live(
+            session, start=start, end=end, granularity=granularity, zone=zone, now=now
+        )
+    calendar = _Calendar.of(window, granularity)
+    issued: dict[DiscountKind, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for (kind, day), count in tally.issued.items():
+        issued[kind][day] += count
+    redeemed: dict[DiscountKind, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    by_store: dict[str | None, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for (kind, store, day), count in tally.redeemed.items():
+        redeemed[kind][day] += count
+        by_store[store][day] += count
+    converted: dict[DiscountKind, int] = defaultdict(int)
+    promo_redeemed: dict[int, int] = defaultdict(int)
+    for (kind, broadcast_id), count in tally.converted.items():
+        converted[kind] += count
+        if kind is DiscountKind.PROMO and broadcast_id is not None:
+            promo_redeemed[broadcast_id] += count
+    promo = {b: (n, promo_redeemed.get(b, 0)) for b, n in tally.promo_issued.items()}
+    return KpiReport(
+        start=start,
+        end=end,
+        granularity=granularity,
+        zone=zone.key,
+        as_of=now,
+        buckets=list(calendar.buckets),
+        customers=await _customers_from_days(session, calendar, tally.new_customers),
+        discounts=_discount_kpi_of(calendar, issued, redeemed, converted),
+        broadcasts=await _broadcasts_of(session, promo),
+        redemptions=RedemptionKpi(
+            by_cashier=await _cashiers_of(session, tally.by_cashier),
+            by_store=_store_redemptions(calendar, by_store),
+        ),
+    )
+
+
+async def _customers_from_days(
+    session: AsyncSession, calendar: _Calendar, new_per_day: Mapping[date, int]
+) -> CustomerKpi:
+    """Customer figures from customers created per day (every day, all time).
+
+    Status has no history, so it is counted live; only the two small statuses
+    are (a range of the (status, created_at) index), active is what remains.
+    """
+    window = calendar.window
+    before = sum(count for day, count in new_per_day.items() if day < window.start)
+    everyone = sum(new_per_day.values())
+    by_status: dict[CustomerStatus, int] = defaultdict(int)
+    others = [status for status in CustomerStatus if status is not CustomerStatus.ACTIVE]
+    for status, count in await session.execute(
+        select(Customer.status, func.count())
+        .where(Customer.status.in_(others))
+        .group_by(Customer.status)
+    ):
+        by_status[status] += int(count)
+    by_status[CustomerStatus.ACTIVE] = everyone - sum(by_status.values())
+    new = calendar.series(
+        "new_customers",
+        {day: count for day, count in new_per_day.items() if window.start <= day <= window.end},
+    )
+    return _customers(by_status, before, new)
+
+
+def _customers(by_status: Mapping[CustomerStatus, int], before: int, new: Series) -> CustomerKpi:
+    """The customer figures from the status counts, the count before the window and new ones."""
+    total = _running_total("total_customers", before, new)
+    return CustomerKpi(
+        total=int(total.total),
+        new=int(new.total),
+        active=by_status[CustomerStatus.ACTIVE],
+        unsubscribed=by_status[CustomerStatus.UNSUBSCRIBED],
+        blocked=by_status[CustomerStatus.BLOCKED],
+        new_customers=new,
+        total_customers=total,
+    )
+
+
+async def kpi_live(
+    session: AsyncSession,
+    *,
+    start: date,
+    end: date,
+    granularity: Granularity,
+    zone: ZoneInfo,
+    now: datetime,
+) -> KpiReport:
+    """The same report counted from the rows alone, ignoring the rollup: the reference.
+
+    Six grouped statements over the period's rows; what `kpi` did before the
+    rollup, kept to check it against and for zones whose offset changes.
+    """
     if now.tzinfo is None:
         raise ValueError("kpi needs an aware `now`")
     calendar = _Calendar.of(_window(session, start, end, zone), granularity)
@@ -389,16 +489,7 @@ async def _customer_kpi(session: AsyncSession, calendar: _Calendar) -> CustomerK
         .group_by(day)
     )
     new = calendar.series("new_customers", _daily(rows, window))
-    total = _running_total("total_customers", before, new)
-    return CustomerKpi(
-        total=int(total.total),
-        new=int(new.total),
-        active=by_status[CustomerStatus.ACTIVE],
-        unsubscribed=by_status[CustomerStatus.UNSUBSCRIBED],
-        blocked=by_status[CustomerStatus.BLOCKED],
-        new_customers=new,
-        total_customers=total,
-    )
+    return _customers(by_status, before, new)
 
 
 async def _discount_kpi(
@@ -430,8 +521,25 @@ async def _discount_kpi(
         redeemed[kind][day] += int(count)
         by_store[store][day] += int(count)
 
+    return _discount_kpi_of(calendar, issued, redeemed, converted), by_store
+
+
+def _discount_kpi_of(
+    calendar: _Calendar,
+    issued: Mapping[DiscountKind, Mapping[date, int]],
+    redeemed: Mapping[DiscountKind, Mapping[date, int]],
+    converted: Mapping[DiscountKind, int],
+) -> DiscountKpi:
+    empty: dict[date, int] = {}
     by_kind = [
-        _kind_kpi(calendar, kind, kind.value, issued[kind], redeemed[kind], converted[kind])
+        _kind_kpi(
+            calendar,
+            kind,
+            kind.value,
+            issued.get(kind, empty),
+            redeemed.get(kind, empty),
+            converted.get(kind, 0),
+        )
         for kind in DiscountKind
     ]
     overall = _kind_kpi(
@@ -442,7 +550,7 @@ async def _discount_kpi(
         _add_up(redeemed.values()),
         sum(converted.values()),
     )
-    return DiscountKpi(overall=overall, by_kind=by_kind), by_store
+    return DiscountKpi(overall=overall, by_kind=by_kind)
 
 
 def _add_up(dailies: Iterable[Mapping[date, int]]) -> dict[date, int]:
@@ -491,7 +599,18 @@ async def _broadcast_conversions(
         .group_by(Discount.broadcast_id)
         .subquery()
     )
-    sent = (
+    sent = _sent_count()
+    rows = await session.execute(
+        select(Broadcast.id, Broadcast.title, sent, promo.c.issued, promo.c.redeemed)
+        .join_from(promo, Broadcast, Broadcast.id == promo.c.broadcast_id)
+        .order_by(Broadcast.id.desc())
+    )
+    return [_conversion(*row) for row in rows]
+
+
+def _sent_count() -> Any:
+    """Deliveries with status "sent" of the broadcast in the outer statement."""
+    return (
         select(func.count())
         .select_from(BroadcastDelivery)
         .where(
@@ -500,27 +619,42 @@ async def _broadcast_conversions(
         )
         .scalar_subquery()
     )
+
+
+def _conversion(
+    broadcast_id: int, title: str, sent: int | None, issued: int, redeemed: int | None
+) -> BroadcastConversion:
+    sent_total, issued_total, redeemed_total = int(sent or 0), int(issued), int(redeemed or 0)
+    return BroadcastConversion(
+        broadcast_id=broadcast_id,
+        title=title,
+        sent=sent_total,
+        issued=issued_total,
+        redeemed=redeemed_total,
+        conversion=_ratio(redeemed_total, issued_total),
+        sent_conversion=_ratio(redeemed_total, sent_total),
+    )
+
+
+async def _broadcasts_of(
+    session: AsyncSession, promo: Mapping[int, tuple[int, int]]
+) -> list[BroadcastConversion]:
+    """Conversions from (issued, redeemed) per broadcast id; sent and titles read live.
+
+    A broadcast that no longer exists drops out, as its discounts' broadcast_id
+    (ON DELETE SET NULL) drops them out of the live count.
+    """
+    if not promo:
+        return []
     rows = await session.execute(
-        select(Broadcast.id, Broadcast.title, sent, promo.c.issued, promo.c.redeemed)
-        .join_from(promo, Broadcast, Broadcast.id == promo.c.broadcast_id)
+        select(Broadcast.id, Broadcast.title, _sent_count())
+        .where(Broadcast.id.in_(sorted(promo)))
         .order_by(Broadcast.id.desc())
     )
-    conversions = []
-    for broadcast_id, title, sent_count, issued_count, redeemed_count in rows:
-        sent_total, issued_total = int(sent_count or 0), int(issued_count)
-        redeemed_total = int(redeemed_count or 0)
-        conversions.append(
-            BroadcastConversion(
-                broadcast_id=broadcast_id,
-                title=title,
-                sent=sent_total,
-                issued=issued_total,
-                redeemed=redeemed_total,
-                conversion=_ratio(redeemed_total, issued_total),
-                sent_conversion=_ratio(redeemed_total, sent_total),
-            )
-        )
-    return conversions
+    return [
+        _conversion(broadcast_id, title, sent, *promo[broadcast_id])
+        for broadcast_id, title, sent in rows
+    ]
 
 
 async def _cashier_redemptions(session: AsyncSession, window: _Window) -> list[CashierRedemptions]:
@@ -536,10 +670,41 @@ async def _cashier_redemptions(session: AsyncSession, window: _Window) -> list[C
         .select_from(counted)
         .outerjoin(Cashier, Cashier.id == counted.c.cashier_id)
     )
-    entries = [
+    return _sorted_cashiers(
         CashierRedemptions(cashier_id=cashier_id, name=name, store=store, count=int(count))
         for cashier_id, name, store, count in rows
-    ]
+    )
+
+
+async def _cashiers_of(
+    session: AsyncSession, counts: Mapping[tuple[int | None, str | None], int]
+) -> list[CashierRedemptions]:
+    """Entries from counts per (cashier id as it was, store), with today's names.
+
+    A cashier deleted since counts as None, as ON DELETE SET NULL makes the live
+    count do; their redemptions then join the store's other unknown ones.
+    """
+    ids = sorted({cashier_id for cashier_id, _ in counts if cashier_id is not None})
+    names: dict[int, str] = {}
+    if ids:
+        rows = await session.execute(select(Cashier.id, Cashier.name).where(Cashier.id.in_(ids)))
+        names = {cashier_id: name for cashier_id, name in rows}
+    merged: dict[tuple[int | None, str | None], int] = defaultdict(int)
+    for (cashier_id, store), count in counts.items():
+        if count:
+            merged[(cashier_id if cashier_id in names else None, store)] += count
+    return _sorted_cashiers(
+        CashierRedemptions(
+            cashier_id=cashier_id,
+            name=names.get(cashier_id) if cashier_id is not None else None,
+            store=store,
+            count=count,
+        )
+        for (cashier_id, store), count in merged.items()
+    )
+
+
+def _sorted_cashiers(entries: Iterable[CashierRedemptions]) -> list[CashierRedemptions]:
     return sorted(
         entries,
         key=lambda entry: (

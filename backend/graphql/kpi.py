@@ -4,16 +4,38 @@ The domain's frozen report dataclasses are registered as GraphQL types as they
 are (the same classes, so nothing is copied); every series comes out as
 `{ name total points { bucket value } }` with one point per bucket, zeros
 included, so a chart draws it as it is.
+
+Before reading, the resolver asks (three index look-ups on its read session)
+whether the rollup lacks closed days the report needs, which happens on the
+first report of a day; only then does it store them (`kpi_rollup.remember`, a
+write transaction of its own), one request at a time per process, so a crowd
+of dashboards opening after midnight neither counts the same days at once nor
+takes the pool's connections kept for writes and health checks. If storing
+fails (a lost race ending in a deadlock, a read-only database), the report is
+still right: it counts the days the rollup lacks live.
 """
 
+import asyncio
 import datetime as dt
+import logging
+import weakref
+from zoneinfo import ZoneInfo
 
 import strawberry
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from backend.domain import kpi as report
+from backend.domain import kpi_rollup
 from backend.graphql import scalars  # noqa: F401 - registers DiscountKind, used by the report
 from backend.graphql.permissions import allow
+
+log = logging.getLogger("dvorik.graphql.kpi")
+# One request of this process (per event loop) stores the rollup's days at a time.
+_storing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 strawberry.enum(report.Granularity, description="How a period is cut into chart buckets.")
 strawberry.type(
@@ -68,15 +90,28 @@ class KpiQueries:
         end: dt.date,
         granularity: report.Granularity = report.Granularity.DAY,
     ) -> report.KpiReport:
+        zone, now = info.context.settings.zone, info.context.now()
+        report.check_period(start, end)
         session = await info.context.session()
+        if await kpi_rollup.lacks(session, zone=zone, start=start, now=now):
+            await _store_days(info, session, zone, start, now)
         return await report.kpi(
-            session,
-            start=start,
-            end=end,
-            granularity=granularity,
-            zone=info.context.settings.zone,
-            now=info.context.now(),
+            session, start=start, end=end, granularity=granularity, zone=zone, now=now
         )
+
+
+async def _store_days(
+    info: Info, session: AsyncSession, zone: ZoneInfo, start: dt.date, now: dt.datetime
+) -> None:
+    lock = _storing.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
+        if not await kpi_rollup.lacks(session, zone=zone, start=start, now=now):
+            return  # stored by the request this one waited for
+        try:
+            async with info.context.transaction() as writer:
+                await kpi_rollup.remember(writer, zone=zone, start=start, now=now)
+        except DBAPIError:
+            log.warning("kpi: storing the rollup's missing days failed", exc_info=True)
 
 
 ROOTS = {"query": KpiQueries}

@@ -16,6 +16,13 @@ from backend.domain.models.enums import (
     DiscountStatus,
     ParseMode,
 )
+from backend.domain.models.kpi_days import (
+    KpiConversion,
+    KpiCustomerDay,
+    KpiDiscountDay,
+    KpiIssue,
+    KpiRedemption,
+)
 from backend.domain.models.staff import (
     Admin,
     AdminLoginToken,
@@ -42,6 +49,11 @@ __all__ = [
     "Discount",
     "DiscountKind",
     "DiscountStatus",
+    "KpiConversion",
+    "KpiCustomerDay",
+    "KpiDiscountDay",
+    "KpiIssue",
+    "KpiRedemption",
     "LoginAttempt",
     "ParseMode",
     "RevokedToken",
