@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.domain import shop_settings
 from backend.domain.audit import Actor
-from backend.domain.models import AdminRole, AuditEntry, Customer, CustomerStatus, Discount
+from backend.domain.models import (
+    AdminRole,
+    AuditEntry,
+    Customer,
+    CustomerStatus,
+    Discount,
+    DiscountKind,
+)
 from backend.workers.in_process import InProcessTaskQueue
 from tests.api import GraphQLClient, RunningServer
 from tests.factories import make_customer, make_discount
@@ -255,3 +262,43 @@ async def test_a_cursor_from_another_list_or_ordering_is_refused(
     assert (await owner(LIST, first=1, after=cursor)).data["customers"]["totalCount"] == 3
     assert (await owner(by_id, after=cursor)).error_code == "BAD_CURSOR"
     assert (await owner(discounts, after=cursor)).error_code == "BAD_CURSOR"
+
+
+async def test_a_page_shows_each_customers_tags_and_discounts_as_their_card_does(
+    staff: dict[AdminRole, GraphQLClient],
+    sessions: async_sessionmaker[AsyncSession],
+    server: RunningServer,
+) -> None:
+    """The list loads its page's tags and discounts up front; the card asks the DataLoaders.
+
+    Asked directly, through a fragment or under an alias, the page says what
+    each card says, in the same few statements.
+    """
+    people = await shop(sessions, 6)
+    async with sessions() as session, session.begin():
+        await make_discount(session, people[0], kind=DiscountKind.PROMO)
+    owner = staff[AdminRole.OWNER]
+    card = "query($id: Int!) { customer(id: $id) { id tags discounts { code kind } } }"
+    cards = {person.id: (await owner(card, id=person.id)).data["customer"] for person in people}
+    pages = {
+        "direct": "{ customers(first: 10) { edges { node { id tags discounts { code kind } } } } }",
+        "fragment": """
+            { customers(first: 10) { ...Page } }
+            fragment Page on CustomerConnection {
+              edges { ... on CustomerEdge { node { ...Card } } }
+            }
+            fragment Card on Customer { id tags discounts { code kind } }
+        """,
+        "alias": """
+            { list: customers(first: 10) {
+                rows: edges { who: node { id tags discounts { code kind } } } } }
+        """,
+    }
+    for name, document in pages.items():
+        with counting_statements(server.runtime.read_engine) as statements:
+            data = (await owner(document)).data
+        edges = data["customers"]["edges"] if "customers" in data else data["list"]["rows"]
+        nodes = [edge.get("node") or edge["who"] for edge in edges]
+        assert {node["id"]: node for node in nodes} == cards, name
+        assert len(statements) <= 4, (name, statements)
+    assert len(cards[people[0].id]["discounts"]) == 2

@@ -350,3 +350,39 @@ async def test_marketer_manages_a_segment_from_creation_to_deletion(session: Asy
     assert renamed.before is not None and renamed.before["name"] == "Сладкоежки"
     assert renamed.after is not None and renamed.after["name"] == "Любители сладкого"
     assert entries[3].before is not None and entries[3].before["name"] == "Любители сладкого"
+
+
+async def test_tags_are_looked_up_once_and_a_tag_nobody_has_is_handled_by_its_rule(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Statements name tags by id; a tag that does not exist yet matches nobody.
+
+    Required (any or all) it empties the audience, excluded it excludes
+    nobody; counted, paged and previewed alike, whether the tags count as
+    common or not.
+    """
+    sweet = [await make_customer(session, tags=["сладкоежка"]) for _ in range(3)]
+    plain = await make_customer(session)
+    await session.commit()
+    everyone = sorted(customer.id for customer in [*sweet, plain])
+    cases: list[tuple[dict[str, Any], list[int]]] = [
+        ({"tags_any": ["сладкоежка", "нет-такого"]}, [c.id for c in sweet]),
+        ({"tags_any": ["нет-такого"]}, []),
+        ({"tags_all": ["сладкоежка", "нет-такого"]}, []),
+        ({"tags_none": ["нет-такого"]}, everyone),
+        ({"tags_none": ["сладкоежка"]}, [plain.id]),
+    ]
+    for common_from in (1, 1000):  # each tag common, then none
+        monkeypatch.setattr(segments, "COMMON_TAG", common_from)
+        for raw, expected in cases:
+            rules = segments.parse_rules(raw)
+            tags = await segments.look_up_tags(session, rules, probe=True)
+            assert tags is not None and "нет-такого" not in tags.ids
+            assert await segments.count_members(session, rules, now=NOW) == len(expected), raw
+            assert [c.id for c in await segments.page_members(session, rules, now=NOW)] == (
+                sorted(expected)
+            ), raw
+            assert sorted(await session.scalars(segments.members_query(rules, now=NOW))) == (
+                sorted(expected)
+            ), raw
+    assert await segments.look_up_tags(session, segments.parse_rules({}), probe=True) is None

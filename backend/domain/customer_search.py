@@ -35,16 +35,28 @@ class CustomerFilter:
 
 
 def query(
-    customer_filter: CustomerFilter, *, now: datetime, per_row_tags: bool = False
+    customer_filter: CustomerFilter,
+    *,
+    now: datetime,
+    per_row_tags: bool = False,
+    tags: segments.RuleTags | None = None,
 ) -> Select[Customer]:
-    conditions = list(segments.conditions(customer_filter.rules, now, per_row_tags=per_row_tags))
+    return select(Customer).where(
+        *segments.conditions(customer_filter.rules, now, per_row_tags=per_row_tags, tags=tags),
+        *_list_conditions(customer_filter),
+    )
+
+
+def _list_conditions(customer_filter: CustomerFilter) -> list[ColumnElement[bool]]:
+    """What the list filters on beyond the segment rules."""
+    conditions = []
     if customer_filter.search and customer_filter.search.strip():
         conditions.append(_matches_text(customer_filter.search.strip()))
     if customer_filter.created_from is not None:
         conditions.append(Customer.created_at >= customer_filter.created_from)
     if customer_filter.created_to is not None:
         conditions.append(Customer.created_at < customer_filter.created_to)
-    return select(Customer).where(*conditions)
+    return conditions
 
 
 def _matches_text(text: str) -> ColumnElement[bool]:
@@ -79,11 +91,23 @@ async def page(
     first: int,
     after: pagination.Key | None,
 ) -> pagination.Page[Customer]:
-    per_row = await segments.tags_are_common(session, customer_filter.rules)
+    """One page; its keys are found in the indexes first, the full rows read only for it."""
+    tags = await segments.look_up_tags(session, customer_filter.rules, probe=True)
+    per_row = tags is not None and tags.are_common(customer_filter.rules)
     return await pagination.keyset_page(
         session,
-        query(customer_filter, now=now, per_row_tags=per_row),
+        query(customer_filter, now=now, per_row_tags=per_row, tags=tags),
         order,
         first=first,
         after=after,
+        keys_first=True,
     )
+
+
+async def count(session: AsyncSession, customer_filter: CustomerFilter, *, now: datetime) -> int:
+    """How many customers match, across pages (counted as a segment is)."""
+    tags = await segments.look_up_tags(session, customer_filter.rules)
+    counted = segments.count_query(
+        customer_filter.rules, now, *_list_conditions(customer_filter), tags=tags
+    )
+    return int(await session.scalar(counted) or 0)

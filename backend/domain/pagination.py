@@ -69,17 +69,30 @@ async def keyset_page(
     *,
     first: int,
     after: Key | None = None,
+    keys_first: bool = False,
 ) -> Page[Any]:
-    """Up to `first` rows of `query` after `after`, in `ordering` (ties broken by id)."""
+    """Up to `first` rows of `query` after `after`, in `ordering` (ties broken by id).
+
+    `keys_first` picks the page's ids in a subquery and reads whole rows only
+    for them: when the filter and the order are answered from an index, the
+    rows walked past (a thousand for a 3% tag at 1M) are never read from the
+    table, which at a million rows mostly is not in the buffer pool.
+    """
     check_page_size(first)
     column, id_column = ordering.column, ordering.id_column
     if after is not None:
         query = query.where(_after(ordering, after))
     if ordering.direction is Direction.DESC:
-        query = query.order_by(column.desc(), id_column.desc())
+        order = (column.desc(), id_column.desc())
     else:
-        query = query.order_by(column.asc(), id_column.asc())
-    rows = list((await session.scalars(query.limit(first + 1))).unique())
+        order = (column.asc(), id_column.asc())
+    query = query.order_by(*order).limit(first + 1)
+    if keys_first:
+        keys = query.with_only_columns(id_column).subquery()
+        query = (
+            select(id_column.class_).join(keys, keys.c[id_column.key] == id_column).order_by(*order)
+        )
+    rows = list((await session.scalars(query)).unique())
     page = rows[:first]
     return Page(
         rows=page,

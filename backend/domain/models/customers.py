@@ -43,6 +43,9 @@ class Customer(Timestamped, Base):
     __tablename__ = "customers"
     __table_args__ = (
         Index("ix_customers_status_created_at", "status", "created_at"),
+        # "Does customer N exist, with which status" answered from a small index instead
+        # of the table, when a count starts from a tag's members (segments.count_query).
+        Index("ix_customers_id_status", "id", "status"),
         # status last: "born in March and active" is counted from the index alone.
         Index("ix_customers_birth_month_birth_day_status", "birth_month", "birth_day", "status"),
         # The admin list's default order (newest first) when no status is asked for.
