@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.fake_telegram import FakeTelegram, FakeUser, create_app
+from backend.rate_limits import InMemoryRateLimiter
 from tests.api import RunningServer, serve, serve_app, settings_for
 
 CUSTOMER_TOKEN = "700000001:" + "c" * 35
@@ -77,3 +78,15 @@ def bots_environment(fake_url: str) -> dict[str, str]:
 async def telegram_world(engine: AsyncEngine) -> AsyncIterator[Telegram]:
     async with served_with_bots(engine, superadmin_telegram_id=424242) as world:
         yield world
+
+
+async def fresh(world: Telegram) -> Telegram:
+    """The shared bot world without chats, faults, cached texts or rate-limit history.
+
+    Telegram ids repeat across tests, so an old limiter would count earlier tests' tries.
+    """
+    world.fake.reset()
+    await world.connect_webhooks()
+    world.dvorik.runtime.texts.invalidate()
+    world.dvorik.runtime.rate_limiter = InMemoryRateLimiter()
+    return world

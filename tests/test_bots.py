@@ -18,8 +18,7 @@ from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
 from backend.domain.models import Customer, CustomerStatus, Discount, DiscountKind, DiscountStatus
 from backend.fake_telegram import FakeUser
-from backend.rate_limits import InMemoryRateLimiter
-from tests.bots import CASHIER_TOKEN, CUSTOMER_TOKEN, SECRET, Telegram, telegram_world
+from tests.bots import CASHIER_TOKEN, CUSTOMER_TOKEN, SECRET, Telegram, fresh, telegram_world
 from tests.factories import make_admin
 
 __all__ = ["telegram_world"]
@@ -34,11 +33,7 @@ def someone(first_name: str = "Маша") -> FakeUser:
 async def telegram(
     telegram_world: Telegram, sessions: async_sessionmaker[AsyncSession]
 ) -> Telegram:
-    telegram_world.fake.reset()
-    await telegram_world.connect_webhooks()
-    telegram_world.dvorik.runtime.texts.invalidate()
-    telegram_world.dvorik.runtime.rate_limiter = InMemoryRateLimiter()  # ids repeat across tests
-    return telegram_world
+    return await fresh(telegram_world)
 
 
 async def subscribed(telegram: Telegram, first_name: str = "Маша") -> tuple[FakeUser, str]:

@@ -46,7 +46,7 @@ from backend.domain.models import AdminRole, Customer, LoginAttempt
 from backend.fake_telegram import FakeTelegram, FakeUser, create_app
 from backend.graphql import tokens
 from backend.graphql.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
-from backend.rate_limits import InMemoryRateLimiter, RedisRateLimiter
+from backend.rate_limits import RedisRateLimiter
 from tests.api import (
     JWT_SECRET,
     LOGIN,
@@ -56,7 +56,7 @@ from tests.api import (
     serve_app,
     settings_for,
 )
-from tests.bots import CASHIER_TOKEN, CUSTOMER_TOKEN, SECRET, Telegram, telegram_world
+from tests.bots import CASHIER_TOKEN, CUSTOMER_TOKEN, SECRET, Telegram, fresh, telegram_world
 from tests.databases import require_redis
 from tests.factories import make_admin
 
@@ -199,11 +199,7 @@ async def test_a_token_outside_a_bearer_header_is_anonymous(
 
 @pytest.fixture
 async def telegram(telegram_world: Telegram) -> Telegram:
-    telegram_world.fake.reset()
-    await telegram_world.connect_webhooks()
-    telegram_world.dvorik.runtime.texts.invalidate()
-    telegram_world.dvorik.runtime.rate_limiter = InMemoryRateLimiter()
-    return telegram_world
+    return await fresh(telegram_world)
 
 
 def text_update(user_id: int, text: str) -> dict[str, object]:

@@ -3,18 +3,29 @@
 Only active cashiers get past `/start`; look-ups are rate-limited per cashier
 so codes cannot be guessed; redemption is the domain's single conditional
 UPDATE, so two tills confirming one code at once end with one success.
+
+Fifty tills press "confirm" at once, so a press is kept short: one
+transaction (the update's record, the UPDATE that also checks the cashier,
+a re-read, the audit line), the press acknowledged in the webhook's answer,
+and the till's and the customer's messages sent side by side. Database work
+comes first and the words after it (`Reply`), so no handler waits for a
+connection while holding one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
+from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.types import (
     CallbackQuery,
     ErrorEvent,
@@ -22,6 +33,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.bots.texts import Texts
 from backend.domain import cashiers, discounts, shop_settings
@@ -35,9 +47,13 @@ from backend.domain.errors import (
     CodeNotFound,
     DomainError,
     InviteInvalid,
+    NotFound,
 )
-from backend.domain.models import Cashier, Customer, Discount
+from backend.domain.models import Cashier, Discount
 from backend.runtime import Runtime
+
+if TYPE_CHECKING:
+    from backend.bots.webhooks import UpdateClaim
 
 log = logging.getLogger("dvorik.bots.cashier")
 MAX_AMOUNT = Decimal("10000000")
@@ -54,7 +70,7 @@ def create_router() -> Router:
     router.message.register(today, Command("today"))
     router.message.register(show_help, Command("help"))
     router.message.register(look_up, F.text)
-    router.callback_query.register(redeem, Redeem.filter())
+    router.callback_query.register(redeem, Redeem.filter(), flags={"claims_update": True})
     router.message.register(anything_else)
     router.edited_message.register(anything_else)
     router.callback_query.register(stale_button)
@@ -119,107 +135,185 @@ def parse_request(text: str) -> tuple[str, Decimal | None] | None:
     return "".join(parts), amount
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What the till is told, as a template and its values.
+
+    Handlers read the database first and put words to it after the session is
+    closed: a template reload takes a connection of its own, and waiting for
+    it while holding one could exhaust the pool when every till waits alike.
+    """
+
+    key: str
+    values: dict[str, object] = field(default_factory=dict)
+
+    async def text(self, texts: Texts) -> str:
+        return await texts.get(self.key, **self.values)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A code the till may redeem, and the purchase amount typed with it."""
+
+    offer: discounts.Offer
+    amount: Decimal | None
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    """A code this till just redeemed, and the purchase amount confirmed with it."""
+
+    redemption: discounts.Redemption
+    amount: Decimal | None
+
+
+def money(amount: Decimal | None) -> str:
+    return f"{amount:.2f}" if amount is not None else "—"
+
+
 async def look_up(message: Message, runtime: Runtime, texts: Texts) -> None:
-    cashier = await active_cashier(message, runtime, texts)
-    if cashier is None:
+    """A typed code: the cashier, the look-up limit and the code in one session."""
+    if message.from_user is None:
         return
-    request = parse_request(message.text or "")
-    if request is None:
-        await message.answer(await texts.get("cashier_unknown_input"))
+    async with runtime.sessions() as session:
+        found = await find_offer(session, message.from_user.id, message.text or "", runtime, texts)
+    if isinstance(found, Reply):
+        await message.answer(await found.text(texts))
         return
-    if not await within_limit(cashier, runtime, texts, message):
-        return
-    code_text, amount = request
-    try:
-        async with runtime.sessions() as session:
-            discount = await discounts.lookup(session, code_text, now=utcnow())
-            customer = await session.get(Customer, discount.customer_id)
-    except DomainError as error:
-        await message.answer(await refusal(error, code_text, runtime, texts))
-        return
-    cents = int(amount * 100) if amount is not None else -1
+    discount, customer = found.offer.discount, found.offer.customer
+    cents = int(found.amount * 100) if found.amount is not None else -1
     button = InlineKeyboardButton(
         text=await texts.get("cashier_confirm"),
         callback_data=Redeem(discount_id=discount.id, amount_cents=cents).pack(),
     )
-    await message.answer(
-        await texts.get(
-            "cashier_code_ok",
-            code=discount.code,
-            percent=discount.percent,
-            kind=await texts.kind(discount.kind),
-            expires_on=texts.day(discount.expires_at),
-            customer_name=customer.first_name if customer else "—",
-            amount=f"{amount:.2f}" if amount is not None else "—",
-        ),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]),
+    text = await texts.get(
+        "cashier_code_ok",
+        code=discount.code,
+        percent=discount.percent,
+        kind=await texts.kind(discount.kind),
+        expires_on=texts.day(discount.expires_at),
+        customer_name=customer.first_name if customer else "—",
+        amount=money(found.amount),
     )
+    await message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]))
 
 
-async def within_limit(cashier: Cashier, runtime: Runtime, texts: Texts, message: Message) -> bool:
-    async with runtime.sessions() as session:
-        limit = await shop_settings.get_int(session, "cashier_lookups_per_minute")
+async def find_offer(
+    session: AsyncSession, telegram_id: int, typed: str, runtime: Runtime, texts: Texts
+) -> Found | Reply:
+    cashier = await cashiers.find_by_telegram_id(session, telegram_id)
+    if cashier is None:
+        return Reply("cashier_not_allowed")
+    if not cashier.is_active:
+        return Reply("cashier_inactive")
+    request = parse_request(typed)
+    if request is None:
+        return Reply("cashier_unknown_input")
+    limit = await shop_settings.get_int(session, "cashier_lookups_per_minute")
     verdict = await runtime.rate_limiter.hit(
         f"cashier-lookup:{cashier.id}", limit=limit, window_seconds=60
     )
     if not verdict.allowed:
-        await message.answer(await texts.get("cashier_rate_limited", seconds=verdict.retry_after))
-    return verdict.allowed
+        return Reply("cashier_rate_limited", {"seconds": verdict.retry_after})
+    code_text, amount = request
+    try:
+        offer = await discounts.look_up_offer(session, code_text, now=utcnow())
+    except DomainError as error:
+        return await refusal(error, session, texts, typed=code_text)
+    return Found(offer, amount)
 
 
 async def redeem(
-    query: CallbackQuery, callback_data: Redeem, runtime: Runtime, texts: Texts
-) -> None:
-    await query.answer()
+    query: CallbackQuery,
+    callback_data: Redeem,
+    runtime: Runtime,
+    texts: Texts,
+    update_claim: UpdateClaim | None = None,
+) -> AnswerCallbackQuery | None:
+    """ "Confirm" pressed: redeem in one transaction, then tell the till and the customer.
+
+    The transaction also records the update (`claims_update`), so a press
+    costs one commit, and a repeated delivery of it backs out unanswered.
+    The button press is acknowledged by returning the answer: on a webhook it
+    goes back in the HTTP response (no Bot API call to wait for), on polling
+    aiogram calls it. The till's answer and the customer's notice go to the
+    Bot API together, after the commit, so the row is never locked while
+    Telegram is waited for. Should the process die between the commit and the
+    answer, pressing again (or typing the code) says the code is used, when
+    and by whom: the redemption is never repeated and never lost.
+    """
+    acknowledged = query.answer()
     if not isinstance(query.message, Message):
-        return
-    cashier = await current_cashier(query.from_user.id, runtime)
-    if cashier is None:
-        await query.message.answer(await texts.get("cashier_not_allowed"))
-        return
+        return acknowledged
     amount = Decimal(callback_data.amount_cents) / 100 if callback_data.amount_cents >= 0 else None
     async with runtime.sessions() as session:
-        known = await session.get(Discount, callback_data.discount_id)
-    if known is None:
-        await query.message.answer(await texts.get("cashier_code_not_found"))
-        return
-    try:
-        async with runtime.sessions() as session, session.begin():
-            discount = await discounts.redeem(
-                session, known.code, cashier, now=utcnow(), purchase_amount=amount
-            )
-            customer = await session.get(Customer, discount.customer_id)
-    except CashierInactive:
-        await query.message.answer(await texts.get("cashier_inactive"))
-        return
-    except DomainError as error:
-        await query.message.answer(await refusal(error, known.code, runtime, texts))
-        return
-    await query.message.answer(
-        await texts.get(
-            "cashier_redeemed",
-            code=discount.code,
-            percent=discount.percent,
-            amount=f"{amount:.2f}" if amount is not None else "—",
+        outcome = await redeem_offer(
+            session, query.from_user.id, callback_data.discount_id, amount, texts, update_claim
         )
+    if outcome is None:  # Telegram delivered this press twice: the first one answers
+        return None
+    if isinstance(outcome, Reply):
+        await query.message.answer(await outcome.text(texts))
+        return acknowledged
+    discount = outcome.redemption.discount
+    till = await texts.get(
+        "cashier_redeemed", code=discount.code, percent=discount.percent, amount=money(amount)
     )
-    if customer is not None:
-        await notify_customer(customer, discount, cashier, runtime, texts)
+    told, _ = await asyncio.gather(
+        send(query.message.answer(till)),
+        notify_customer(outcome, runtime, texts),
+        return_exceptions=True,
+    )
+    if isinstance(told, BaseException):
+        raise told
+    return acknowledged
 
 
-async def notify_customer(
-    customer: Customer, discount: Discount, cashier: Cashier, runtime: Runtime, texts: Texts
-) -> None:
+async def send(method: TelegramMethod[Any]) -> None:
+    """A Bot API call as a coroutine, for `asyncio.gather` (methods are awaitable only)."""
+    await method
+
+
+async def redeem_offer(
+    session: AsyncSession,
+    telegram_id: int,
+    discount_id: int,
+    amount: Decimal | None,
+    texts: Texts,
+    claim: UpdateClaim | None,
+) -> Redeemed | Reply | None:
+    """The redemption, its audit line and the update's record: one transaction.
+
+    None when this update was handled before (a repeated delivery).
+    """
+    try:
+        async with session.begin():
+            if claim is not None and not await claim.take(session):
+                return None
+            redemption = await discounts.redeem_at_till(
+                session, discount_id, telegram_id, now=utcnow(), purchase_amount=amount
+            )
+    except DomainError as error:
+        if claim is not None and not await claim.take_alone():
+            return None
+        known = await session.get(Discount, discount_id)
+        typed = known.code if known else ""
+        return await refusal(error, session, texts, typed=typed, discount=known)
+    return Redeemed(redemption, amount)
+
+
+async def notify_customer(redeemed: Redeemed, runtime: Runtime, texts: Texts) -> None:
     """Tell the customer their code was used; a blocked bot or outage must not undo it."""
-    bots = runtime.bots
-    if bots is None:
+    bots, redemption = runtime.bots, redeemed.redemption
+    customer, discount = redemption.customer, redemption.discount
+    if bots is None or customer is None:
         return
     text = await texts.get(
         "discount_redeemed_notice",
         first_name=customer.first_name,
         percent=discount.percent,
         code=discount.code,
-        store=cashier.store,
+        store=redemption.cashier.store,
     )
     try:
         await bots.customer.bot.send_message(customer.telegram_id, text)
@@ -227,31 +321,45 @@ async def notify_customer(
         log.info("could not notify customer %s: %s", customer.id, error)
 
 
-async def refusal(error: DomainError, code: str, runtime: Runtime, texts: Texts) -> str:
-    """Why a code cannot be used, in the till's words (with when and by whom if used)."""
+async def refusal(
+    error: DomainError,
+    session: AsyncSession,
+    texts: Texts,
+    *,
+    typed: str,
+    discount: Discount | None = None,
+) -> Reply:
+    """Why a code cannot be used, for the till (with when and by whom if used).
+
+    Runs while the session is open, so of `texts` it uses the date formats only.
+    """
     if isinstance(error, CodeNotFound):
-        return await texts.get("cashier_code_not_found")
+        return Reply("cashier_code_not_found")
+    if isinstance(error, NotFound):  # the account is no cashier's
+        return Reply("cashier_not_allowed")
     if isinstance(error, CodeAlreadyRedeemed):
-        async with runtime.sessions() as session:
-            discount = await discounts.find_by_code(session, code)
-            who = await session.get(Cashier, discount.cashier_id) if discount.cashier_id else None
-        if discount.redeemed_at is not None:
-            when = discount.redeemed_at
-            return await texts.get(
-                "cashier_code_redeemed_details",
-                code=discount.code,
-                redeemed_at=f"{texts.day(when)} {texts.clock(when)}",
-                cashier=who.name if who else "—",
-                store=discount.store or "—",
-            )
-        return await texts.get("cashier_code_redeemed", code=discount.code)
+        if discount is None:
+            discount = await discounts.find_by_code(session, typed)
+        who = await session.get(Cashier, discount.cashier_id) if discount.cashier_id else None
+        if discount.redeemed_at is None:
+            return Reply("cashier_code_redeemed", {"code": discount.code})
+        when = discount.redeemed_at
+        return Reply(
+            "cashier_code_redeemed_details",
+            {
+                "code": discount.code,
+                "redeemed_at": f"{texts.day(when)} {texts.clock(when)}",
+                "cashier": who.name if who else "—",
+                "store": discount.store or "—",
+            },
+        )
     if isinstance(error, CodeExpired):
-        return await texts.get("cashier_code_expired", code=code.upper())
+        return Reply("cashier_code_expired", {"code": typed.upper()})
     if isinstance(error, CodeCancelled):
-        return await texts.get("cashier_code_cancelled", code=code.upper())
+        return Reply("cashier_code_cancelled", {"code": typed.upper()})
     if isinstance(error, CashierInactive):
-        return await texts.get("cashier_inactive")
-    return await texts.get("cashier_unknown_input")
+        return Reply("cashier_inactive")
+    return Reply("cashier_unknown_input")
 
 
 async def today(message: Message, runtime: Runtime, texts: Texts) -> None:
@@ -290,8 +398,9 @@ async def anything_else(message: Message, runtime: Runtime, texts: Texts) -> Non
         await message.answer(await texts.get("cashier_unknown_input"))
 
 
-async def stale_button(query: CallbackQuery, texts: Texts) -> None:
-    await query.answer(await texts.get("cashier_unknown_input"))
+async def stale_button(query: CallbackQuery, texts: Texts) -> AnswerCallbackQuery:
+    """A button this bot no longer knows: a toast, in the webhook's answer like any press."""
+    return query.answer(await texts.get("cashier_unknown_input"))
 
 
 async def on_error(event: ErrorEvent) -> bool:

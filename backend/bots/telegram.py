@@ -58,10 +58,17 @@ def create_bots(settings: Settings, workflow: dict[str, object]) -> Bots | None:
     if settings.telegram_bot_token is None or settings.telegram_auth_bot_token is None:
         return None
     from backend.bots import cashier, customer
+    from backend.bots.webhooks import claim_first
 
     def app(name: str, token: str, router_factory: object) -> BotApp:
-        dispatcher = Dispatcher(storage=create_storage(settings.redis_url))
+        # The till bot keeps no conversation state, and aiogram reads the state
+        # of every update: in memory that read is not a Redis round trip.
+        redis_url = settings.redis_url if name == "customer" else None
+        dispatcher = Dispatcher(storage=create_storage(redis_url))
         dispatcher.workflow_data.update(workflow)
+        for event_name, observer in dispatcher.observers.items():
+            if event_name not in ("update", "error"):
+                observer.middleware(claim_first)  # each webhook update is handled once
         dispatcher.include_router(router_factory())  # type: ignore[operator]
         return BotApp(name, create_bot(token, settings.telegram_api_url), dispatcher)
 

@@ -1,19 +1,34 @@
 """Telegram posts updates here: /telegram/customer and /telegram/cashier.
 
 The secret token header is compared in constant time; a wrong or missing one
-is 401 and nothing is processed. Each update id is handled once per bot.
-Whatever a handler does, Telegram gets 200, so it never re-sends in a loop.
+is 401 and nothing is processed. Each update id is handled once per bot
+(`UpdateClaim`). Whatever a handler does, Telegram gets 200, so it never
+re-sends in a loop.
+
+A handler may return a Bot API method instead of calling it (the cashier bot
+acknowledges a button press this way): it goes back as the HTTP answer,
+`{"method": ..., ...}`, which Telegram executes itself, so the request does
+not wait for a Bot API round trip of its own. Telegram does not say whether
+such a call succeeded, so only calls whose failure nobody needs to hear of
+belong there, and a method uploading files is called the usual way.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
-from aiogram.types import Update
+from aiogram import Bot, Dispatcher
+from aiogram.dispatcher.flags import get_flag
+from aiogram.methods import TelegramMethod
+from aiogram.types import InputFile, TelegramObject, Update
 from fastapi import APIRouter, Header, HTTPException, Request
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.domain import telegram_updates
 from backend.domain.clock import utcnow
@@ -45,8 +60,72 @@ async def receive(bot_name: str, request: Request, secret: SecretHeader = None) 
     except (ValueError, ValidationError):
         log.warning("unreadable update for %s bot ignored", bot_name)
         return {"ok": True}
-    async with runtime.sessions() as session, session.begin():
-        fresh = await telegram_updates.first_time(session, bot_name, update.update_id, now=utcnow())
-    if fresh:
-        await app.dispatcher.feed_update(app.bot, update)
+    claim = UpdateClaim(runtime.sessions, bot_name, update.update_id, utcnow())
+    answer = await app.dispatcher.feed_update(app.bot, update, update_claim=claim)
+    if not claim.asked:  # no handler matched: record it all the same
+        await claim.take_alone()
+    if isinstance(answer, TelegramMethod):
+        return await webhook_answer(app.bot, answer)
     return {"ok": True}
+
+
+@dataclass
+class UpdateClaim:
+    """The right to handle one update, taken once per (bot, update_id).
+
+    Most handlers have it taken for them before they run, in a transaction
+    of its own (`claim_first`). A handler flagged `claims_update` takes it
+    inside its own write transaction instead: its work and the record commit
+    together (one commit, so one disk flush less per update), a duplicate
+    delivery waits for the first one's lock and then backs out, and if the
+    work rolls back, so does the record, so a re-sent update is handled anew.
+    Such a handler must take it before it answers anyone, also when its
+    transaction failed (`take_alone`).
+    """
+
+    sessions: async_sessionmaker[AsyncSession]
+    bot: str
+    update_id: int
+    received_at: datetime
+    asked: bool = False
+
+    async def take(self, session: AsyncSession) -> bool:
+        """Record the update in `session`'s transaction; False if it was handled before."""
+        self.asked = True
+        return await telegram_updates.first_time(
+            session, self.bot, self.update_id, now=self.received_at
+        )
+
+    async def take_alone(self) -> bool:
+        async with self.sessions() as session, session.begin():
+            return await self.take(session)
+
+
+async def claim_first(
+    handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+    event: TelegramObject,
+    data: dict[str, Any],
+) -> Any:
+    """Inner middleware: take the update's claim before the chosen handler runs,
+    unless the handler takes it itself; a duplicate goes no further."""
+    claim = data.get("update_claim")
+    if not isinstance(claim, UpdateClaim) or get_flag(data, "claims_update"):
+        return await handler(event, data)
+    if not await claim.take_alone():
+        return None
+    return await handler(event, data)
+
+
+async def webhook_answer(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
+    """The method as Telegram's webhook answer; one with files is called here instead."""
+    files: dict[str, InputFile] = {}
+    params = {
+        key: prepared
+        for key, value in method.model_dump(warnings=False).items()
+        if (prepared := bot.session.prepare_value(value, bot=bot, files=files, _dumps_json=False))
+        is not None
+    }
+    if files:
+        await Dispatcher.silent_call_request(bot, method)
+        return {"ok": True}
+    return {"method": method.__api_method__, **params}

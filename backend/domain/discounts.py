@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import NoReturn
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -180,11 +181,40 @@ async def find_by_code(session: AsyncSession, raw_code: str) -> Discount:
     return discount
 
 
+@dataclass(frozen=True)
+class Offer:
+    """A code as the till sees it: the discount and whose it is (None: customer gone)."""
+
+    discount: Discount
+    customer: Customer | None
+
+
 async def lookup(session: AsyncSession, raw_code: str, *, now: datetime) -> Discount:
     """A code that can be redeemed right now; otherwise the typed reason it cannot."""
-    discount = await find_by_code(session, raw_code)
-    _raise_unless_redeemable(discount, now)
-    return discount
+    return (await look_up_offer(session, raw_code, now=now)).discount
+
+
+async def look_up_offer(session: AsyncSession, raw_code: str, *, now: datetime) -> Offer:
+    """`lookup` with the customer, in one statement (the till shows their name)."""
+    code = normalize_code(raw_code)
+    offer = await _offer(session, Discount.code == code) if code is not None else None
+    if offer is None:
+        raise CodeNotFound("no discount has this code")
+    _raise_unless_redeemable(offer.discount, now)
+    return offer
+
+
+async def _offer(session: AsyncSession, match: ColumnElement[bool]) -> Offer | None:
+    """The discount matching `match` with its customer, re-read even if already loaded."""
+    row = (
+        await session.execute(
+            select(Discount, Customer)
+            .outerjoin(Customer, Customer.id == Discount.customer_id)
+            .where(match)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    return None if row is None else Offer(row[0], row[1])
 
 
 def _raise_unless_redeemable(discount: Discount, now: datetime) -> None:
@@ -198,6 +228,15 @@ def _raise_unless_redeemable(discount: Discount, now: datetime) -> None:
         raise CodeExpired("this code has expired", expires_at=discount.expires_at)
 
 
+@dataclass(frozen=True)
+class Redemption:
+    """A code just redeemed: the discount as stored, whose it was, and who redeemed it."""
+
+    discount: Discount
+    customer: Customer | None
+    cashier: Cashier
+
+
 async def redeem(
     session: AsyncSession,
     raw_code: str,
@@ -209,30 +248,99 @@ async def redeem(
     """Mark a code used at the till; exactly one of any parallel callers succeeds."""
     if not cashier.is_active:
         raise CashierInactive("this cashier has been deactivated")
+    code = normalize_code(raw_code)
+    if code is None:
+        _check_amount(purchase_amount)
+        raise CodeNotFound("no discount has this code")
+    redemption = await _redeem(
+        session,
+        Discount.code == code,
+        Cashier.id == cashier.id,
+        now=now,
+        purchase_amount=purchase_amount,
+    )
+    return redemption.discount
+
+
+async def redeem_at_till(
+    session: AsyncSession,
+    discount_id: int,
+    telegram_id: int,
+    *,
+    now: datetime,
+    purchase_amount: Decimal | None = None,
+) -> Redemption:
+    """`redeem` as the till bot asks: the offered discount by id, the cashier by Telegram.
+
+    The cashier is not read first: the redeeming statement itself checks that
+    the account belongs to an active cashier (one round trip less per press).
+    Raises NotFound for an account that is no cashier.
+    """
+    return await _redeem(
+        session,
+        Discount.id == discount_id,
+        Cashier.telegram_id == telegram_id,
+        now=now,
+        purchase_amount=purchase_amount,
+    )
+
+
+def _check_amount(purchase_amount: Decimal | None) -> None:
     if purchase_amount is not None and purchase_amount < 0:
         raise ValidationFailed("purchase amount cannot be negative", field="purchase_amount")
-    discount = await find_by_code(session, raw_code)
+
+
+async def _redeem(
+    session: AsyncSession,
+    match: ColumnElement[bool],
+    redeemer: ColumnElement[bool],
+    *,
+    now: datetime,
+    purchase_amount: Decimal | None,
+) -> Redemption:
+    """The redemption itself: one conditional UPDATE, one re-read, the audit line.
+
+    `match` picks the discount and `redeemer` the cashier. The UPDATE comes
+    first, with nothing read beforehand: it changes the row only if the code
+    is active and unexpired and the cashier active; of parallel callers the
+    database lets exactly one match, the others wait for its row lock and then
+    match nothing. The re-read after it sees our own write (the row stays
+    locked until commit), so the audit snapshot and the till's answer show
+    what was stored, with the customer and the cashier; for a caller that
+    matched nothing it says why.
+    """
+    _check_amount(purchase_amount)
+    cashier_of = select(Cashier).where(redeemer)
     result = await session.execute(
         update(Discount)
         .where(
-            Discount.id == discount.id,
+            match,
             Discount.status == DiscountStatus.ACTIVE,
             Discount.expires_at > now,
+            cashier_of.where(Cashier.is_active.is_(True)).exists(),
         )
         .values(
             status=DiscountStatus.REDEEMED,
             redeemed_at=now,
-            cashier_id=cashier.id,
-            store=cashier.store,
+            cashier_id=cashier_of.with_only_columns(Cashier.id).scalar_subquery(),
+            store=cashier_of.with_only_columns(Cashier.store).scalar_subquery(),
             purchase_amount=purchase_amount,
         )
         .execution_options(synchronize_session=False)
     )
     assert isinstance(result, CursorResult)
-    await session.refresh(discount)
-    if result.rowcount != 1:
-        _raise_unless_redeemable(discount, now)
-        raise CodeAlreadyRedeemed("this code has already been redeemed")
+    row = (
+        await session.execute(
+            select(Discount, Customer, Cashier)
+            .outerjoin(Customer, Customer.id == Discount.customer_id)
+            .outerjoin(Cashier, Cashier.id == Discount.cashier_id)
+            .where(match)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if result.rowcount != 1 or row is None or row[2] is None:
+        await _refuse(session, cashier_of, row[0] if row is not None else None, now)
+    discount, customer, cashier = row  # the cashier recorded on the row: this one
     await audit.record(
         session,
         Actor(ActorKind.CASHIER, cashier.id, cashier.name),
@@ -241,7 +349,25 @@ async def redeem(
         discount.id,
         after=snapshot(discount),
     )
-    return discount
+    return Redemption(discount, customer, cashier)
+
+
+async def _refuse(
+    session: AsyncSession,
+    cashier_of: Select[Cashier],
+    discount: Discount | None,
+    now: datetime,
+) -> NoReturn:
+    """Why a redemption matched nothing: no such cashier, an inactive one, or the code."""
+    cashier = await session.scalar(cashier_of)
+    if cashier is None:
+        raise NotFound("no cashier has this Telegram account", entity="cashier")
+    if not cashier.is_active:
+        raise CashierInactive("this cashier has been deactivated")
+    if discount is None:
+        raise CodeNotFound("no discount has this code")
+    _raise_unless_redeemable(discount, now)
+    raise CodeAlreadyRedeemed("this code has already been redeemed")
 
 
 async def cancel(

@@ -1,15 +1,17 @@
 """Each Telegram update is handled once, even when Telegram delivers it again.
 
 Telegram re-sends an update when our answer is slow or lost; the (bot,
-update_id) primary key makes the second insert fail, so the handler skips it.
+update_id) primary key turns the second insert into a no-op, so the handler
+skips it. Every update pays for this check, so it is one statement:
+`INSERT IGNORE` (MySQL/MariaDB) / `INSERT OR IGNORE` (SQLite) and its row
+count, with no savepoint and no error to recover from.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import CursorResult, delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain.models import TelegramUpdate
@@ -30,12 +32,15 @@ async def first_time(session: AsyncSession, bot: str, update_id: int, *, now: da
     """
     if update_id not in _STORABLE:
         return False
-    try:
-        async with session.begin_nested():
-            session.add(TelegramUpdate(bot=bot, update_id=update_id, received_at=now))
-    except IntegrityError:
-        return False
-    return True
+    result = await session.execute(
+        insert(TelegramUpdate)
+        .values(bot=bot, update_id=update_id, received_at=now)
+        .prefix_with("IGNORE", dialect="mysql")
+        .prefix_with("IGNORE", dialect="mariadb")
+        .prefix_with("OR IGNORE", dialect="sqlite")
+    )
+    assert isinstance(result, CursorResult)
+    return result.rowcount == 1
 
 
 async def forget_old(session: AsyncSession, *, now: datetime) -> int:
