@@ -96,7 +96,6 @@ class RolePermission(BasePermission):
     """
 
     required: AdminRole | None = None
-    silent: bool = False
 
     async def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
         if self.required is None:
@@ -104,24 +103,44 @@ class RolePermission(BasePermission):
         admin = await info.context.admin()
         if admin is not None and role_allows(admin.role, self.required):
             return True
-        if self.silent:
-            return False
         if admin is None:
             raise Unauthenticated("sign in first: send Authorization: Bearer <token>")
         coordinate = f"{info._raw_info.parent_type.name}.{info.field_name}"
         raise Forbidden(f"{coordinate} needs the {self.required.value} role")
 
 
-def _permission_class(coordinate: str, silent: bool = False) -> type[RolePermission]:
-    return _role_class(ROLE_MATRIX[coordinate], silent)
+class HiddenUnlessRole(BasePermission):
+    """An object field that reads as null below `required` (e.g. a customer's phone).
+
+    Synchronous: objects are only reached through root fields that already
+    signed the admin in, so the admin is known; an async check would make
+    every row of a 50-customer page resolve as its own task. Unknown admin:
+    hidden (closed by default).
+    """
+
+    required: AdminRole = OWNER
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        admin = info.context.admin_so_far
+        return admin is not None and role_allows(admin.role, self.required)
 
 
 @cache
-def _role_class(required: AdminRole | None, silent: bool) -> type[RolePermission]:
-    """One class per role (and silence): the schema names a directive after each."""
+def _hidden_class(required: AdminRole) -> type[HiddenUnlessRole]:
+    """One class per role: the schema names a directive after each."""
+    name = f"Requires{required.value.title()}OrHidden"
+    return type(name, (HiddenUnlessRole,), {"required": required})
+
+
+def _permission_class(coordinate: str) -> type[RolePermission]:
+    return _role_class(ROLE_MATRIX[coordinate])
+
+
+@cache
+def _role_class(required: AdminRole | None) -> type[RolePermission]:
+    """One class per role: the schema names a directive after each."""
     name = f"Requires{(required.value if required else 'nothing').title()}"
-    name += "OrHidden" if silent else ""
-    return type(name, (RolePermission,), {"required": required, "silent": silent})
+    return type(name, (RolePermission,), {"required": required})
 
 
 def allow(coordinate: str) -> list[type[BasePermission]]:
@@ -131,4 +150,7 @@ def allow(coordinate: str) -> list[type[BasePermission]]:
 
 def hidden_unless(coordinate: str) -> list[FieldExtension]:
     """For object fields that come back null (not an error) for lesser roles."""
-    return [PermissionExtension([_permission_class(coordinate, silent=True)()], fail_silently=True)]
+    required = ROLE_MATRIX[coordinate]
+    if required is None:
+        raise ValueError(f"{coordinate} is public: nothing to hide")
+    return [PermissionExtension([_hidden_class(required)()], fail_silently=True)]
