@@ -92,8 +92,7 @@ async def page(
     after: pagination.Key | None,
 ) -> pagination.Page[Customer]:
     """One page; its keys are found in the indexes first, the full rows read only for it."""
-    tags = await segments.look_up_tags(session, customer_filter.rules, probe=True)
-    per_row = tags is not None and tags.are_common(customer_filter.rules)
+    tags, per_row = await segments.listing_tags(session, customer_filter.rules)
     return await pagination.keyset_page(
         session,
         query(customer_filter, now=now, per_row_tags=per_row, tags=tags),

@@ -222,8 +222,7 @@ async def page_members(
     """Members with id > after_id, by id: pass the last id back for the next page."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValidationFailed(f"limit must be 1 to {MAX_PAGE_SIZE}", field="limit")
-    tags = await look_up_tags(session, rules, probe=True)
-    per_row = tags is not None and tags.are_common(rules)
+    tags, per_row = await listing_tags(session, rules)
     query = select(Customer).where(*conditions(rules, now, per_row_tags=per_row, tags=tags))
     if after_id is not None:
         query = query.where(Customer.id > after_id)
@@ -305,10 +304,15 @@ async def look_up_tags(
     )
 
 
+async def listing_tags(session: AsyncSession, rules: SegmentRules) -> tuple[RuleTags | None, bool]:
+    """The rules' tags for a list in some order, and whether to check them row by row."""
+    tags = await look_up_tags(session, rules, probe=True)
+    return tags, tags is not None and tags.are_common(rules)
+
+
 async def tags_are_common(session: AsyncSession, rules: SegmentRules) -> bool:
     """Whether the list and the preview check these rules' tags row by row (`RuleTags`)."""
-    tags = await look_up_tags(session, rules, probe=True)
-    return tags is not None and tags.are_common(rules)
+    return (await listing_tags(session, rules))[1]
 
 
 def conditions(

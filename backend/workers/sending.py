@@ -47,7 +47,7 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
 from aiogram import Bot
@@ -424,9 +424,33 @@ def _never_sent(error: TelegramNetworkError) -> bool:
     )
 
 
-_WIRES: weakref.WeakKeyDictionary[object, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = (
-    weakref.WeakKeyDictionary()
-)
+class _PerLoop(Generic[T]):
+    """One `T` per owner object and event loop: shared by every run of a process.
+
+    Keyed weakly by the owner (a bot's session, a limiter), and made afresh on
+    another loop, since asyncio primitives belong to the loop they were made on.
+    """
+
+    def __init__(self, make: Callable[[Any], T]) -> None:
+        self.make = make
+        self.known: weakref.WeakKeyDictionary[Any, tuple[asyncio.AbstractEventLoop, T]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __call__(self, owner: Any) -> T:
+        loop = asyncio.get_running_loop()
+        known = self.known.get(owner)
+        if known is None or known[0] is not loop:
+            known = self.known[owner] = (loop, self.make(owner))
+        return known[1]
+
+
+def _pool_semaphore(session: Any) -> asyncio.Semaphore:
+    pool = getattr(session, "_connector_init", {}).get("limit", 100)
+    return asyncio.Semaphore(max(1, int(pool)))
+
+
+_WIRES = _PerLoop(_pool_semaphore)
 
 
 def _wires(bot: Bot) -> asyncio.Semaphore:
@@ -436,12 +460,7 @@ def _wires(bot: Bot) -> asyncio.Semaphore:
     request can go out at once; a worker killed then leaves few started rows
     whose request never left (those are ambiguous and never resent).
     """
-    loop = asyncio.get_running_loop()
-    known = _WIRES.get(bot.session)
-    if known is None or known[0] is not loop:
-        pool = getattr(bot.session, "_connector_init", {}).get("limit", 100)
-        known = _WIRES[bot.session] = (loop, asyncio.Semaphore(max(1, int(pool))))
-    return known[1]
+    return _WIRES(bot.session)
 
 
 class _Spacing:
@@ -469,18 +488,8 @@ class _Spacing:
             await asyncio.sleep(due - now)
 
 
-_SPACINGS: weakref.WeakKeyDictionary[object, tuple[asyncio.AbstractEventLoop, _Spacing]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _spacing(limiter: SendRateLimiter) -> _Spacing:
-    """One spacing per limiter (so per worker process, whatever the runs) and event loop."""
-    loop = asyncio.get_running_loop()
-    known = _SPACINGS.get(limiter)
-    if known is None or known[0] is not loop:
-        known = _SPACINGS[limiter] = (loop, _Spacing())
-    return known[1]
+# One spacing per limiter (so per worker process, whatever the runs) and event loop.
+_spacing = _PerLoop[_Spacing](lambda _limiter: _Spacing())
 
 
 class _Stopped(Exception):
