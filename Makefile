@@ -1,10 +1,17 @@
 # Two commands matter: `make run` (bare clone -> running app) and `make test`.
+# Everything is installed from uv.lock (see docs/dependencies.md).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
 INSTALLED := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint typecheck unit migrate demo clean bench bench-quick fuzz load
+# uv works on this venv with the interpreter it was made from, and never downloads a Python.
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test install lock upgrade-check audit lint typecheck unit migrate demo clean \
+	bench bench-quick fuzz load
 
 run: install
 	$(BIN)/dvorik migrate
@@ -15,11 +22,30 @@ test: lint typecheck unit
 
 install: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml
+# uv itself, at the version and hashes uv.lock records, installed by the venv's own pip.
+$(UV): uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PYTHON) scripts/locked_requirement.py uv | $(BIN)/python -m pip install --quiet \
+		--disable-pip-version-check --require-hashes --no-deps -r /dev/stdin
+	touch $(UV)
+
+# Exactly the lock; --locked stops with a message when pyproject.toml and uv.lock disagree.
+$(INSTALLED): pyproject.toml uv.lock $(UV)
+	$(UV) sync --locked --quiet
 	touch $(INSTALLED)
+
+# After editing dependencies in pyproject.toml: resolve again, keeping every other pin.
+lock: $(UV)
+	$(UV) lock
+	$(MAKE) install
+
+# The newest versions the ranges allow, tried in a throwaway copy; changes nothing here.
+upgrade-check: $(UV)
+	bash scripts/upgrade-check
+
+# Known vulnerabilities in the locked set (pip-audit, PyPI's advisory data; needs the network).
+audit: $(UV)
+	bash scripts/audit
 
 lint: install
 	$(BIN)/ruff check .

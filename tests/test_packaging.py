@@ -67,3 +67,16 @@ def test_compose_and_dockerfile_run_real_cli_commands() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     used |= set(re.findall(r'"dvorik", "([a-z-]+)"', dockerfile))
     assert used and used <= commands
+
+
+def test_the_image_installs_the_locked_runtime_set_and_nothing_else() -> None:
+    """The Dockerfile's installs all go through uv.lock: uv by hash, the app by `uv sync`."""
+    logical_lines = (ROOT / "Dockerfile").read_text().replace("\\\n", " ").splitlines()
+    installs = [line for line in logical_lines if re.search(r"\b(pip|uv) (install|sync)\b", line)]
+    assert installs, "the Dockerfile installs nothing"
+    for line in installs:
+        if "pip install" in line:
+            assert "locked_requirement.py uv" in line and "--require-hashes" in line
+        else:
+            assert "uv sync --locked --no-dev" in line
+    assert any("--no-editable" in line for line in installs)

@@ -1,4 +1,4 @@
-"""From a fresh clone, `make run` installs, migrates, loads demo data and serves /health.
+"""From a fresh clone, `make run` installs the lock, migrates, loads demo data and serves /health.
 
 This is the newcomer's first command, so it is tested the way they run it:
 a `git clone` of the committed tree, nothing borrowed from this checkout.
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.lockfile import differences
 from tests.processes import ROOT, environment, free_port, running, wait_for_http
 
 
@@ -33,3 +34,4 @@ def test_make_run_from_a_fresh_clone_serves_health(tmp_path: Path) -> None:
     assert response.json() == {"status": "ok", "database": "ok"}
     assert (clone / ".venv" / "bin" / "dvorik").exists()
     assert (clone / "dvorik.db").exists()
+    assert differences(clone / ".venv" / "bin" / "python", clone) == []
