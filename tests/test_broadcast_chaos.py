@@ -20,7 +20,6 @@ skipped locally without them, failed under CI=true.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -150,6 +149,9 @@ async def test_sigkilled_worker_twice_every_recipient_messaged_at_most_once(
     chaos = Chaos()
     log = tmp_path / "worker.log"
 
+    async def pending_messages() -> int:
+        return int((await redis.xinfo_groups(QUEUE))[0]["pending"])
+
     async with serve_app(create_app(fake)) as fake_url:
         env = environment_for(
             engine,
@@ -179,10 +181,14 @@ async def test_sigkilled_worker_twice_every_recipient_messaged_at_most_once(
             await wait_until(
                 completed, "completed", seconds=FINISH_WITHIN, watch=[(worker, log)], every=0.2
             )
-            await asyncio.sleep(0.5)  # let the worker ack its message
+
+            async def acked() -> bool:  # the last run acks its message once it has returned
+                return await pending_messages() == 0
+
+            await wait_until(acked, "the task message acked", seconds=30, watch=[(worker, log)])
         finally:
             terminate(worker)
-        pending_messages = (await redis.xinfo_groups(QUEUE))[0]["pending"]
+        pending = await pending_messages()
 
     async with sessions() as session:
         stats = await broadcasts.stats(session, broadcast_id)
@@ -252,4 +258,4 @@ async def test_sigkilled_worker_twice_every_recipient_messaged_at_most_once(
     assert unmessaged_settled == []
     # Every message the fake recorded belongs to a row marked sent or ambiguous.
     assert sum(received.values()) == stats.sent + (len(ambiguous_rows) - ambiguous_unmessaged)
-    assert pending_messages == 0  # the last run acked its message
+    assert pending == 0  # the last run acked its message

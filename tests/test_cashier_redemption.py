@@ -26,6 +26,7 @@ from backend.domain.clock import utcnow
 from backend.domain.models import AuditEntry, Discount, DiscountStatus
 from backend.fake_telegram import FakeUser, SentMessage
 from tests.bots import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram, fresh, telegram_world
+from tests.timing import until
 
 __all__ = ["telegram_world"]
 _ids = itertools.count(5_600_001)
@@ -319,10 +320,9 @@ async def test_on_long_polling_the_press_is_acknowledged_too(
     )
     try:
         await telegram.fake.press_button(CASHIER_TOKEN, olga, confirm_data(offer), offer.message_id)
-        for _ in range(200):
-            if telegram.fake.method_counts["answerCallbackQuery"]:
-                break
-            await asyncio.sleep(0.02)
+        await until(
+            lambda: telegram.fake.method_counts["answerCallbackQuery"] > 0, "the press answered"
+        )
     finally:
         await app.dispatcher.stop_polling()
         await polling

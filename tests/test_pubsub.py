@@ -25,6 +25,7 @@ from backend.pubsub import (
     create_pubsub,
 )
 from tests.databases import unavailable
+from tests.timing import until
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 WAIT = 5.0  # seconds; far more than any delivery here should take
@@ -140,17 +141,20 @@ async def test_a_cancelled_listener_unsubscribes(pubsub: PubSub, channel: str) -
 
 async def test_closing_ends_the_subscriptions_still_open(pubsub: PubSub, channel: str) -> None:
     listening = asyncio.Event()
+    received: list[dict[str, Any]] = []
 
     async def listen() -> list[dict[str, Any]]:
         async with pubsub.subscribe(channel) as messages:
             listening.set()
-            return [message async for message in messages]
+            async for message in messages:
+                received.append(message)
+        return received
 
     task = asyncio.create_task(listen())
     async with asyncio.timeout(WAIT):
         await listening.wait()
     await pubsub.publish(channel, {"sent": 1})
-    await asyncio.sleep(0.2)
+    await until(lambda: bool(received), "the message received", within=WAIT)
     await pubsub.close()
 
     async with asyncio.timeout(WAIT):

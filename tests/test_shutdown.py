@@ -168,8 +168,10 @@ async def test_sigterm_to_the_api_lets_requests_in_flight_finish(
                 )
                 os.kill(api.pid, signal.SIGTERM)
                 signalled = time.monotonic()
-                await asyncio.sleep(0.5)
-                refused = await _refused(base_url)
+                # The listener closes while both requests still wait (the lock holds
+                # the write): poll for that, however slowly the process gets to it.
+                refused = await _refused_within(base_url, EXIT_WITHIN)
+                assert not edit.done(), edit.result().text
                 await transaction.rollback()  # the lock goes: the write can finish
                 edited, hooked = await asyncio.wait_for(asyncio.gather(edit, webhook), 30)
             code, _ = await _exit_code(api, EXIT_WITHIN + 30)
@@ -229,6 +231,16 @@ async def _refused(base_url: str) -> bool:
     except httpx.TransportError:
         return True
     return False
+
+
+async def _refused_within(base_url: str, seconds: float) -> bool:
+    """True once a new connection is refused; False if one is still served after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not await _refused(base_url):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
 
 
 async def _add_recipients(sessions: Sessions) -> None:
