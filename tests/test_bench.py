@@ -161,3 +161,34 @@ async def test_common_tags_switch_the_list_to_a_per_row_plan_with_the_same_answe
         assert [row.id for row in listed.rows] == expected[:4], raw
         assert [row.id for row in preview] == sorted(expected)[:4], raw
         assert list(per_row) == sorted(expected), raw
+
+
+def test_suite_times_reports_each_file_of_a_run(tmp_path: Path) -> None:
+    """`python -m bench.suite_times REPORT` turns a real pytest run into the per-file table."""
+    report = tmp_path / "run.xml"
+    files = ["tests/test_packaging.py", "tests/test_configuration.py"]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+            *files,
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    table = subprocess.run(
+        [sys.executable, "-m", "bench.suite_times", str(report)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    rows = {line.split("|")[1].strip(" `"): line for line in table.splitlines()[2:]}
+    assert set(rows) == {*files, "**all 2 files**"}
+    assert [cell.strip() for cell in rows["**all 2 files**"].split("|")[2:4]] == ["15", "0"]
