@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 INSTALLED := $(VENV)/.installed-stamp
+# The suite runs in this many pytest-xdist processes (whole files each); 0 runs it in one.
+TEST_WORKERS ?= 2
 
 # uv works on this venv with the interpreter it was made from, and never downloads a Python.
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -55,7 +57,7 @@ typecheck: install
 	$(BIN)/mypy
 
 unit: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 migrate: install
 	$(BIN)/dvorik migrate

@@ -2,10 +2,12 @@
 
 The suite's time is a product figure (how long a developer waits for
 `make test`, and what CI spends of its budget). `--run` runs the whole suite
-once with a JUnit report and prints the wall time beside the 10-minute target;
-given a report from an earlier run, it only prints the table. A file's time is
-the sum of its tests' setup, call and teardown (session fixtures count where
-they are first set up), so the rows add up to about the whole run.
+once as `make test` does (TEST_WORKERS pytest-xdist processes, 2 by default,
+whole files each) with a JUnit report and prints the wall time beside the
+10-minute target; given a report from an earlier run, it only prints the
+table. A file's time is the sum of its tests' setup, call and teardown (session
+fixtures count where they are first set up); the files run side by side, so
+their sum is about the wall time times the number of workers.
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ def table(rows: dict[str, tuple[int, int, float]]) -> str:
 
 def run_suite(report: Path, pytest_args: list[str]) -> tuple[int, float]:
     started = time.monotonic()
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    workers = os.environ.get("TEST_WORKERS", "2")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers]
+    command += ["--dist", "loadfile"]
     done = subprocess.run(  # noqa: S603 (our own interpreter and arguments)
         [*command, f"--junitxml={report}", *pytest_args], env=os.environ.copy(), check=False
     )

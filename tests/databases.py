@@ -11,6 +11,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from alembic import command
@@ -23,7 +24,25 @@ from backend.domain.database import create_engine
 from backend.migrations import alembic_config
 
 MARIADB_SERVER_URL = os.environ.get("TEST_MARIADB_URL", "mysql+asyncmy://root@127.0.0.1:3306")
-MARIADB_SCHEMA = os.environ.get("TEST_MARIADB_SCHEMA", "dvorik_test")
+# Databases 10-15 for the first (or only) test process; under pytest-xdist each
+# further worker takes the six below (`redis_url`). MariaDB schemas need no such
+# care: every test names its own after the process id.
+REDIS_DATABASES_PER_WORKER = 6
+
+
+def redis_url(variable: str, database: int) -> str:
+    """The Redis URL a test file uses: `variable` if set, else `database` on 127.0.0.1.
+
+    `make test` runs the suite in two pytest-xdist workers at once; files that
+    share a database number must not meet on fixed keys (queues, limits), so
+    worker gwN uses the number 6N lower. Redis has 16 databases: two workers fit.
+    """
+    url = urlsplit(os.environ.get(variable, f"redis://127.0.0.1:6379/{database}"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    number = int(url.path.strip("/") or 0) - REDIS_DATABASES_PER_WORKER * worker
+    if number < 0:
+        raise RuntimeError(f"{variable}: no Redis database left for xdist worker gw{worker}")
+    return urlunsplit(url._replace(path=f"/{number}"))
 
 
 def in_ci() -> bool:

@@ -32,13 +32,14 @@ from tests.databases import (
     MARIADB_SERVER_URL,
     create_mariadb_schema,
     drop_mariadb_schema,
+    redis_url,
     require_redis,
     unavailable,
 )
 from tests.factories import make_customer
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = os.environ.get("TEST_BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
+REDIS_URL = redis_url("TEST_BENCH_REDIS_URL", 10)
 FIGURES = (
     "seeding 2000 customers",
     "customers page, GraphQL",

@@ -49,13 +49,13 @@ from backend.fake_telegram import FakeTelegram, create_app
 from backend.workers.broker import QUEUE, TaskiqTaskQueue, create_broker
 from tests.api import environment_for, serve_app
 from tests.bots import CUSTOMER_TOKEN, bots_environment
-from tests.databases import migrated_mariadb, require_redis
+from tests.databases import migrated_mariadb, redis_url, require_redis
 from tests.ledger import count_deliveries
 from tests.processes import DVORIK, spawn, terminate, wait_until
 
 pytestmark = pytest.mark.mariadb
 
-REDIS_URL = os.environ.get("TEST_CHAOS_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_URL = redis_url("TEST_CHAOS_REDIS_URL", 13)
 RECIPIENTS = 2000
 SEND_RATE = 1000  # the shop setting: the 429 pauses, not the pace, should bound the run
 KILL_AFTER_SENT = (300, 900)  # SIGKILL the worker once this many rows are recorded sent

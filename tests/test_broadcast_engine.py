@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
 import statistics
 import time
 import uuid
@@ -58,13 +57,13 @@ from backend.workers.sending import (
     process_broadcast,
 )
 from tests.api import serve_app
-from tests.databases import require_redis
+from tests.databases import redis_url, require_redis
 from tests.factories import next_telegram_id
 from tests.processes import free_port
 from tests.timing import LoopLag, at_most, busiest
 
 TOKEN = "765432:" + "E" * 35
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = redis_url("TEST_REDIS_URL", 15)
 TEXT = "Привет, {first_name}! Ваш код {code}: скидка {percent}% до {expires_on}"
 ACTOR = Actor.system("test")
 

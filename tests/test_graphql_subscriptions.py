@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,10 +31,10 @@ from backend.domain.models import (
 )
 from backend.pubsub import InProcessPubSub, PubSub, RedisPubSub, broadcast_channel
 from tests.api import GraphQLClient, RunningServer, serve, settings_for
-from tests.databases import unavailable
+from tests.databases import redis_url, unavailable
 from tests.factories import make_customer
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = redis_url("TEST_REDIS_URL", 15)
 WAIT = 5.0  # seconds; far more than any message here should take
 PROTOCOL = Subprotocol("graphql-transport-ws")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import httpx
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
@@ -14,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from backend.bots.telegram import create_storage
 from backend.domain.models import AdminRole, AuditEntry
 from tests.api import GraphQLClient, serve, settings_for
-from tests.databases import require_redis
+from tests.databases import redis_url, require_redis
 from tests.factories import make_customer
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
 SPA = "https://admin.dvorik.test"
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = redis_url("TEST_REDIS_URL", 15)
 
 
 async def test_development_serves_graphiql_and_introspection(base_url: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -28,10 +27,10 @@ from backend.settings import Settings
 from backend.workers.broker import CONSUMER_GROUP, TaskiqTaskQueue, create_broker
 from backend.workers.in_process import InProcessTaskQueue
 from tests.api import GraphQLClient, RunningServer
-from tests.databases import require_redis
+from tests.databases import redis_url, require_redis
 from tests.processes import free_port
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = redis_url("TEST_REDIS_URL", 15)
 
 Samples = Mapping[tuple[str, frozenset[tuple[str, str]]], float]
 

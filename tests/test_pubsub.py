@@ -9,7 +9,6 @@ Channels are global to a Redis server (not per database), so each test uses its 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
@@ -24,10 +23,10 @@ from backend.pubsub import (
     broadcast_channel,
     create_pubsub,
 )
-from tests.databases import unavailable
+from tests.databases import redis_url, unavailable
 from tests.timing import until
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = redis_url("TEST_REDIS_URL", 15)
 WAIT = 5.0  # seconds; far more than any delivery here should take
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from backend.rate_limits import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
-from tests.databases import require_redis
+from tests.databases import redis_url, require_redis
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = redis_url("TEST_REDIS_URL", 15)
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -24,7 +24,6 @@ import asyncio
 import base64
 import itertools
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -57,12 +56,12 @@ from tests.api import (
     settings_for,
 )
 from tests.bots import CASHIER_TOKEN, CUSTOMER_TOKEN, SECRET, Telegram, fresh, telegram_world
-from tests.databases import require_redis
+from tests.databases import redis_url, require_redis
 from tests.factories import make_admin
 
 __all__ = ["telegram_world"]
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = redis_url("TEST_REDIS_URL", 15)
 ME = "{ me { email role } }"
 PASSWORD = "correct horse battery"
 _telegram_ids = itertools.count(7_100_001)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -66,10 +65,10 @@ from backend.workers.schedule import (
 )
 from backend.workers.tasks import send_notification
 from tests.api import serve_app, settings_for
-from tests.databases import require_redis
+from tests.databases import redis_url, require_redis
 from tests.factories import make_customer, make_discount
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = redis_url("TEST_REDIS_URL", 14)
 # 09:00 on 10 March 2026 in Vladivostok (UTC+10).
 NINE_AM = datetime(2026, 3, 9, 23, 0, tzinfo=UTC)
 BIRTHDAY = date(1990, 3, 10)
