@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
+import structlog
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -58,10 +59,14 @@ async def shop(sessions: async_sessionmaker[AsyncSession], count: int) -> list[C
 
 @contextmanager
 def counting_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Statements run on `engine` for HTTP requests meanwhile (those with a request id):
+    the server's own scheduler shares the engine and may tick in the middle."""
     statements: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+        in_a_request = "request_id" in structlog.contextvars.get_contextvars()
+        ours = not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))
+        if in_a_request and ours:
             statements.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
@@ -114,7 +119,7 @@ async def test_a_page_costs_the_same_few_statements_for_10_and_100_rows(
             response = await owner(N_PLUS_ONE, first=size)
         assert len(response.data["customers"]["edges"]) == size
         counts[size] = len(statements)
-    assert counts[10] == counts[100] <= 4, counts
+    assert 2 <= counts[10] == counts[100] <= 4, counts
 
 
 async def test_search_finds_by_name_phone_and_telegram_id(
@@ -300,5 +305,5 @@ async def test_a_page_shows_each_customers_tags_and_discounts_as_their_card_does
         edges = data["customers"]["edges"] if "customers" in data else data["list"]["rows"]
         nodes = [edge.get("node") or edge["who"] for edge in edges]
         assert {node["id"]: node for node in nodes} == cards, name
-        assert len(statements) <= 4, (name, statements)
+        assert 2 <= len(statements) <= 4, (name, statements)
     assert len(cards[people[0].id]["discounts"]) == 2
