@@ -3,7 +3,8 @@
 * A `DomainError` keeps its message and gets `extensions.code` (one enum,
   `ErrorCode`) plus its details: the SPA switches on the code.
 * A document that does not parse or validate gets INVALID_QUERY, and one over
-  the depth, alias or token limits QUERY_TOO_COMPLEX.
+  the document limits (tokens; depth, aliases, expanded fields and spreads,
+  `document_limits.py`) QUERY_TOO_COMPLEX.
 * Anything else is a bug: the client gets a generic message with the request
   id, the log gets the traceback under the same id (the id of the HTTP
   request, also in the response's X-Request-ID header and on every log line
@@ -24,13 +25,13 @@ from strawberry.types.execution import StreamExecutionResult
 
 from backend.domain.audit import jsonable
 from backend.domain.errors import DomainError, ErrorCode
+from backend.graphql import document_limits
 from backend.observability.metrics import record_graphql_errors
 
 log = logging.getLogger("dvorik.graphql")
 
 LIMIT_MARKERS = (
-    "exceeds maximum operation depth",
-    "aliases found",
+    *document_limits.MARKERS,
     "token limit",
     "tokens",
     "Validation aborted",  # graphql-core gives up on a document with too many errors

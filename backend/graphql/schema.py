@@ -1,8 +1,9 @@
 """The admin API's schema: every concept's queries and mutations, merged, with limits.
 
-Limits keep one request from taking the database down: depth (nested
-relations), aliases (the same field asked many times) and tokens (document
-size). Errors are translated to typed `extensions.code` in `errors.py`;
+Limits keep one request from taking the database down: tokens (document
+size), then depth (nested relations), aliases (the same field asked many
+times), fields after fragments are expanded and fragment spreads, all in one
+linear pass (`document_limits.py`). Errors are translated to typed `extensions.code` in `errors.py`;
 each operation is timed under its name for `/metrics`.
 """
 
@@ -14,25 +15,20 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from backend.graphql.document_limits import MAX_ALIASES, MAX_DEPTH, DocumentLimits
 from backend.graphql.errors import TranslateErrors
 from backend.observability.operations import MeasureOperations
 
 PACKAGE = "backend.graphql"
 PACKAGE_DIR = Path(__file__).parent
 
-MAX_DEPTH = 8
-MAX_ALIASES = 30
 MAX_TOKENS = 3000
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "create_schema", "schema"]
 
 ROOT_KINDS = ("query", "mutation", "subscription")
 
@@ -67,9 +63,8 @@ def create_schema(*, introspection: bool = True) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension]] = [
         MeasureOperations,
         TranslateErrors,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: AddValidationRules([DocumentLimits]),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
