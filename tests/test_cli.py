@@ -58,6 +58,16 @@ def test_owner_creates_an_admin_with_the_password_on_stdin(migrated_env: dict[st
     assert again.stderr.strip() == "Error: an admin with email olga@dvorik.test already exists"
 
 
+def test_an_admin_is_created_with_a_long_cyrillic_passphrase(
+    migrated_env: dict[str, str],
+) -> None:
+    passphrase = "мармеладный дворик лучший магазин сладостей владивостока"  # 104 bytes
+    result = dvorik("admin", "create", "long@dvorik.test", env=migrated_env, stdin=passphrase)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout.strip().startswith("Admin long@dvorik.test (owner) created")
+
+
 def test_short_password_is_refused_in_one_line(migrated_env: dict[str, str]) -> None:
     result = dvorik("admin", "create", "a@dvorik.test", env=migrated_env, stdin="short\n")
     assert result.returncode == 1

@@ -121,3 +121,18 @@ async def test_a_dashboard_asks_many_root_fields_in_one_request(
         "cashiers",
         "admins",
     }
+
+
+async def test_owner_creates_an_admin_with_a_long_cyrillic_passphrase_who_signs_in(
+    staff: dict[AdminRole, GraphQLClient], graphql: GraphQLClient
+) -> None:
+    """104 bytes, past bcrypt's 72: created and signed in, never INTERNAL."""
+    passphrase = "мармеладный дворик лучший магазин сладостей владивостока"
+    created = await staff[AdminRole.OWNER](
+        "mutation($input: CreateAdminInput!) { createAdmin(input: $input) { email } }",
+        input={"email": "anna@dvorik.test", "password": passphrase, "role": "MARKETING"},
+    )
+    assert created.error_codes == [] and created.data["createAdmin"]["email"] == "anna@dvorik.test"
+    assert await login(graphql, "anna@dvorik.test", passphrase)
+    wrong = await graphql(LOGIN, email="anna@dvorik.test", password=passphrase + "!")
+    assert wrong.error_codes == ["INVALID_CREDENTIALS"]

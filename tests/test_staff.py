@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import bcrypt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,7 +43,7 @@ async def test_passwords_are_stored_as_bcrypt(session: AsyncSession) -> None:
     admin = await admins.create(
         session, "new@dvorik.test", "a long password", AdminRole.READONLY, actor=Actor.system()
     )
-    assert admin.password_hash.startswith("$2b$12$")
+    assert admin.password_hash.startswith(admins.PREHASHED + "$2b$12$")
     assert "a long password" not in admin.password_hash
     with pytest.raises(Conflict):
         await admins.create(
@@ -52,6 +53,34 @@ async def test_passwords_are_stored_as_bcrypt(session: AsyncSession) -> None:
         await admins.create(
             session, "not an email", "a long password", AdminRole.OWNER, actor=Actor.system()
         )
+
+
+PASSPHRASE = "мармеладный дворик лучший магазин сладостей владивостока"  # 104 bytes
+
+
+async def test_a_long_cyrillic_passphrase_works_and_every_byte_counts(
+    session: AsyncSession,
+) -> None:
+    assert len(PASSPHRASE.encode()) > admins.BCRYPT_MAX_BYTES
+    await admins.create(
+        session, "long@dvorik.test", PASSPHRASE, AdminRole.OWNER, actor=Actor.system()
+    )
+    admin = await admins.authenticate(session, "long@dvorik.test", PASSPHRASE)
+    assert admin.email == "long@dvorik.test"
+    # Past bcrypt's 72 bytes still counts: the same start with another ending is refused.
+    with pytest.raises(InvalidCredentials):
+        await admins.authenticate(session, "long@dvorik.test", PASSPHRASE[:-1] + "ы")
+
+
+async def test_a_plain_bcrypt_hash_from_before_still_signs_in(session: AsyncSession) -> None:
+    """Hashes made before pre-hashing: bcrypt over the password's first 72 bytes."""
+    admin = await make_admin(session, email="old@dvorik.test")
+    plain = bcrypt.hashpw(PASSPHRASE.encode()[:72], bcrypt.gensalt(4)).decode()
+    admin.password_hash = plain
+    await session.flush()
+    assert (await admins.authenticate(session, "old@dvorik.test", PASSPHRASE)).id == admin.id
+    with pytest.raises(InvalidCredentials):
+        await admins.authenticate(session, "old@dvorik.test", "correct horse battery")
 
 
 async def test_login_link_works_once(sessions: async_sessionmaker[AsyncSession]) -> None:

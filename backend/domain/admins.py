@@ -8,6 +8,7 @@ UPDATE, so a token works once even if two tabs race with it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -33,12 +34,27 @@ MIN_PASSWORD_LENGTH = 10
 LOGIN_TOKEN_TTL = timedelta(minutes=10)
 
 
+# bcrypt reads at most 72 bytes (bcrypt 5 refuses more; a 48-letter Cyrillic
+# passphrase is 90). Passwords are hashed as bcrypt over the base64 of their
+# SHA-256, so any length works and every byte counts; the prefix tells these
+# hashes from the plain bcrypt ones made before, which still verify.
+PREHASHED = "$bcrypt-sha256$"
+BCRYPT_MAX_BYTES = 72
+
+
+def _prehash(password: str) -> bytes:
+    return base64.b64encode(hashlib.sha256(password.encode()).digest())
+
+
 def hash_password(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
+    return PREHASHED + bcrypt.hashpw(_prehash(password), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
 
 
 def password_matches(password: str, password_hash: str) -> bool:
-    return bcrypt.checkpw(password.encode(), password_hash.encode())
+    if password_hash.startswith(PREHASHED):
+        return bcrypt.checkpw(_prehash(password), password_hash.removeprefix(PREHASHED).encode())
+    # A plain bcrypt hash from before: bcrypt 4 read the first 72 bytes when it was made.
+    return bcrypt.checkpw(password.encode()[:BCRYPT_MAX_BYTES], password_hash.encode())
 
 
 @cache
