@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     admin_spa_url: str = "http://127.0.0.1:5173"
     cors_origins: str = ""
     graphql_ide: bool | None = None
+    # FastAPI's /api/docs, /api/redoc and /api/openapi.json: on in development,
+    # off in production unless set to true.
+    api_docs: bool | None = None
+
+    # Bounded input (docs/reliability.md): request bodies, open sockets, query cost.
+    graphql_max_body_bytes: int = Field(default=1_000_000, ge=1_024, le=100_000_000)
+    webhook_max_body_bytes: int = Field(default=262_144, ge=1_024, le=10_000_000)
+    websocket_max_per_ip: int = Field(default=20, ge=1, le=100_000)
+    graphql_max_query_cost: int = Field(default=50_000, ge=1, le=10_000_000)
+    # Comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-For
+    # is believed; from anyone else the direct peer address is the client.
+    trusted_proxies: str = ""
 
     task_redeliver_after_seconds: int = Field(default=900, ge=1, le=86_400)
     broadcast_lease_seconds: int = Field(default=300, ge=1, le=86_400)

@@ -35,6 +35,9 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     BAD_CURSOR = "BAD_CURSOR"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    INVALID_MARKUP = "INVALID_MARKUP"
     INVALID_QUERY = "INVALID_QUERY"
     INVALID_BIRTHDAY = "INVALID_BIRTHDAY"
     BIRTHDAY_ALREADY_SET = "BIRTHDAY_ALREADY_SET"
@@ -102,6 +105,12 @@ class InvalidSetting(DomainError):
 
 class InvalidTemplate(DomainError):
     code = ErrorCode.INVALID_TEMPLATE
+
+
+class InvalidMarkup(DomainError):
+    """Text that Telegram would refuse for its parse mode; details say where."""
+
+    code = ErrorCode.INVALID_MARKUP
 
 
 class InvalidCredentials(DomainError):
