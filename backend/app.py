@@ -7,6 +7,13 @@ at start-up with one clear line.
 Operations: every request gets an id (`X-Request-ID`), a structured log line
 and a duration in `/metrics` (`backend.observability`); `/metrics` and
 `/internal/*` need INTERNAL_API_KEY.
+
+Bounded input (docs/reliability.md): request bodies have a ceiling per route
+(`backend.body_limits`), WebSockets a cap per client address and a wait for
+`connection_init` (`backend.socket_limits`), and the client address is the
+direct peer unless that peer is a proxy listed in TRUSTED_PROXIES; then it is
+the address the proxy puts in `X-Forwarded-For`. This is the one rule: `dvorik
+serve` runs uvicorn without its own proxy handling.
 """
 
 from __future__ import annotations
@@ -20,7 +27,10 @@ from typing import Annotated
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from backend.body_limits import BodyLimits, limits_for
 from backend.bots import webhook_setup, webhooks
 from backend.domain.database import database_state
 from backend.domain.errors import DomainError, ErrorCode
@@ -35,6 +45,7 @@ from backend.observability.requests import REQUEST_ID_HEADER, RequestObservabili
 from backend.pubsub import RedisPubSub
 from backend.runtime import Runtime
 from backend.settings import Settings, get_settings
+from backend.socket_limits import CONNECTION_INIT_WAIT, SocketsPerAddress
 from backend.workers.schedule import run_embedded
 
 
@@ -68,11 +79,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Dvorik",
         summary="Loyalty and communication system of «Мармеладный Дворик»",
         version="0.1.0",
-        docs_url="/api/docs",
-        redoc_url="/api/redoc",
-        openapi_url="/api/openapi.json",
+        # Off in production unless API_DOCS=true; app.openapi() works either way.
+        docs_url="/api/docs" if config.api_docs_enabled else None,
+        redoc_url="/api/redoc" if config.api_docs_enabled else None,
+        openapi_url="/api/openapi.json" if config.api_docs_enabled else None,
         lifespan=lifespan,
     )
+    # Each add_middleware wraps what is there: the first added runs innermost.
+    app.add_middleware(
+        BodyLimits, limits=limits_for(config.graphql_max_body_bytes, config.webhook_max_body_bytes)
+    )
+    app.add_middleware(SocketsPerAddress, limit=config.websocket_max_per_ip)
     if config.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -81,7 +98,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER],
         )
-    app.add_middleware(RequestObservability)  # added last: outermost, sees every request
+    app.add_middleware(RequestObservability)  # outermost but one: sees every request
+    proxies = trusted_proxies(config)
+    if proxies:  # outermost: every layer inside sees the client's own address
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     graphql = LocalGraphiQLRouter(
         create_schema(introspection=config.ide_enabled),
         path="/graphql",  # not a prefix: the route itself carries its template for /metrics
@@ -89,6 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         graphql_ide="graphiql" if config.ide_enabled else None,
         allow_queries_via_get=False,
         allowed_origins=config.allowed_origins,
+        # Only the protocol that has a connection_init wait (the legacy one has none).
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        connection_init_wait_timeout=CONNECTION_INIT_WAIT,
     )
     app.include_router(graphql, include_in_schema=False)
     if config.ide_enabled:
@@ -165,6 +188,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"error": error.message, "code": error.code.value}, status_code=status)
 
     return app
+
+
+def trusted_proxies(settings: Settings) -> list[str]:
+    """TRUSTED_PROXIES as uvicorn's middleware takes it: IPs and CIDR ranges, blanks dropped."""
+    return [entry.strip() for entry in settings.trusted_proxies.split(",") if entry.strip()]
 
 
 ApiKey = Annotated[str | None, Header(alias="X-API-Key")]

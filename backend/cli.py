@@ -137,6 +137,11 @@ def serve(
         port=port or config.http_port,
         log_level=config.log_level.lower(),
         log_config=None,
+        # X-Forwarded-For is believed from TRUSTED_PROXIES only (create_app), not from
+        # uvicorn's own FORWARDED_ALLOW_IPS default of 127.0.0.1.
+        proxy_headers=False,
+        # A WebSocket message is a GraphQL document too: the same ceiling as a body.
+        ws_max_size=config.graphql_max_body_bytes,
     )
 
 

@@ -8,6 +8,7 @@ are not here: they live in the database, see `backend.domain.shop_settings`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from enum import StrEnum
@@ -78,8 +79,8 @@ class Settings(BaseSettings):
     # is believed; from anyone else the direct peer address is the client.
     trusted_proxies: str = ""
 
-    task_redeliver_after_seconds: int = Field(default=900, ge=1, le=86_400)
-    broadcast_lease_seconds: int = Field(default=300, ge=1, le=86_400)
+    task_redeliver_after_seconds: int = Field(default=30, ge=1, le=86_400)
+    broadcast_lease_seconds: int = Field(default=20, ge=1, le=86_400)
     # Load tests against the fake Bot API: a fixed pace above Telegram's 1,000/s.
     broadcast_rate_override: float | None = Field(default=None, gt=0, le=100_000)
 
@@ -114,6 +115,19 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        """A typo like 10.0.0.0/33 would silently never match: say so at start-up instead."""
+        for entry in (part.strip() for part in value.split(",")):
+            if not entry:
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR range") from None
         return value
 
     @field_validator("log_level")
@@ -177,6 +191,16 @@ class Settings(BaseSettings):
         """GraphiQL and introspection: on in development, off in production unless asked."""
         if self.graphql_ide is not None:
             return self.graphql_ide
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        """/api/docs, /api/redoc, the OpenAPI document: on in development, off in production.
+
+        In production they would map every operational endpoint for whoever looks.
+        """
+        if self.api_docs is not None:
+            return self.api_docs
         return self.environment is Environment.DEVELOPMENT
 
     @property

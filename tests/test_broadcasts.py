@@ -518,6 +518,46 @@ async def test_stats_count_deliveries_by_status(session: AsyncSession) -> None:
     assert await broadcasts.stats_many(session, []) == {}
 
 
+async def test_a_worker_is_alive_only_while_its_heartbeat_is_fresh_and_never_when_paused(
+    session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    marketer = await make_marketer(session)
+    busy = await make_broadcast(session, marketer, Status.SENDING)
+    paused = await make_broadcast(session, marketer, Status.PAUSED)
+    await session.commit()
+    changed = (
+        await stored_updated_at(sessions, busy.id),
+        await stored_updated_at(sessions, paused.id),
+    )
+
+    assert await broadcasts.record_heartbeat(session, busy.id, now=NOW)
+    assert not await broadcasts.record_heartbeat(session, paused.id, now=NOW)  # nobody sends it
+    await session.commit()
+
+    found = await broadcasts.stats_many(session, [busy.id, paused.id])
+    await session.commit()
+    assert found[busy.id].worker_seen_at == NOW and found[paused.id].worker_seen_at is None
+    # The heartbeat is not a change: `updated_at` stays what the last change made it.
+    assert changed == (
+        await stored_updated_at(sessions, busy.id),
+        await stored_updated_at(sessions, paused.id),
+    )
+    silent_for = broadcasts.RUN_SILENCE + timedelta(seconds=1)
+    alive = broadcasts.progress_message(busy.id, found[busy.id], now=NOW, rate=12.5, eta=4.0)
+    dead = broadcasts.progress_message(
+        busy.id, found[busy.id], now=NOW + silent_for, rate=12.5, eta=4.0
+    )
+    assert (alive["worker_alive"], alive["rate"], alive["eta"]) == (True, 12.5, 4.0)
+    assert (dead["worker_alive"], dead["rate"], dead["eta"]) == (False, None, None)
+    stopped = broadcasts.progress_message(paused.id, found[paused.id], now=NOW, rate=3.0)
+    assert (stopped["worker_alive"], stopped["rate"]) == (False, None)
+
+
+async def stored_updated_at(sessions: async_sessionmaker[AsyncSession], broadcast_id: int) -> Any:
+    async with sessions() as fresh:
+        return await fresh.scalar(select(Broadcast.updated_at).where(Broadcast.id == broadcast_id))
+
+
 async def test_the_scheduler_finds_the_broadcasts_whose_time_has_come(
     session: AsyncSession,
 ) -> None:

@@ -42,6 +42,7 @@ def test_no_configuration_means_sqlite_in_development(monkeypatch: pytest.Monkey
         ("TELEGRAM_BOT_TOKEN", "not-a-token", "TELEGRAM_BOT_TOKEN"),
         ("HTTP_PORT", "eighty", "HTTP_PORT"),
         ("REDIS_URL", "http://localhost", "REDIS_URL"),
+        ("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/33", "TRUSTED_PROXIES"),
     ],
 )
 def test_invalid_setting_is_named_in_one_line(

@@ -1,4 +1,4 @@
-"""Admins edit customers: profile, tags and notes, each change in the audit log."""
+"""Admins edit customers (profile, tags and notes, each change audited) and find them."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.domain import customers
+from backend.domain import customer_search, customers
 from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
+from backend.domain.customer_search import CustomerFilter, SearchField
 from backend.domain.errors import NotFound, ValidationFailed
 from backend.domain.models import AuditEntry, Customer
 from tests.factories import make_admin, make_customer, profile
@@ -91,3 +92,32 @@ async def test_register_refreshes_what_telegram_says(session: AsyncSession) -> N
     )
     assert created and not created_again
     assert again.id == first.id and again.first_name == "Анна"
+
+
+async def found_by(
+    session: AsyncSession, text: str, search_in: frozenset[SearchField] | None = None
+) -> int:
+    """How many customers a search finds (in `search_in`, or by default)."""
+    search = CustomerFilter(search=text)
+    if search_in is not None:
+        search = CustomerFilter(search=text, search_in=search_in)
+    return await customer_search.count(session, search, now=utcnow())
+
+
+async def test_search_matches_only_what_the_caller_may_see_and_by_default_no_contacts(
+    session: AsyncSession,
+) -> None:
+    customer = await make_customer(
+        session, first_name="Зоя", phone="+79145550199", username="zoya_sweet"
+    )
+    await session.commit()
+    contacts = frozenset({SearchField.PHONE, SearchField.USERNAME})
+    everything = customer_search.EVERYONE_SEES | contacts
+
+    for text in ("зоя", str(customer.telegram_id)):
+        assert await found_by(session, text) == 1, text
+    for text in ("+7914555", "zoya_sweet", "@zoya"):
+        assert await found_by(session, text) == 0, text
+        assert await found_by(session, text, search_in=everything) == 1, text
+    assert await found_by(session, "зоя", search_in=contacts) == 0, "names not asked for"
+    assert await found_by(session, "зоя", search_in=frozenset()) == 0, "nothing to match"

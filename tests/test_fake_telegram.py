@@ -458,9 +458,9 @@ async def test_content_telegram_would_refuse_is_refused(bot: Bot, fake: FakeTele
     too_long = InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text="x", callback_data="d" * 65)]]
     )
-    with pytest.raises(TelegramBadRequest, match='Unsupported start tag "br" at byte offset 12'):
+    with pytest.raises(TelegramBadRequest, match="tag <br> at line 1, column 7 is not supported"):
         await bot.send_message(ANNA.id, "Привет<br>", parse_mode="HTML")
-    with pytest.raises(TelegramBadRequest, match="Can't find end tag corresponding to start tag"):
+    with pytest.raises(TelegramBadRequest, match="tag <b> opened at line 1, column 1 is never"):
         await bot.send_message(ANNA.id, "<b>жирный", parse_mode="HTML")
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
         await bot.send_message(ANNA.id, "Кнопка", reply_markup=too_long)
@@ -471,6 +471,68 @@ async def test_content_telegram_would_refuse_is_refused(bot: Bot, fake: FakeTele
 
     assert fake.messages_to(ANNA.id) == []
     assert fake.error_counts[400] == 5
+
+
+async def test_markup_is_read_as_telegram_reads_it(bot: Bot, fake: FakeTelegram) -> None:
+    """What the chat shows is the text without markup, and its entities (issue 12)."""
+    html = await bot.send_message(
+        ANNA.id, "<b>Скидка</b> &lt;20%&gt; до <i>пятницы</i>", parse_mode="HTML"
+    )
+    markdown = await bot.send_message(
+        ANNA.id, "*Скидка* 20% до _пятницы_\\!", parse_mode="MarkdownV2"
+    )
+    photo = await bot.send_photo(
+        ANNA.id,
+        BufferedInputFile(b"png", filename="qr.png"),
+        caption="Код <code>ABCD2345</code>",
+        parse_mode="HTML",
+    )
+    edited = await bot.edit_message_text(
+        "<s>Скидка</s> закончилась", chat_id=ANNA.id, message_id=html.message_id, parse_mode="HTML"
+    )
+
+    assert html.text == "Скидка <20%> до пятницы"
+    assert html.entities is not None
+    assert [(e.type, e.offset, e.length) for e in html.entities] == [
+        ("bold", 0, 6),
+        ("italic", 16, 7),
+    ]
+    assert markdown.text == "Скидка 20% до пятницы!"
+    assert markdown.entities is not None
+    assert [(e.type, e.offset, e.length) for e in markdown.entities] == [
+        ("bold", 0, 6),
+        ("italic", 14, 7),
+    ]
+    assert photo.caption == "Код ABCD2345"
+    assert photo.caption_entities is not None
+    assert [(e.type, e.offset, e.length) for e in photo.caption_entities] == [("code", 4, 8)]
+    assert isinstance(edited, Message) and edited.text == "Скидка закончилась"
+    assert edited.entities is not None and edited.entities[0].type == "strikethrough"
+    sent = fake.messages_to(ANNA.id)[0]
+    assert (sent.text, sent.params["parse_mode"]) == (
+        "<b>Скидка</b> &lt;20%&gt; до <i>пятницы</i>",
+        "HTML",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "parse_mode", "description"),
+    [
+        ("Скидка <b>20%", "HTML", "HTML: tag <b> opened at line 1, column 8 is never closed"),
+        ("Маша & Ко", "HTML", "HTML: '&' at line 1, column 6 must be written as &amp;"),
+        ("Скидка 20%!", "MarkdownV2", "MarkdownV2: '!' at line 1, column 11 is reserved"),
+        ("*Скидка 20%", "MarkdownV2", "MarkdownV2: bold opened with '*' at line 1, column 1 is"),
+    ],
+)
+async def test_bad_markup_is_refused_with_400_as_telegram_does(
+    bot: Bot, fake: FakeTelegram, text: str, parse_mode: str, description: str
+) -> None:
+    with pytest.raises(TelegramBadRequest) as refused:
+        await bot.send_message(ANNA.id, text, parse_mode=parse_mode)
+
+    assert f"Bad Request: can't parse entities: {description}" in refused.value.message
+    assert fake.messages_to(ANNA.id) == []
+    assert fake.error_counts[400] == 1
 
 
 async def test_commands_and_chat_members(bot: Bot, fake: FakeTelegram) -> None:
@@ -487,7 +549,15 @@ async def test_commands_and_chat_members(bot: Bot, fake: FakeTelegram) -> None:
     assert await bot.get_my_commands() == []
     with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand(command="Bad Command", description="x")])
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.get_chat_member(ANNA.id, BOT_ID)  # Anna never wrote: no chat with her
+    fake.chats.remember(ANNA)
     assert isinstance(await bot.get_chat_member(ANNA.id, BOT_ID), ChatMemberMember)
+    channel = fake.chats.add_channel("marmelad_dvorik")
+    assert isinstance(await bot.get_chat_member("@marmelad_dvorik", BOT_ID), ChatMemberMember)
+    fake.chats.remove_channel("marmelad_dvorik")
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.get_chat_member(channel["id"], BOT_ID)
     assert await bot.close() is True
 
 

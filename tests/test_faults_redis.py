@@ -344,7 +344,7 @@ async def test_redis_restarted_mid_broadcast_nothing_lost_or_doubled(
 
 
 async def _scheduler_minute(env: dict[str, str]) -> list[int]:
-    """The sweep `dvorik scheduler` queues every minute, run here at once.
+    """The sweep every worker runs every 5 s, run here at once.
 
     With no grace: the broadcast changed seconds ago, where the minute-by-minute
     schedule would first wait `ORPHAN_GRACE` for a task still queued.

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.domain import broadcasts, segments
@@ -17,10 +18,13 @@ from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
 from backend.domain.models import (
     AdminRole,
+    AuditEntry,
+    Broadcast,
     BroadcastDelivery,
     BroadcastStatus,
     CustomerStatus,
     DeliveryStatus,
+    ParseMode,
 )
 from backend.domain.tasks import RecordingTaskQueue
 from backend.pubsub import broadcast_channel
@@ -164,6 +168,7 @@ async def test_a_marketer_takes_a_broadcast_from_draft_to_cancelled(
         "failed": 0,
         "blocked": 0,
         "pending": 0,
+        "worker_alive": False,
         "rate": None,
         "eta": None,
     }
@@ -407,3 +412,68 @@ async def test_a_malformed_cursor_is_bad_cursor(
 
     assert page.error_code == "BAD_CURSOR"
     assert deliveries.error_code == "BAD_CURSOR"
+
+
+# --- Markup (issue 12) ----------------------------------------------------------------------
+
+
+async def test_markup_telegram_would_refuse_is_invalid_markup_saying_where_and_nothing_is_stored(
+    marketer: GraphQLClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Before: accepted, and every delivery failed with "can't parse entities" when sent."""
+    unclosed = await marketer(
+        CREATE, input={"title": "Весна", "text": "Скидки <b>до 50%", "parseMode": "HTML"}
+    )
+    reserved = await marketer(
+        CREATE,
+        input={
+            "title": "Весна",
+            "text": "{first_name}, скидка {code}\nдо пятницы!",
+            "parseMode": "MARKDOWN_V2",
+            "promoPercent": 10,
+        },
+    )
+    draft = await create(marketer, text="Весна пришла!")
+    switched = await marketer(UPDATE, id=draft["id"], input={"parseMode": "MARKDOWN_V2"})
+    edited = await marketer(
+        UPDATE, id=draft["id"], input={"text": "Весна <i>пришла", "parseMode": "HTML"}
+    )
+
+    assert unclosed.error_code == "INVALID_MARKUP"
+    assert unclosed.body["errors"][0]["message"] == (
+        "HTML: tag <b> opened at line 1, column 8 is never closed"
+    )
+    assert unclosed.body["errors"][0]["extensions"] == {
+        "code": "INVALID_MARKUP",
+        "offset": 7,
+        "line": 1,
+        "column": 8,
+    }
+    assert reserved.error_code == "INVALID_MARKUP"
+    assert reserved.body["errors"][0]["message"] == (
+        "MarkdownV2: '!' at line 2, column 11 is reserved: write \\! to show it as it is"
+    )
+    assert switched.error_code == "INVALID_MARKUP"
+    assert "'!' at line 1, column 13" in switched.body["errors"][0]["message"]
+    assert edited.error_code == "INVALID_MARKUP"
+    assert "tag <i> opened at line 1, column 7" in edited.body["errors"][0]["message"]
+    async with sessions() as session:
+        stored = await session.scalars(select(Broadcast))
+        assert [(b.text, b.parse_mode) for b in stored] == [("Весна пришла!", ParseMode.PLAIN)]
+        actions = await session.scalars(select(AuditEntry.action))
+        assert list(actions) == ["broadcast.create"]
+
+
+async def test_an_html_broadcast_with_valid_markup_is_kept_as_written(
+    marketer: GraphQLClient,
+) -> None:
+    text = '<b>{first_name}</b>, <a href="https://dvorik.shop/?a=1&amp;b=2">весна</a> &lt;3'
+    created = await create(marketer, text=text, parseMode="HTML")
+    edited = await marketer(
+        UPDATE,
+        id=created["id"],
+        input={"text": "*{first_name}*, весна\\!", "parseMode": "MARKDOWN_V2"},
+    )
+
+    assert (created["text"], created["parseMode"]) == (text, "HTML")
+    assert edited.data["updateBroadcast"]["parseMode"] == "MARKDOWN_V2"

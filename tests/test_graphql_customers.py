@@ -134,6 +134,56 @@ async def test_search_finds_by_name_phone_and_telegram_id(
         assert [edge["node"]["id"] for edge in found["edges"]] == [maria.id], text
 
 
+async def test_search_finds_a_username_written_with_or_without_the_at_sign(
+    staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session, session.begin():
+        masha = await make_customer(session, first_name="Мария", username="masha_dv")
+        await make_customer(session, first_name="Пётр", username="petr")
+    marketer = staff[AdminRole.MARKETING]
+    for text in ("masha_dv", "@masha_dv", "@MASHA"):
+        found = (await marketer(LIST, first=10, filter={"search": text})).data["customers"]
+        assert [edge["node"]["id"] for edge in found["edges"]] == [masha.id], text
+
+
+async def rebuilt_phone(client: GraphQLClient, known: str = "+7") -> str:
+    """The attack: extend a phone prefix by whichever digit still finds someone."""
+    while len(known) < 12:
+        for digit in "0123456789":
+            found = await client(LIST, first=1, filter={"search": known + digit})
+            if found.data["customers"]["totalCount"] > 0:
+                known += digit
+                break
+        else:
+            return known
+    return known
+
+
+async def test_readonly_cannot_rebuild_a_phone_digit_by_digit(
+    staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session, session.begin():
+        maria = await make_customer(
+            session, first_name="Мария", phone="+79140001122", username="masha_dv"
+        )
+    readonly, marketer = staff[AdminRole.READONLY], staff[AdminRole.MARKETING]
+
+    for text in ("+7914", "0001122", "+79140001122", "masha", "@masha_dv"):
+        found = (await readonly(LIST, first=10, filter={"search": text})).data["customers"]
+        assert found == {
+            "totalCount": 0,
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+            "edges": [],
+        }, text
+    for text in ("мари", str(maria.telegram_id)):
+        found = (await readonly(LIST, first=10, filter={"search": text})).data["customers"]
+        assert [edge["node"]["id"] for edge in found["edges"]] == [maria.id], text
+        assert found["edges"][0]["node"]["phone"] is None
+
+    assert await rebuilt_phone(readonly) == "+7", "not one digit learnt"
+    assert await rebuilt_phone(marketer) == "+79140001122", "the attack works where allowed"
+
+
 async def test_marketer_edits_a_customer_card_and_it_is_audited(
     staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
 ) -> None:

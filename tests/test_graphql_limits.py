@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from backend.domain.models import AdminRole
 from backend.graphql.document_limits import FIELDS_MARKER, measure
-from backend.graphql.schema import MAX_ALIASES, MAX_DEPTH
+from backend.graphql.query_cost import DEFAULT_LIMIT, operation_cost
+from backend.graphql.schema import MAX_ALIASES, MAX_DEPTH, MAX_DOCUMENT_LENGTH, schema
 from tests.api import GraphQLClient
 from tests.processes import DVORIK, environment, free_port, running, wait_for_http
 
@@ -33,6 +34,9 @@ async def test_too_deep_a_query_is_refused(staff: dict[AdminRole, GraphQLClient]
     nested = "discounts { customer { " * 4 + "id" + " } }" * 4
     query = f"{{ customers(first: 1) {{ edges {{ node {{ {nested} }} }} }} }}"
     response = await staff[AdminRole.OWNER](query)
+    # Too costly as well (20 discounts a customer, four times over), yet one refusal, one code.
+    cost = operation_cost(schema._schema, parse(query))
+    assert cost is not None and cost.units > DEFAULT_LIMIT
     assert response.error_codes and set(response.error_codes) == {"QUERY_TOO_COMPLEX"}
     assert "data" not in response.body or response.body["data"] is None
     assert MAX_DEPTH < 4 * 2 + 3
@@ -173,3 +177,18 @@ def test_limits_read_each_node_a_bounded_number_of_times(text: str) -> None:
     reference = expanded(document)
     if reference is not None:
         assert (shape.operations["Q"].fields, shape.operations["Q"].aliases) == reference
+
+
+async def test_a_document_padded_with_a_long_comment_is_refused_before_it_is_read(
+    staff: dict[AdminRole, GraphQLClient],
+) -> None:
+    """Comments are not tokens: a valid query behind 200 kB of comment used to be read and run."""
+    padded = "#" + "x" * 200_000 + "\n{ me { email } }"
+    response = await staff[AdminRole.OWNER](padded)
+    assert set(response.error_codes) == {"QUERY_TOO_COMPLEX"}
+    assert response.body["errors"][0]["message"] == (
+        f"The document is {len(padded)} characters long. Allowed: {MAX_DOCUMENT_LENGTH}"
+    )
+    assert response.body.get("data") is None
+    within = "#" + "x" * (MAX_DOCUMENT_LENGTH - 40) + "\n{ me { email } }"
+    assert (await staff[AdminRole.OWNER](within)).data["me"]["email"]

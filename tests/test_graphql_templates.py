@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.domain import templates
-from backend.domain.models import AdminRole, AuditEntry, Template
+from backend.domain import cashiers, templates
+from backend.domain.audit import Actor
+from backend.domain.clock import utcnow
+from backend.domain.models import AdminRole, AuditEntry, ParseMode, Template
+from backend.fake_telegram import FakeUser
 from tests.api import GraphQLClient
+from tests.bots import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram, fresh, telegram_world
+
+__all__ = ["telegram_world"]
 
 FIELDS = "id key text parseMode description updatedAt placeholders"
 LIST = f"{{ templates {{ {FIELDS} }} }}"
@@ -144,3 +153,116 @@ async def test_readonly_reads_templates_but_cannot_change_them(
     ]
     assert [response.error_code for response in refused] == ["FORBIDDEN"] * 3
     assert (await graphql(LIST)).error_code == "UNAUTHENTICATED"
+
+
+# --- Markup (issue 12) ----------------------------------------------------------------------
+
+
+async def test_markup_telegram_would_refuse_is_invalid_markup_saying_where(
+    staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Before: stored, and the bots sent the tags as they were."""
+    marketer = staff[AdminRole.MARKETING]
+    await marketer(CREATE, key="spring_sale", text="Весна пришла!")
+
+    unclosed = await marketer(
+        CREATE, key="autumn", text="Осень, {first_name}:\n<b>скидки", parseMode="HTML"
+    )
+    in_a_tag = await marketer(
+        UPDATE, key="welcome", text="<a href={first_name}>Привет</a>", parseMode="HTML"
+    )
+    switched = await marketer(UPDATE, key="spring_sale", parseMode="MARKDOWN_V2")
+
+    assert unclosed.error_code == "INVALID_MARKUP"
+    assert unclosed.body["errors"][0]["message"] == (
+        "HTML: tag <b> opened at line 2, column 1 is never closed"
+    )
+    assert unclosed.body["errors"][0]["extensions"] == {
+        "code": "INVALID_MARKUP",
+        "offset": 21,
+        "line": 2,
+        "column": 1,
+    }
+    assert in_a_tag.error_code == "INVALID_MARKUP"
+    assert in_a_tag.body["errors"][0]["extensions"]["placeholder"] == "first_name"
+    assert (
+        "(in the value of {first_name}) must be in quotes" in in_a_tag.body["errors"][0]["message"]
+    )
+    assert switched.error_code == "INVALID_MARKUP"
+    assert "'!' at line 1, column 13 is reserved" in switched.body["errors"][0]["message"]
+    async with sessions() as session:
+        stored = await session.scalars(select(Template))
+        assert [(t.key, t.text, t.parse_mode) for t in stored] == [
+            ("spring_sale", "Весна пришла!", ParseMode.PLAIN)
+        ]
+    assert await _audit(sessions) == [("template.create", "spring_sale")]
+
+
+_people = itertools.count(6_100_001)
+
+
+@pytest.fixture
+async def telegram(
+    telegram_world: Telegram, sessions: async_sessionmaker[AsyncSession]
+) -> Telegram:
+    return await fresh(telegram_world)
+
+
+@pytest.mark.parametrize(
+    ("parse_mode", "text", "name"),
+    [
+        ("HTML", "<b>Здравствуйте, {first_name}!</b> Добро пожаловать 🍬", "<Маша & Ко>"),
+        ("MARKDOWN_V2", "*Здравствуйте, {first_name}\\!* Добро пожаловать 🍬", "Маша_*[Ко]*."),
+    ],
+)
+async def test_a_template_saved_with_a_parse_mode_reaches_the_customer_formatted(
+    staff: dict[AdminRole, GraphQLClient],
+    telegram: Telegram,
+    parse_mode: str,
+    text: str,
+    name: str,
+) -> None:
+    """Before: sent without a parse mode, the customer read the tags as they were."""
+    saved = await staff[AdminRole.MARKETING](UPDATE, key="welcome", text=text, parseMode=parse_mode)
+    assert saved.data["updateTemplate"]["parseMode"] == parse_mode
+    telegram.dvorik.runtime.texts.invalidate()  # the bots re-read texts every 30 s
+    customer = FakeUser(id=next(_people), first_name=name)
+
+    await telegram.fake.send_text(CUSTOMER_TOKEN, customer, "/start")
+
+    greeting = telegram.fake.messages_to(customer.id, token=CUSTOMER_TOKEN)[0]
+    assert greeting.message_id is not None
+    seen = telegram.fake.chats.message(CUSTOMER_TOKEN, customer.id, greeting.message_id)
+    assert seen is not None
+    bold = f"Здравствуйте, {name}!"
+    assert seen["text"] == f"{bold} Добро пожаловать 🍬"
+    assert seen["entities"] == [{"type": "bold", "offset": 0, "length": len(bold)}]
+    assert greeting.params["parse_mode"] == ("HTML" if parse_mode == "HTML" else "MarkdownV2")
+
+
+async def test_the_cashier_bot_sends_its_templates_in_their_parse_mode(
+    staff: dict[AdminRole, GraphQLClient],
+    telegram: Telegram,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    text = "Добро пожаловать, <b>{name}</b>! Магазин: {store}."
+    saved = await staff[AdminRole.MARKETING](
+        UPDATE, key="cashier_welcome", text=text, parseMode="HTML"
+    )
+    assert saved.data["updateTemplate"]["parseMode"] == "HTML"
+    telegram.dvorik.runtime.texts.invalidate()
+    async with sessions() as session, session.begin():
+        _, invite = await cashiers.invite(
+            session, "Оля <старшая>", "Светланская & Ко", actor=Actor.system(), now=utcnow()
+        )
+    person = FakeUser(id=next(_people), first_name="Оля")
+
+    await telegram.fake.send_text(CASHIER_TOKEN, person, f"/start {invite.lower()}")
+
+    welcome = telegram.fake.messages_to(person.id, token=CASHIER_TOKEN)[-1]
+    assert welcome.message_id is not None and welcome.params["parse_mode"] == "HTML"
+    seen = telegram.fake.chats.message(CASHIER_TOKEN, person.id, welcome.message_id)
+    assert seen is not None
+    assert seen["text"] == "Добро пожаловать, Оля <старшая>! Магазин: Светланская & Ко."
+    start = len("Добро пожаловать, ")
+    assert seen["entities"] == [{"type": "bold", "offset": start, "length": len("Оля <старшая>")}]

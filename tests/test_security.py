@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import httpx
 import jwt
 import pytest
-from graphql import Lexer, Source, TokenKind
+from graphql import Lexer, Source, TokenKind, parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -44,7 +44,8 @@ from backend.domain.clock import utcnow
 from backend.domain.models import AdminRole, Customer, LoginAttempt
 from backend.fake_telegram import FakeTelegram, FakeUser, create_app
 from backend.graphql import tokens
-from backend.graphql.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
+from backend.graphql.query_cost import DEFAULT_LIMIT, operation_cost
+from backend.graphql.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, schema
 from backend.rate_limits import RedisRateLimiter
 from tests.api import (
     JWT_SECRET,
@@ -341,7 +342,8 @@ async def test_unknown_emails_are_throttled_alike(
         sorted(answer.error_code for answer in answers)
         == ["INVALID_CREDENTIALS"] * 5 + ["THROTTLED"] * 4
     )
-    assert await attempts_recorded(sessions, "nobody@dvorik.test") == 9
+    # Only the checked attempts are kept: a refused one leaves no row behind.
+    assert await attempts_recorded(sessions, "nobody@dvorik.test") == 5
 
 
 async def timed_login(graphql: GraphQLClient, email: str) -> float:
@@ -469,8 +471,13 @@ async def test_generated_deep_documents_stop_exactly_at_the_depth_limit(
 ) -> None:
     query, leaf_level = document
     response = await staff[AdminRole.OWNER](query)
+    cost = operation_cost(schema._schema, parse(query))
+    assert cost is not None
     if leaf_level > MAX_DEPTH:
         assert response.error_codes and set(response.error_codes) == {"QUERY_TOO_COMPLEX"}, query
+        assert response.body.get("data") is None
+    elif cost.units > DEFAULT_LIMIT:  # within the depth, but lists of lists (issue 12, item 9)
+        assert set(response.error_codes) == {"QUERY_TOO_COSTLY"}, (query, response.body)
         assert response.body.get("data") is None
     else:
         assert response.error_codes == [] and response.body["data"], (query, response.body)

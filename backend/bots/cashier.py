@@ -35,7 +35,7 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.bots.texts import Texts
+from backend.bots.texts import Texts, reply
 from backend.domain import cashiers, discounts, shop_settings
 from backend.domain.clock import business_date, utcnow
 from backend.domain.codes import normalize_code
@@ -50,6 +50,7 @@ from backend.domain.errors import (
     NotFound,
 )
 from backend.domain.models import Cashier, Discount
+from backend.domain.templates import Rendered
 from backend.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -89,12 +90,12 @@ async def start(message: Message, command: CommandObject, runtime: Runtime, text
                     session, command.args, message.from_user.id, now=utcnow()
                 )
         except InviteInvalid:
-            await message.answer(await texts.get("cashier_invite_invalid"))
+            await reply(message, await texts.get("cashier_invite_invalid"))
             return
     if cashier is None:
-        await message.answer(await texts.get("cashier_not_allowed"))
+        await reply(message, await texts.get("cashier_not_allowed"))
         return
-    await message.answer(await texts.get("cashier_welcome", name=cashier.name, store=cashier.store))
+    await reply(message, await texts.get("cashier_welcome", name=cashier.name, store=cashier.store))
 
 
 async def current_cashier(telegram_id: int, runtime: Runtime) -> Cashier | None:
@@ -106,10 +107,10 @@ async def active_cashier(message: Message, runtime: Runtime, texts: Texts) -> Ca
     """The sender if they are an active cashier; otherwise they are told why not."""
     cashier = await current_cashier(message.from_user.id, runtime) if message.from_user else None
     if cashier is None:
-        await message.answer(await texts.get("cashier_not_allowed"))
+        await reply(message, await texts.get("cashier_not_allowed"))
         return None
     if not cashier.is_active:
-        await message.answer(await texts.get("cashier_inactive"))
+        await reply(message, await texts.get("cashier_inactive"))
         return None
     return cashier
 
@@ -147,7 +148,7 @@ class Reply:
     key: str
     values: dict[str, object] = field(default_factory=dict)
 
-    async def text(self, texts: Texts) -> str:
+    async def text(self, texts: Texts) -> Rendered:
         return await texts.get(self.key, **self.values)
 
 
@@ -178,12 +179,12 @@ async def look_up(message: Message, runtime: Runtime, texts: Texts) -> None:
     async with runtime.sessions() as session:
         found = await find_offer(session, message.from_user.id, message.text or "", runtime, texts)
     if isinstance(found, Reply):
-        await message.answer(await found.text(texts))
+        await reply(message, await found.text(texts))
         return
     discount, customer = found.offer.discount, found.offer.customer
     cents = int(found.amount * 100) if found.amount is not None else -1
     button = InlineKeyboardButton(
-        text=await texts.get("cashier_confirm"),
+        text=await texts.plain("cashier_confirm"),
         callback_data=Redeem(discount_id=discount.id, amount_cents=cents).pack(),
     )
     text = await texts.get(
@@ -195,7 +196,7 @@ async def look_up(message: Message, runtime: Runtime, texts: Texts) -> None:
         customer_name=customer.first_name if customer else "—",
         amount=money(found.amount),
     )
-    await message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]))
+    await reply(message, text, reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]))
 
 
 async def find_offer(
@@ -253,14 +254,14 @@ async def redeem(
     if outcome is None:  # Telegram delivered this press twice: the first one answers
         return None
     if isinstance(outcome, Reply):
-        await query.message.answer(await outcome.text(texts))
+        await reply(query.message, await outcome.text(texts))
         return acknowledged
     discount = outcome.redemption.discount
     till = await texts.get(
         "cashier_redeemed", code=discount.code, percent=discount.percent, amount=money(amount)
     )
     told, _ = await asyncio.gather(
-        send(query.message.answer(till)),
+        send(reply(query.message, till)),
         notify_customer(outcome, runtime, texts),
         return_exceptions=True,
     )
@@ -316,7 +317,9 @@ async def notify_customer(redeemed: Redeemed, runtime: Runtime, texts: Texts) ->
         store=redemption.cashier.store,
     )
     try:
-        await bots.customer.bot.send_message(customer.telegram_id, text)
+        await bots.customer.bot.send_message(
+            customer.telegram_id, text.text, parse_mode=text.telegram_parse_mode
+        )
     except TelegramAPIError as error:
         log.info("could not notify customer %s: %s", customer.id, error)
 
@@ -383,24 +386,27 @@ async def today(message: Message, runtime: Runtime, texts: Texts) -> None:
         )
         for item in redeemed
     ]
-    await message.answer(
-        await texts.get("cashier_today", count=len(redeemed), lines="\n".join(lines))
+    await reply(
+        message,
+        await texts.get(
+            "cashier_today", count=len(redeemed), lines="\n".join(line.plain for line in lines)
+        ),
     )
 
 
 async def show_help(message: Message, runtime: Runtime, texts: Texts) -> None:
     if await active_cashier(message, runtime, texts) is not None:
-        await message.answer(await texts.get("cashier_help"))
+        await reply(message, await texts.get("cashier_help"))
 
 
 async def anything_else(message: Message, runtime: Runtime, texts: Texts) -> None:
     if await active_cashier(message, runtime, texts) is not None:
-        await message.answer(await texts.get("cashier_unknown_input"))
+        await reply(message, await texts.get("cashier_unknown_input"))
 
 
 async def stale_button(query: CallbackQuery, texts: Texts) -> AnswerCallbackQuery:
     """A button this bot no longer knows: a toast, in the webhook's answer like any press."""
-    return query.answer(await texts.get("cashier_unknown_input"))
+    return query.answer(await texts.plain("cashier_unknown_input"))
 
 
 async def on_error(event: ErrorEvent) -> bool:

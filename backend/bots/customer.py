@@ -40,8 +40,10 @@ from aiogram.types import (
     User,
 )
 
-from backend.bots.texts import Texts
+from backend.bots.telegram import TelegramChannels
+from backend.bots.texts import Texts, reply
 from backend.domain import admins, birthdays, customers, discounts, shop_settings
+from backend.domain.channels import must_join
 from backend.domain.clock import business_date, utcnow
 from backend.domain.errors import BirthdayAlreadySet, InvalidBirthday
 from backend.domain.models import Admin, Customer, CustomerStatus
@@ -80,7 +82,7 @@ def clean_source(args: str | None) -> str | None:
 
 async def menu(texts: Texts, customer: Customer) -> ReplyKeyboardMarkup:
     toggle = "button_stop" if customer.status is CustomerStatus.ACTIVE else "button_resume"
-    labels = [await texts.get(key) for key in (*MENU, toggle)]
+    labels = [await texts.plain(key) for key in (*MENU, toggle)]
     rows = [labels[0:2], labels[2:4], labels[4:5]]
     return ReplyKeyboardMarkup(
         keyboard=[[KeyboardButton(text=label) for label in row] for row in rows],
@@ -95,7 +97,7 @@ class ButtonPressed(Filter):
         self.key = key
 
     async def __call__(self, message: Message, texts: Texts) -> bool:
-        return message.text is not None and message.text == await texts.get(self.key)
+        return message.text is not None and message.text == await texts.plain(self.key)
 
 
 def create_router() -> Router:
@@ -132,13 +134,14 @@ async def start(
     who, now = profile_of(message.from_user), utcnow()
     async with runtime.sessions() as session, session.begin():
         channel = str(await shop_settings.get(session, "subscription_channel"))
-    if channel and not await is_member(bot, channel, who.telegram_id):
+    if await must_join(TelegramChannels(bot), channel, who.telegram_id):
         async with runtime.sessions() as session, session.begin():
             await customers.register(session, who, now=now, source=clean_source(command.args))
         button = InlineKeyboardButton(
-            text=await texts.get("button_check_channel"), callback_data=CheckChannel().pack()
+            text=await texts.plain("button_check_channel"), callback_data=CheckChannel().pack()
         )
-        await message.answer(
+        await reply(
+            message,
             await texts.get("channel_required", channel=channel),
             reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]),
         )
@@ -161,27 +164,20 @@ async def subscribe_and_greet(
     name = result.customer.first_name
     if result.discount is not None:
         greeting = await texts.get("welcome", first_name=name)
-        await message.answer(greeting, reply_markup=keyboard)
-        await message.answer(
+        await reply(message, greeting, reply_markup=keyboard)
+        await reply(
+            message,
             await texts.get(
                 "welcome_discount",
                 first_name=name,
                 percent=result.discount.percent,
                 code=result.discount.code,
                 expires_on=texts.day(result.discount.expires_at),
-            )
+            ),
         )
         return
     key = "already_subscribed" if was_active else "welcome_back"
-    await message.answer(await texts.get(key, first_name=name), reply_markup=keyboard)
-
-
-async def is_member(bot: Bot, channel: str, user_id: int) -> bool:
-    try:
-        member = await bot.get_chat_member(channel, user_id)
-    except TelegramAPIError:
-        return False
-    return member.status in ("creator", "administrator", "member", "restricted")
+    await reply(message, await texts.get(key, first_name=name), reply_markup=keyboard)
 
 
 async def check_channel(query: CallbackQuery, bot: Bot, runtime: Runtime, texts: Texts) -> None:
@@ -189,8 +185,8 @@ async def check_channel(query: CallbackQuery, bot: Bot, runtime: Runtime, texts:
     if isinstance(query.message, Message):
         async with runtime.sessions() as session:
             channel = str(await shop_settings.get(session, "subscription_channel"))
-        if channel and not await is_member(bot, channel, query.from_user.id):
-            await query.message.answer(await texts.get("channel_required", channel=channel))
+        if await must_join(TelegramChannels(bot), channel, query.from_user.id):
+            await reply(query.message, await texts.get("channel_required", channel=channel))
             return
         await subscribe_and_greet(query.message, profile_of(query.from_user), None, runtime, texts)
 
@@ -202,7 +198,7 @@ async def known_customer(message: Message, runtime: Runtime, texts: Texts) -> Cu
     async with runtime.sessions() as session:
         customer = await customers.find_by_telegram_id(session, message.from_user.id)
     if customer is None:
-        await message.answer(await texts.get("not_registered"))
+        await reply(message, await texts.get("not_registered"))
     return customer
 
 
@@ -219,10 +215,10 @@ async def show_discounts(message: Message, runtime: Runtime, texts: Texts) -> No
     async with runtime.sessions() as session:
         usable = await discounts.active_for_customer(session, customer.id, now=utcnow())
     if not usable:
-        await message.answer(await texts.get("cabinet_empty", first_name=customer.first_name))
+        await reply(message, await texts.get("cabinet_empty", first_name=customer.first_name))
         return
-    await message.answer(
-        await texts.get("cabinet", first_name=customer.first_name, count=len(usable))
+    await reply(
+        message, await texts.get("cabinet", first_name=customer.first_name, count=len(usable))
     )
     for discount in usable:
         values: dict[str, Any] = {
@@ -230,9 +226,11 @@ async def show_discounts(message: Message, runtime: Runtime, texts: Texts) -> No
             "percent": discount.percent,
             "expires_on": texts.day(discount.expires_at),
         }
+        caption = await texts.get("discount_qr_caption", **values)
         await message.answer_photo(
             BufferedInputFile(qr_png(discount.code), filename=f"{discount.code}.png"),
-            caption=await texts.get("discount_qr_caption", **values),
+            caption=caption.text,
+            parse_mode=caption.telegram_parse_mode,
         )
 
 
@@ -241,12 +239,12 @@ async def ask_birthday(message: Message, state: FSMContext, runtime: Runtime, te
     if customer is None:
         return
     if customer.birthday is not None:
-        await message.answer(
-            await texts.get("birthday_already_set", birthday=texts.day(customer.birthday))
+        await reply(
+            message, await texts.get("birthday_already_set", birthday=texts.day(customer.birthday))
         )
         return
     await state.set_state(BirthdayForm.waiting)
-    await message.answer(await texts.get("birthday_prompt"))
+    await reply(message, await texts.get("birthday_prompt"))
 
 
 async def save_birthday(
@@ -264,15 +262,15 @@ async def save_birthday(
         async with runtime.sessions() as session, session.begin():
             await customers.set_own_birthday(session, customer.id, born, now=now)
     except InvalidBirthday as error:
-        await message.answer(await texts.get(f"birthday_{error.details['reason']}"))
+        await reply(message, await texts.get(f"birthday_{error.details['reason']}"))
         return
     except BirthdayAlreadySet as error:
         await state.clear()
         when = texts.day(error.details["birthday"])
-        await message.answer(await texts.get("birthday_already_set", birthday=when))
+        await reply(message, await texts.get("birthday_already_set", birthday=when))
         return
     await state.clear()
-    await message.answer(await texts.get("birthday_saved", birthday=texts.day(born)))
+    await reply(message, await texts.get("birthday_saved", birthday=texts.day(born)))
 
 
 async def show_profile(message: Message, runtime: Runtime, texts: Texts) -> None:
@@ -280,7 +278,8 @@ async def show_profile(message: Message, runtime: Runtime, texts: Texts) -> None
     if customer is None:
         return
     subscribed = customer.status is CustomerStatus.ACTIVE
-    await message.answer(
+    await reply(
+        message,
         await texts.get(
             "profile",
             first_name=customer.first_name,
@@ -295,7 +294,7 @@ async def show_profile(message: Message, runtime: Runtime, texts: Texts) -> None
 
 
 async def show_help(message: Message, texts: Texts) -> None:
-    await message.answer(await texts.get("help"))
+    await reply(message, await texts.get("help"))
 
 
 async def stop(message: Message, runtime: Runtime, texts: Texts) -> None:
@@ -304,7 +303,8 @@ async def stop(message: Message, runtime: Runtime, texts: Texts) -> None:
         return
     async with runtime.sessions() as session, session.begin():
         customer = await customers.unsubscribe(session, customer.id, now=utcnow())
-    await message.answer(
+    await reply(
+        message,
         await texts.get("unsubscribed", first_name=customer.first_name),
         reply_markup=await menu(texts, customer),
     )
@@ -324,11 +324,11 @@ async def admin_link(message: Message, runtime: Runtime, texts: Texts) -> None:
         admin = await admin_for(session, message.from_user.id, runtime)
         token = await admins.issue_login_token(session, admin.id, now=utcnow()) if admin else None
     if token is None:
-        await message.answer(await texts.get("help"))
+        await reply(message, await texts.get("help"))
         return
     link = f"{runtime.settings.admin_spa_url}/login?token={token}"
     minutes = int(admins.LOGIN_TOKEN_TTL.total_seconds() // 60)
-    await message.answer(await texts.get("admin_login_link", link=link, minutes=minutes))
+    await reply(message, await texts.get("admin_login_link", link=link, minutes=minutes))
 
 
 async def admin_for(session: Any, telegram_id: int, runtime: Runtime) -> Admin | None:
@@ -353,11 +353,11 @@ async def unblocked(event: ChatMemberUpdated, runtime: Runtime) -> None:
 
 
 async def anything_else(message: Message, texts: Texts) -> None:
-    await message.answer(await texts.get("unknown_input"))
+    await reply(message, await texts.get("unknown_input"))
 
 
 async def stale_button(query: CallbackQuery, texts: Texts) -> None:
-    await query.answer(await texts.get("unknown_input"), show_alert=False)
+    await query.answer(await texts.plain("unknown_input"), show_alert=False)
 
 
 async def on_error(event: ErrorEvent, texts: Texts) -> bool:
@@ -368,5 +368,5 @@ async def on_error(event: ErrorEvent, texts: Texts) -> bool:
     message = event.update.message or event.update.edited_message
     if message is not None:
         with contextlib.suppress(TelegramAPIError):
-            await message.answer(await texts.get("unknown_input"))
+            await reply(message, await texts.get("unknown_input"))
     return True

@@ -1,20 +1,26 @@
 """What the bots say: templates from the database, cached briefly per process.
 
 Marketing edits texts in the SPA; a bot sees the edit within `TTL` seconds
-without a database round trip on every button press.
+without a database round trip on every button press. A text is sent in its
+template's parse mode (`reply`), with the values escaped for it; buttons and
+alerts, which take no markup, get the text a reader would see (`plain`).
 """
 
 from __future__ import annotations
 
 import time
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiogram.methods import SendMessage
+from aiogram.types import Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.domain import templates
-from backend.domain.models import DiscountKind, Template
+from backend.domain.models import DiscountKind, ParseMode, Template
+from backend.domain.templates import Rendered
 
 TTL = 30.0
 
@@ -23,24 +29,31 @@ class Texts:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], zone: ZoneInfo) -> None:
         self.sessions = sessions
         self.zone = zone
-        self._cache: dict[str, str] = {}
+        self._cache: dict[str, tuple[str, ParseMode]] = {}
         self._loaded_at = 0.0
 
-    async def _texts(self) -> dict[str, str]:
+    async def _texts(self) -> dict[str, tuple[str, ParseMode]]:
         if time.monotonic() - self._loaded_at > TTL:
             async with self.sessions() as session:
                 rows = await session.scalars(select(Template))
-                stored = {row.key: row.text for row in rows}
-            defaults = {key: item.text for key, item in templates.defaults().items()}
+                stored = {row.key: (row.text, row.parse_mode) for row in rows}
+            defaults = {
+                key: (item.text, ParseMode.PLAIN) for key, item in templates.defaults().items()
+            }
             self._cache = {**defaults, **stored}
             self._loaded_at = time.monotonic()
         return self._cache
 
-    async def get(self, key: str, **values: object) -> str:
-        text = (await self._texts()).get(key, key)
-        return templates.fill(text, values) if values else text
+    async def get(self, key: str, **values: object) -> Rendered:
+        """The template `key` filled in, with its parse mode (an unknown key reads as itself)."""
+        text, parse_mode = (await self._texts()).get(key, (key, ParseMode.PLAIN))
+        return templates.render_text(text, parse_mode, values)
 
-    async def kind(self, kind: DiscountKind) -> str:
+    async def plain(self, key: str, **values: object) -> str:
+        """What a reader sees of the template: for button labels and alerts."""
+        return (await self.get(key, **values)).plain
+
+    async def kind(self, kind: DiscountKind) -> Rendered:
         return await self.get(f"kind_{kind.value}")
 
     def day(self, moment: datetime | date) -> str:
@@ -54,3 +67,8 @@ class Texts:
 
     def invalidate(self) -> None:
         self._loaded_at = 0.0
+
+
+def reply(message: Message, text: Rendered, **options: Any) -> SendMessage:
+    """`message.answer` in the text's parse mode (without it Telegram shows the tags)."""
+    return message.answer(text.text, parse_mode=text.telegram_parse_mode, **options)

@@ -3,7 +3,9 @@
 The secret token header is compared in constant time; a wrong or missing one
 is 401 and nothing is processed. Each update id is handled once per bot
 (`UpdateClaim`). Whatever a handler does, Telegram gets 200, so it never
-re-sends in a loop.
+re-sends in a loop. A body over WEBHOOK_MAX_BODY_BYTES is refused with 413
+before it reaches this module (`backend.body_limits`): Telegram's updates are
+a few kilobytes.
 
 A handler may return a Bot API method instead of calling it (the cashier bot
 acknowledges a button press this way): it goes back as the HTTP answer,
@@ -45,6 +47,7 @@ SecretHeader = Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Tok
     responses={
         401: {"description": "Wrong or missing X-Telegram-Bot-Api-Secret-Token"},
         404: {"description": "No such bot, or the bots are not configured"},
+        413: {"description": "Body over WEBHOOK_MAX_BODY_BYTES (backend.body_limits)"},
     },
 )
 async def receive(bot_name: str, request: Request, secret: SecretHeader = None) -> dict[str, Any]:

@@ -7,7 +7,15 @@
     draft, scheduled, sending, paused ──cancel──▶ cancelled        (engine: ──▶ failed)
 
 This module is the state machine and the admin-facing operations; the engine
-that creates and works through the `BroadcastDelivery` rows comes later.
+that creates and works through the `BroadcastDelivery` rows lives in
+`backend.workers.sending` (its ledger in `backend.domain.deliveries`). The
+engine ends a broadcast "completed" when at least one message was sent, and
+"failed" when every row ended without a message (see `deliveries.finish_if_done`).
+
+While sending, each live run writes `worker_seen_at` every few seconds (its
+heartbeat, `record_heartbeat`). A "sending" broadcast not heard of for
+`RUN_SILENCE` has no live worker: the workers' sweep queues it again
+(`orphaned`), and its progress says so (`ProgressMessage.worker_alive`).
 
 Every state change reads the broadcast FOR UPDATE (and refreshes it), so a
 marketer's pause and the engine's progress queue up behind each other instead of
@@ -26,7 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import audit, segments
@@ -41,11 +50,14 @@ from backend.domain.models import (
     DeliveryStatus,
     ParseMode,
 )
-from backend.domain.templates import placeholders_in
+from backend.domain.templates import check_markup, placeholders_in
 
 MAX_TITLE_LENGTH = 200
 MAX_TEXT_LENGTH = 4096  # Telegram's limit for one message
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
+# A sending run not heard of for this long is gone (runs write every 2 s; this
+# allows for a slow database or a stalled event loop before calling it dead).
+RUN_SILENCE = timedelta(seconds=10)
 PLACEHOLDERS = frozenset({"first_name", "last_name", "code", "percent", "expires_on"})
 # These fill in from the promo discount each recipient gets, so they need a percent.
 PROMO_PLACEHOLDERS = frozenset({"code", "percent", "expires_on"})
@@ -71,6 +83,15 @@ class BroadcastStats:
     failed: int = 0
     blocked: int = 0
     pending: int = 0
+    worker_seen_at: datetime | None = None  # the newest heartbeat of a sending run
+
+    def worker_alive(self, now: datetime) -> bool:
+        """A run is sending this broadcast right now: it is "sending" and one was heard lately."""
+        return (
+            self.status is BroadcastStatus.SENDING
+            and self.worker_seen_at is not None
+            and self.worker_seen_at >= now - RUN_SILENCE
+        )
 
 
 async def get(session: AsyncSession, broadcast_id: int, *, for_update: bool = False) -> Broadcast:
@@ -95,6 +116,7 @@ async def create(
 ) -> Broadcast:
     """A new draft; `segment_id` None means every active customer."""
     clean_title = _check_content(title, text, promo_percent)
+    check_markup(text, parse_mode)
     if segment_id is not None:
         await segments.get(session, segment_id)
     broadcast = Broadcast(
@@ -145,6 +167,7 @@ async def update(
     if clear_promo_percent:
         new_percent = None
     new_title = _check_content(broadcast.title if title is None else title, new_text, new_percent)
+    check_markup(new_text, broadcast.parse_mode if parse_mode is None else parse_mode)
     if segment_id is not None:
         await segments.get(session, segment_id)
     before = snapshot(broadcast)
@@ -258,24 +281,32 @@ async def stats_many(session: AsyncSession, ids: Iterable[int]) -> dict[int, Bro
         return {}
     delivery_status = BroadcastDelivery.status.label("delivery_status")
     rows = await session.execute(
-        select(Broadcast.id, Broadcast.status, delivery_status, func.count(BroadcastDelivery.id))
+        select(
+            Broadcast.id,
+            Broadcast.status,
+            Broadcast.worker_seen_at,
+            delivery_status,
+            func.count(BroadcastDelivery.id),
+        )
         .outerjoin(BroadcastDelivery, BroadcastDelivery.broadcast_id == Broadcast.id)
         .where(Broadcast.id.in_(wanted))
-        .group_by(Broadcast.id, Broadcast.status, delivery_status)
+        .group_by(Broadcast.id, Broadcast.status, Broadcast.worker_seen_at, delivery_status)
     )
-    statuses: dict[int, BroadcastStatus] = {}
+    found: dict[int, tuple[BroadcastStatus, datetime | None]] = {}
     counts: dict[int, dict[DeliveryStatus, int]] = {}
-    for broadcast_id, status, by, count in rows:
-        statuses[broadcast_id] = status
+    for broadcast_id, status, seen_at, by, count in rows:
+        found[broadcast_id] = (status, seen_at)
         if by is not None:
             counts.setdefault(broadcast_id, {})[by] = count
     return {
-        broadcast_id: _stats(status, counts.get(broadcast_id, {}))
-        for broadcast_id, status in statuses.items()
+        broadcast_id: _stats(status, seen_at, counts.get(broadcast_id, {}))
+        for broadcast_id, (status, seen_at) in found.items()
     }
 
 
-def _stats(status: BroadcastStatus, counts: dict[DeliveryStatus, int]) -> BroadcastStats:
+def _stats(
+    status: BroadcastStatus, seen_at: datetime | None, counts: dict[DeliveryStatus, int]
+) -> BroadcastStats:
     return BroadcastStats(
         status=status,
         total=sum(counts.values()),
@@ -283,7 +314,59 @@ def _stats(status: BroadcastStatus, counts: dict[DeliveryStatus, int]) -> Broadc
         failed=counts.get(DeliveryStatus.FAILED, 0),
         blocked=counts.get(DeliveryStatus.BLOCKED, 0),
         pending=counts.get(DeliveryStatus.PENDING, 0),
+        worker_seen_at=seen_at,
     )
+
+
+# --- Who is sending: the runs' heartbeat ------------------------------------------------
+
+
+async def record_heartbeat(session: AsyncSession, broadcast_id: int, *, now: datetime) -> bool:
+    """A live run says it is still sending; False once the broadcast is no longer "sending".
+
+    One small UPDATE of the heartbeat alone: `updated_at` stays what the last
+    change made it (the sweep reads it, and admins see it).
+    """
+    result = await session.execute(
+        update_rows(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SENDING)
+        .values(worker_seen_at=now, updated_at=Broadcast.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A "sending" broadcast no live run works on, and the last heartbeat it had (if any)."""
+
+    broadcast_id: int
+    worker_seen_at: datetime | None
+
+
+async def orphaned(session: AsyncSession, *, now: datetime, grace: timedelta) -> list[Orphan]:
+    """Broadcasts "sending" that no live run works on: the workers' sweep queues each again.
+
+    Two cases, by what happened last:
+    * a run has reported since the last change and then fell silent for
+      `RUN_SILENCE`: its worker died (or lost the database) — queue it now;
+    * no run has reported since the last change (sent, resumed, handed back):
+      its task may still wait in the queue, so only after `grace`.
+    """
+    silent = or_(Broadcast.worker_seen_at.is_(None), Broadcast.worker_seen_at < now - RUN_SILENCE)
+    heard_since_change = and_(
+        Broadcast.worker_seen_at.is_not(None), Broadcast.worker_seen_at >= Broadcast.updated_at
+    )
+    found = await session.execute(
+        select(Broadcast.id, Broadcast.worker_seen_at)
+        .where(
+            Broadcast.status == BroadcastStatus.SENDING,
+            silent,
+            or_(heard_since_change, Broadcast.updated_at <= now - grace),
+        )
+        .order_by(Broadcast.id)
+    )
+    return [Orphan(broadcast_id, seen_at) for broadcast_id, seen_at in found]
 
 
 def snapshot(broadcast: Broadcast) -> dict[str, Any]:
@@ -401,8 +484,9 @@ class ProgressMessage(TypedDict):
     """One message on `broadcast_channel(id)`: where a broadcast stands, complete in itself.
 
     `status` is a `BroadcastStatus` value ("sending", "completed", ...); the
-    counts are delivery rows by status (`total` is all of them); `rate` is
-    deliveries per second and `eta` seconds to go, when the engine knows them.
+    counts are delivery rows by status (`total` is all of them); `worker_alive`
+    says a live run is sending it right now; `rate` is deliveries per second and
+    `eta` seconds to go, when a live engine knows them (never without one).
     """
 
     broadcast_id: int
@@ -412,6 +496,7 @@ class ProgressMessage(TypedDict):
     failed: int
     blocked: int
     pending: int
+    worker_alive: bool
     rate: float | None
     eta: float | None
 
@@ -420,9 +505,12 @@ def progress_message(
     broadcast_id: int,
     stats: BroadcastStats,
     *,
+    now: datetime,
     rate: float | None = None,
     eta: float | None = None,
 ) -> ProgressMessage:
+    """The message for `stats` read at `now`; a rate needs a live worker, or it is dropped."""
+    alive = stats.worker_alive(now)
     return ProgressMessage(
         broadcast_id=broadcast_id,
         status=stats.status.value,
@@ -431,6 +519,7 @@ def progress_message(
         failed=stats.failed,
         blocked=stats.blocked,
         pending=stats.pending,
-        rate=rate,
-        eta=eta,
+        worker_alive=alive,
+        rate=rate if alive else None,
+        eta=eta if alive else None,
     )

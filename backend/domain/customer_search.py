@@ -3,14 +3,20 @@
 The structured filters are exactly the segment rules, so "customers with tag
 X born in May" in the list and in a segment can never disagree; search text
 and the creation window are the only list-specific parts.
+
+What the search text may match is the caller's to say (`search_in`): an admin
+who may not see phones must not find customers by phone either, or a phone is
+rebuilt digit by digit from which customers a search finds. Unless told
+otherwise it matches what every admin sees, names and Telegram ids.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import pagination, segments
@@ -26,9 +32,23 @@ ORDERINGS = {
 }
 
 
+class SearchField(Enum):
+    """What free-text search can match."""
+
+    FIRST_NAME = "first_name"
+    LAST_NAME = "last_name"
+    TELEGRAM_ID = "telegram_id"
+    USERNAME = "username"
+    PHONE = "phone"
+
+
+EVERYONE_SEES = frozenset({SearchField.FIRST_NAME, SearchField.LAST_NAME, SearchField.TELEGRAM_ID})
+
+
 @dataclass(frozen=True)
 class CustomerFilter:
     search: str | None = None
+    search_in: frozenset[SearchField] = EVERYONE_SEES
     rules: segments.SegmentRules = field(default_factory=segments.SegmentRules)
     created_from: datetime | None = None
     created_to: datetime | None = None
@@ -51,7 +71,7 @@ def _list_conditions(customer_filter: CustomerFilter) -> list[ColumnElement[bool
     """What the list filters on beyond the segment rules."""
     conditions = []
     if customer_filter.search and customer_filter.search.strip():
-        conditions.append(_matches_text(customer_filter.search.strip()))
+        conditions.append(_matches_text(customer_filter.search.strip(), customer_filter.search_in))
     if customer_filter.created_from is not None:
         conditions.append(Customer.created_at >= customer_filter.created_from)
     if customer_filter.created_to is not None:
@@ -59,21 +79,30 @@ def _list_conditions(customer_filter: CustomerFilter) -> list[ColumnElement[bool
     return conditions
 
 
-def _matches_text(text: str) -> ColumnElement[bool]:
-    """Name, username or phone containing the text; a number also finds a Telegram id."""
+def _matches_text(text: str, fields: frozenset[SearchField]) -> ColumnElement[bool]:
+    """Any of `fields` containing the text; a number also finds a Telegram id.
+
+    A leading "@" is how people write a username, so it is not looked for in one.
+    """
     if len(text) > MAX_SEARCH_LENGTH:
         raise ValidationFailed(f"search is limited to {MAX_SEARCH_LENGTH} characters")
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
-    options: list[ColumnElement[bool]] = [
-        Customer.first_name.ilike(pattern, escape="\\"),
-        Customer.last_name.ilike(pattern, escape="\\"),
-        Customer.username.ilike(pattern.lstrip("@"), escape="\\"),
-        Customer.phone.like(pattern, escape="\\"),
-    ]
-    if text.isdigit() and len(text) <= 18:
+    pattern = f"%{_escaped(text)}%"
+    options: list[ColumnElement[bool]] = []
+    if SearchField.FIRST_NAME in fields:
+        options.append(Customer.first_name.ilike(pattern, escape="\\"))
+    if SearchField.LAST_NAME in fields:
+        options.append(Customer.last_name.ilike(pattern, escape="\\"))
+    if SearchField.USERNAME in fields and (name := text.removeprefix("@")):
+        options.append(Customer.username.ilike(f"%{_escaped(name)}%", escape="\\"))
+    if SearchField.PHONE in fields:
+        options.append(Customer.phone.like(pattern, escape="\\"))
+    if SearchField.TELEGRAM_ID in fields and text.isdigit() and len(text) <= 18:
         options.append(Customer.telegram_id == int(text))
-    return or_(*options)
+    return or_(*options) if options else false()
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def ordering(name: str, direction: Direction) -> Ordering:

@@ -25,7 +25,10 @@ telegram_message_id and sent_at carry it):
    UPDATE), `mark_blocked` (403: the customer is marked blocked too),
    `mark_failed` (Telegram refused: 400 "chat not found", retries used up,
    ...), `unstart_one` when a request was *certainly* refused (429, 5xx, a
-   connection never opened) and will be retried by the same worker, or
+   connection never opened) and will be retried by the same worker, and
+   also at once on a final refusal (400, 403) before that outcome is
+   recorded, so a worker killed in between leaves a row to be sent again
+   (and refused again), not one in doubt; or
    `release_for_retry` when the worker lets a row go unsent (stopping before
    the request): the lease is dropped and the row is pending again for any
    worker.
@@ -39,8 +42,11 @@ telegram_message_id and sent_at carry it):
    from real failures. Such a customer got the message at most once, maybe
    not at all. A late `mark_sent` from a worker that was only slow upgrades it
    to sent.
-6. `finish_if_done` completes the broadcast with one conditional UPDATE
-   (status still "sending" and no pending rows): two workers cannot both.
+6. `finish_if_done` ends the broadcast with one conditional UPDATE (status
+   still "sending" and no pending rows): two workers cannot both. It ends
+   "completed" when at least one row was sent, and "failed" when rows exist
+   and none was (every recipient refused, blocked, or in doubt: e.g. a text
+   Telegram cannot parse); a broadcast with no recipients at all completes.
 
 So: a row is sent only by the worker holding its lease, a lease is given only
 to a pending row nobody holds, and a started row whose result is lost is never
@@ -51,7 +57,6 @@ worker died), and they are counted.
 
 from __future__ import annotations
 
-import html
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -88,7 +93,6 @@ WORKER_LOST_BEFORE = "worker lost before sending"
 _ERROR_LENGTH = 255
 _DEADLINE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _DEADLINE = re.compile(r"^(?:claimed|sending) until (\S+) by ")
-_MARKDOWN_V2_SPECIAL = re.compile(r"([_*\[\]()~`>#+\-=|{}.!\\])")
 
 _D = BroadcastDelivery
 _HELD = or_(_D.last_error.startswith(CLAIMED), _D.last_error.startswith(STARTED))
@@ -431,12 +435,19 @@ async def update_marks(
     unstart: Sequence[Claim],
     start: Sequence[Claim],
     leases: Mapping[str, str],
+    sent: Sequence[Outcome] = (),
+    now: datetime | None = None,
 ) -> set[int]:
-    """`renew_leases`, the unstarts, then `start_sending`: one transaction, in that order.
+    """`renew_leases`, `mark_sent`, the unstarts, then `start_sending`: one transaction.
 
-    `leases` maps each claim's lease to its current marker, renewals included.
+    `leases` maps each claim's lease to its current marker, renewals included;
+    `sent` are messages Telegram accepted, recorded at `now`.
     """
     await renew_leases(session, renew)
+    if sent:
+        if now is None:
+            raise ValueError("recording sent messages needs `now`")
+        await record_outcomes(session, sent, now=now)
     for claim in unstart:
         await unstart_one(session, claim.delivery_id, lease=leases.get(claim.lease, claim.lease))
     return await start_sending(session, start, leases=leases) if start else set()
@@ -615,27 +626,40 @@ async def count_ambiguous(session: AsyncSession, broadcast_id: int) -> int:
     return count or 0
 
 
-async def finish_if_done(session: AsyncSession, broadcast_id: int, *, now: datetime) -> bool:
-    """Complete a "sending" broadcast with no pending rows; True for the one caller that did."""
-    pending = exists().where(_D.broadcast_id == broadcast_id, _D.status == DeliveryStatus.PENDING)
-    result = await session.execute(
-        update(Broadcast)
-        .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SENDING, ~pending)
-        .values(status=BroadcastStatus.COMPLETED, finished_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if not _changed(result):
-        return False
-    await audit.record(
-        session,
-        ENGINE_ACTOR,
-        "broadcast.complete",
-        "broadcast",
-        broadcast_id,
-        before={"status": BroadcastStatus.SENDING},
-        after={"status": BroadcastStatus.COMPLETED, "finished_at": now},
-    )
-    return True
+async def finish_if_done(
+    session: AsyncSession, broadcast_id: int, *, now: datetime
+) -> BroadcastStatus | None:
+    """End a "sending" broadcast with no pending rows: its final status for the one caller that did.
+
+    "failed" when it has rows and none was sent, "completed" otherwise (see
+    the protocol above); None when it is not done, or someone else ended it.
+    """
+    rows = _D.broadcast_id == broadcast_id
+    pending = exists().where(rows, _D.status == DeliveryStatus.PENDING)
+    delivered = exists().where(rows, _D.status == DeliveryStatus.SENT)
+    done = (Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SENDING, ~pending)
+    for final, condition in (
+        (BroadcastStatus.FAILED, [exists().where(rows), ~delivered]),
+        (BroadcastStatus.COMPLETED, []),
+    ):
+        result = await session.execute(
+            update(Broadcast)
+            .where(*done, *condition)
+            .values(status=final, finished_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if _changed(result):
+            await audit.record(
+                session,
+                ENGINE_ACTOR,
+                "broadcast.complete" if final is BroadcastStatus.COMPLETED else "broadcast.fail",
+                "broadcast",
+                broadcast_id,
+                before={"status": BroadcastStatus.SENDING},
+                after={"status": final, "finished_at": now},
+            )
+            return final
+    return None
 
 
 # --- Rendering ----------------------------------------------------------------------------
@@ -662,13 +686,4 @@ def render_for(
         values["code"] = discount.code
         values["percent"] = str(discount.percent)
         values["expires_on"] = discount.expires_at.astimezone(zone).strftime("%d.%m.%Y")
-    escaped = {key: _escape(value, parse_mode) for key, value in values.items()}
-    return templates.fill(template_text, escaped)
-
-
-def _escape(value: str, parse_mode: ParseMode) -> str:
-    if parse_mode is ParseMode.HTML:
-        return html.escape(value, quote=False)
-    if parse_mode is ParseMode.MARKDOWN_V2:
-        return _MARKDOWN_V2_SPECIAL.sub(r"\\\1", value)
-    return value
+    return templates.fill_escaped(template_text, values, parse_mode)

@@ -3,10 +3,19 @@
 Each setting is declared once in `SPECS` with its type, bounds and default;
 the database keeps only overrides. Reading returns defaults merged with
 overrides; writing validates, stores and leaves an audit line.
+
+Settings are validated by meaning, not only by type: the bots act on them, and
+one bad value (a 100,000-character "channel") once broke every /start. Every
+string setting has a `TextRule` (length and shape), and the subscription
+channel is also asked of Telegram when set (`channels.ChannelLookup`). A
+stored value that no longer passes its rule (stored before the rule existed)
+reads as the default, so the bots never act on it.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +24,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import audit
 from backend.domain.audit import Actor
+from backend.domain.channels import (
+    MAX_LENGTH,
+    SHAPE,
+    ChannelLookup,
+    ChannelLookupFailed,
+    shape_problem,
+)
 from backend.domain.errors import InvalidSetting
 from backend.domain.models import ActorKind, DiscountKind, ShopSetting
+
+log = logging.getLogger("dvorik.domain.shop_settings")
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """What a string setting may hold: its length, and its shape in words.
+
+    `problem` says why a non-empty value has the wrong shape (None: right);
+    `names_channel` values are also looked up in Telegram when set.
+    """
+
+    max_length: int
+    problem: Callable[[str], str | None]
+    may_be_empty: bool = False
+    names_channel: bool = False
 
 
 @dataclass(frozen=True)
@@ -27,18 +59,50 @@ class SettingSpec:
     description: str
     minimum: int | None = None
     maximum: int | None = None
+    text: TextRule | None = None
+
+    def __post_init__(self) -> None:
+        if (self.type is str) != (self.text is not None):
+            raise TypeError(f"{self.key}: a string setting needs a TextRule, others none")
 
     def validate(self, value: Any) -> int | bool | str:
         if self.type is int:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidSetting(f"{self.key} must be a whole number", key=self.key)
+                raise InvalidSetting(
+                    f"{self.key} must be a whole number", key=self.key, reason="type"
+                )
             if self.minimum is not None and value < self.minimum:
-                raise InvalidSetting(f"{self.key} must be at least {self.minimum}", key=self.key)
+                raise InvalidSetting(
+                    f"{self.key} must be at least {self.minimum}", key=self.key, reason="range"
+                )
             if self.maximum is not None and value > self.maximum:
-                raise InvalidSetting(f"{self.key} must be at most {self.maximum}", key=self.key)
+                raise InvalidSetting(
+                    f"{self.key} must be at most {self.maximum}", key=self.key, reason="range"
+                )
             return value
         if not isinstance(value, self.type):
-            raise InvalidSetting(f"{self.key} must be a {self.type.__name__}", key=self.key)
+            raise InvalidSetting(
+                f"{self.key} must be a {self.type.__name__}", key=self.key, reason="type"
+            )
+        if self.text is not None and isinstance(value, str):
+            return self._text(value, self.text)
+        return value
+
+    def _text(self, value: str, rule: TextRule) -> str:
+        if len(value) > rule.max_length:
+            raise InvalidSetting(
+                f"{self.key} must be at most {rule.max_length} characters, not {len(value)}",
+                key=self.key,
+                reason="too_long",
+            )
+        value = value.strip()
+        if not value:
+            if rule.may_be_empty:
+                return value
+            raise InvalidSetting(f"{self.key} must not be empty", key=self.key, reason="empty")
+        problem = rule.problem(value)
+        if problem is not None:
+            raise InvalidSetting(f"{self.key}: {problem}", key=self.key, reason="shape")
         return value
 
 
@@ -104,8 +168,9 @@ SPECS: dict[str, SettingSpec] = {
             "subscription_channel",
             str,
             "",
-            "Telegram channel (@name) a customer must join to get the subscription discount; "
-            "empty: no channel needed",
+            "Telegram channel a customer must join to get the subscription discount: "
+            f"{SHAPE}, checked with Telegram when set; empty: no channel needed",
+            text=TextRule(MAX_LENGTH, shape_problem, may_be_empty=True, names_channel=True),
         ),
         SettingSpec(
             "cashier_lookups_per_minute",
@@ -135,7 +200,7 @@ def spec_for(key: str) -> SettingSpec:
     try:
         return SPECS[key]
     except KeyError:
-        raise InvalidSetting(f"unknown setting {key!r}", key=key) from None
+        raise InvalidSetting(f"unknown setting {key!r}", key=key, reason="unknown") from None
 
 
 async def get_all(session: AsyncSession) -> dict[str, int | bool | str]:
@@ -144,14 +209,23 @@ async def get_all(session: AsyncSession) -> dict[str, int | bool | str]:
     rows = await session.scalars(select(ShopSetting))
     for row in rows:
         if row.key in SPECS:
-            values[row.key] = row.value
+            values[row.key] = _in_effect(SPECS[row.key], row.value)
     return values
 
 
 async def get(session: AsyncSession, key: str) -> Any:
     spec = spec_for(key)
     row = await session.get(ShopSetting, key)
-    return spec.default if row is None else row.value
+    return spec.default if row is None else _in_effect(spec, row.value)
+
+
+def _in_effect(spec: SettingSpec, stored: Any) -> int | bool | str:
+    """A stored value as the shop uses it: the default if it breaks today's rules."""
+    try:
+        return spec.validate(stored)
+    except InvalidSetting as error:
+        log.warning("stored setting ignored, its default applies: %s", error.message)
+        return spec.default
 
 
 async def get_int(session: AsyncSession, key: str) -> int:
@@ -160,10 +234,23 @@ async def get_int(session: AsyncSession, key: str) -> int:
     return value
 
 
-async def set_value(session: AsyncSession, key: str, value: Any, actor: Actor) -> Any:
-    """Validate and store one setting; the previous value goes to the audit log."""
+async def set_value(
+    session: AsyncSession,
+    key: str,
+    value: Any,
+    actor: Actor,
+    *,
+    channels: ChannelLookup | None = None,
+) -> Any:
+    """Validate and store one setting; the previous value goes to the audit log.
+
+    A channel is looked up with `channels` before the session runs anything, so
+    no database connection waits on Telegram; without `channels` none can be set.
+    """
     spec = spec_for(key)
     checked = spec.validate(value)
+    if spec.text is not None and spec.text.names_channel and checked:
+        await _confirm_channel(key, str(checked), channels)
     row = await session.get(ShopSetting, key)
     before = spec.default if row is None else row.value
     if row is None:
@@ -183,3 +270,28 @@ async def set_value(session: AsyncSession, key: str, value: Any, actor: Actor) -
         after={"value": checked},
     )
     return checked
+
+
+async def _confirm_channel(key: str, channel: str, lookup: ChannelLookup | None) -> None:
+    """Refuse a channel Telegram does not show the customer bot."""
+    if lookup is None:
+        raise InvalidSetting(
+            f"{key}: {channel} cannot be checked with Telegram: the customer bot is not "
+            "configured (TELEGRAM_BOT_TOKEN)",
+            key=key,
+            reason="unchecked",
+        )
+    try:
+        found = await lookup.find_channel(channel)
+    except ChannelLookupFailed as error:
+        raise InvalidSetting(
+            f"{key}: could not ask Telegram about {channel} ({error}); try again",
+            key=key,
+            reason="unchecked",
+        ) from None
+    if found is None:
+        raise InvalidSetting(
+            f"{key}: Telegram knows no channel {channel} that the customer bot can see",
+            key=key,
+            reason="not_found",
+        )

@@ -74,6 +74,7 @@ async def create(
     """A new stored template; Conflict if the key is already stored."""
     key = check_key(key)
     _check_text(key, text)
+    templates.check_markup(text, parse_mode)
     if await session.scalar(select(Template.id).where(Template.key == key)) is not None:
         raise Conflict(f"a template with key {key!r} already exists", field="key")
     template = Template(
@@ -98,12 +99,21 @@ async def update(
 
     A shipped default that was never stored is stored (with its default text)
     before the change, so editing it works before `dvorik migrate` seeded it.
+    The text and the parse mode are checked together: switching a text to
+    HTML checks the stored text as HTML.
     """
     key = key.strip()
     if text is not None:
         _check_text(key, text)
     clean_description = _clean_description(description) if description is not None else None
-    template = await _stored_or_default(session, key)
+    stored = await _find(session, key, for_update=True)
+    current = stored if stored is not None else _default(key)
+    if text is not None or parse_mode is not None:
+        templates.check_markup(
+            current.text if text is None else text,
+            current.parse_mode if parse_mode is None else parse_mode,
+        )
+    template = stored if stored is not None else await _store(session, current)
     before = snapshot(template)
     if text is not None:
         template.text = text
@@ -137,20 +147,21 @@ async def delete(session: AsyncSession, key: str, *, actor: Actor) -> None:
     await audit.record(session, actor, "template.delete", "template", key, before=before)
 
 
-async def _stored_or_default(session: AsyncSession, key: str) -> Template:
-    stored = await _find(session, key, for_update=True)
-    if stored is not None:
-        return stored
+def _default(key: str) -> Template:
+    """A shipped default as a row not yet stored; NotFound for keys Dvorik does not ship."""
     default = templates.defaults().get(key)
     if default is None:
         raise NotFound(f"template {key!r} does not exist", entity="template")
-    template = Template(
+    return Template(
         key=key,
         text=default.text,
         parse_mode=ParseMode.PLAIN,
         description=default.description,
     )
-    async with _key_guard(session, key):
+
+
+async def _store(session: AsyncSession, template: Template) -> Template:
+    async with _key_guard(session, template.key):
         session.add(template)
     return template
 

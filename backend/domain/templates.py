@@ -4,11 +4,19 @@ Texts live in the database so marketing can edit them; the defaults ship as
 data (`data/templates.ru.json`), never as string literals in handlers. Each
 template key has a fixed set of placeholders; a text that uses any other is
 refused up front instead of failing when a message is sent.
+
+A text may be written in HTML or MarkdownV2 (its parse mode). Its markup is
+checked before it is stored (`check_markup`), with its placeholders filled by
+sample values full of markup-special characters, and values are escaped for
+the parse mode when a message is rendered (`render_text`): a customer called
+"<Маша & Ко>" reads her name, and the message still parses.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,8 +27,37 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.domain.errors import InvalidTemplate, NotFound
+from backend.domain import markup
+from backend.domain.errors import InvalidMarkup, InvalidTemplate, NotFound
 from backend.domain.models import ParseMode, Template
+
+log = logging.getLogger("dvorik.templates")
+
+# Values a text is checked with (escaped as when sent): one starting with a reserved
+# character and holding every character special in HTML or MarkdownV2 and a line
+# break, a plain name, and nothing. An escaped value is plain text wherever it
+# stands; what it can change around it depends on whether it is empty and on the
+# kind of its first and last character, and these three cover the kinds.
+SAMPLE_VALUES = ("*<Маша & Ко>\n\"'_[]()~`>#+-=|{}.!\\ Ко", "Маша", "")
+_PLACEHOLDER_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A filled-in text and the parse mode Telegram must read it in."""
+
+    text: str
+    parse_mode: ParseMode = ParseMode.PLAIN
+
+    @property
+    def telegram_parse_mode(self) -> str | None:
+        """The Bot API's `parse_mode` for this text (None: plain text)."""
+        return markup.telegram_parse_mode(self.parse_mode)
+
+    @property
+    def plain(self) -> str:
+        """What the reader sees, for places that take no markup: buttons, alerts, other values."""
+        return markup.visible_text(self.text, self.parse_mode)
 
 
 @dataclass(frozen=True)
@@ -97,15 +134,126 @@ async def ensure_defaults(session: AsyncSession) -> int:
     return len(missing)
 
 
-async def render(session: AsyncSession, key: str, **values: object) -> str:
-    """The template's text with values filled in (the stored text, else the default)."""
+def check_markup(text: str, parse_mode: ParseMode) -> None:
+    """Raise InvalidMarkup unless `text` parses in `parse_mode` whatever its placeholders hold.
+
+    Each placeholder is filled with each of `SAMPLE_VALUES` (escaped as
+    `render_text` escapes values), so a placeholder where escaping cannot help
+    (inside a tag, in an unquoted attribute) or a value that changes the markup
+    around it (an empty one turns `_{first_name}_` into `__`, an underline; any
+    one makes `{first_name}>` a '>' that is not at a line's start) is found now,
+    not when a message is sent. The error points into `text` as written. A text
+    whose markup leaves nothing to read is refused too: Telegram refuses an
+    empty message.
+    """
+    if parse_mode is ParseMode.PLAIN:
+        return
+    placeholders_in(text)  # broken braces: InvalidTemplate, as the callers check first
+    if parse_mode is ParseMode.MARKDOWN_V2:
+        _check_no_escaped_placeholder(text)
+    for sample in SAMPLE_VALUES:
+        filled, source = _filled(text, markup.escape(sample, parse_mode))
+        shown = markup.parse(filled, parse_mode, source=source).text
+        if sample and not shown.strip():
+            label = markup.telegram_parse_mode(parse_mode)
+            raise InvalidMarkup(f"{label}: the text shows nothing once its markup is removed")
+
+
+def _check_no_escaped_placeholder(text: str) -> None:
+    """A MarkdownV2 backslash right before a placeholder would escape its value's first character.
+
+    The value's own escape is then cut in half (`\\` + `\\*` reads as a backslash
+    and a bold marker): whether the text parses would depend on the values.
+    """
+    for token in _PLACEHOLDER_TOKEN.finditer(text):
+        if token.group(1) is None:
+            continue
+        slashes = 0
+        while token.start() - slashes > 0 and text[token.start() - slashes - 1] == "\\":
+            slashes += 1
+        if slashes % 2:
+            raise markup.invalid(
+                ParseMode.MARKDOWN_V2,
+                text,
+                token.start() - 1,
+                "the backslash at ",
+                f" would escape the first character of {token.group()}: write \\\\ for a"
+                " backslash before it",
+            )
+
+
+def _filled(text: str, value: str) -> tuple[str, markup.Source]:
+    """`text` with every placeholder set to `value`, and where each stretch came from."""
+    parts: list[str] = []
+    starts: list[int] = []
+    origins: list[int] = []
+    names: list[str | None] = []
+    size = last = 0
+
+    def add(chars: str, origin: int, name: str | None) -> None:
+        nonlocal size
+        starts.append(size)
+        origins.append(origin)
+        names.append(name)
+        parts.append(chars)
+        size += len(chars)
+
+    for token in _PLACEHOLDER_TOKEN.finditer(text):
+        if token.start() > last:
+            add(text[last : token.start()], last, None)
+        name = token.group(1)
+        add(value if name is not None else token.group()[0], token.start(), name)
+        last = token.end()
+    if last < len(text):
+        add(text[last:], last, None)
+    return "".join(parts), markup.Source(text, tuple(starts), tuple(origins), tuple(names))
+
+
+async def render_message(session: AsyncSession, key: str, **values: object) -> Rendered:
+    """The template filled in (the stored text, else the default) with its parse mode."""
     template = await session.scalar(select(Template).where(Template.key == key))
-    text = template.text if template else None
-    if text is None:
-        if key not in defaults():
-            raise NotFound(f"template {key!r} does not exist", entity="template")
-        text = defaults()[key].text
-    return fill(text, values)
+    if template is not None:
+        return render_text(template.text, template.parse_mode, values)
+    if key not in defaults():
+        raise NotFound(f"template {key!r} does not exist", entity="template")
+    return render_text(defaults()[key].text, ParseMode.PLAIN, values)
+
+
+async def render(session: AsyncSession, key: str, **values: object) -> str:
+    """The template filled in, as the plain text a reader sees (its markup resolved).
+
+    For a sender that passes no parse mode; one that can should send
+    `render_message(...)` with its `telegram_parse_mode`, keeping the formatting.
+    """
+    return (await render_message(session, key, **values)).plain
+
+
+def render_text(text: str, parse_mode: ParseMode, values: Mapping[str, object]) -> Rendered:
+    """`text` with `values` filled in, each escaped for `parse_mode`.
+
+    A `Rendered` value (one template inside another) goes in as the text its
+    reader would see. A stored text whose markup Telegram would refuse (saved
+    before markup was checked) goes out as plain text, with a warning: the
+    customer sees the tags, but gets the message.
+    """
+    filled = fill_escaped(text, values, parse_mode)
+    if parse_mode is ParseMode.PLAIN:
+        return Rendered(filled)
+    try:
+        markup.validate(filled, parse_mode)
+    except InvalidMarkup as error:
+        log.warning("a stored text is sent as plain text: %s", error.message)
+        return Rendered(fill_escaped(text, values, ParseMode.PLAIN))
+    return Rendered(filled, parse_mode)
+
+
+def fill_escaped(text: str, values: Mapping[str, object], parse_mode: ParseMode) -> str:
+    """`fill` with each value escaped for `parse_mode`, so values never break the markup."""
+    escaped = {
+        name: markup.escape(value.plain if isinstance(value, Rendered) else str(value), parse_mode)
+        for name, value in values.items()
+    }
+    return fill(text, escaped)
 
 
 def fill(text: str, values: Mapping[str, object]) -> str:

@@ -3,6 +3,10 @@
 Message ids are per chat and shared by both sides, as in a real private chat,
 so a button pressed on "message 3" really refers to the bot's third message
 there, and edits or deletes of messages that never existed fail like on Telegram.
+
+Channels exist only when a test or demo adds them (`add_channel`); `getChat`,
+registered here, finds them by "@username" or id and, like Telegram, answers
+"chat not found" for anything it does not know.
 """
 
 from __future__ import annotations
@@ -12,12 +16,25 @@ import contextlib
 import copy
 import time
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.fake_telegram.errors import bad_request
-from backend.fake_telegram.models import FakeUser, SentMessage
+from backend.fake_telegram.methods import method
+from backend.fake_telegram.models import BotState, FakeUser, SentMessage
+from backend.fake_telegram.params import Params
+
+if TYPE_CHECKING:
+    from backend.fake_telegram.state import FakeTelegram
 
 CALLBACK_QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+FIRST_CHANNEL_ID = -1_001_500_000_000  # Telegram's channel ids are -100 followed by the id
+GIFT_TYPES = (
+    "unlimited_gifts",
+    "limited_gifts",
+    "unique_gifts",
+    "premium_subscription",
+    "gifts_from_channels",
+)
 
 
 class ChatLog:
@@ -33,6 +50,8 @@ class ChatLog:
         self._callbacks: dict[str, tuple[str, int]] = {}
         self._callback_seq = 0
         self._recorded = asyncio.Event()
+        self.channels: dict[int, dict[str, Any]] = {}
+        self._channels_added = 0
 
     # people and chats
 
@@ -41,6 +60,8 @@ class ChatLog:
 
     def chat(self, chat_id: int) -> dict[str, Any]:
         """The Chat object for an id; unknown ids are private chats unless strict."""
+        if chat_id in self.channels:
+            return dict(self.channels[chat_id])
         if chat_id in self.users:
             return self.users[chat_id].as_chat()
         if self.require_known_chats:
@@ -56,6 +77,47 @@ class ChatLog:
         if self.require_known_chats:
             raise bad_request("user not found")
         return {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+
+    # channels
+
+    def add_channel(self, username: str, *, title: str | None = None) -> dict[str, Any]:
+        """A public channel: bots find it by "@username" or by the id in the answer."""
+        name = username.removeprefix("@")
+        chat_id = FIRST_CHANNEL_ID - self._channels_added
+        self._channels_added += 1
+        chat: dict[str, Any] = {
+            "id": chat_id,
+            "type": "channel",
+            "title": title or name,
+            "username": name,
+        }
+        self.channels[chat_id] = chat
+        return dict(chat)
+
+    def remove_channel(self, username: str) -> None:
+        """The channel is deleted: from now on it is "chat not found"."""
+        self.channels = {
+            chat_id: chat
+            for chat_id, chat in self.channels.items()
+            if chat["username"].lower() != username.removeprefix("@").lower()
+        }
+
+    def find_chat(self, reference: object) -> dict[str, Any]:
+        """A chat as getChat finds it: a channel by "@username" (any case) or id, or the
+        private chat of someone who wrote; anything else is "chat not found"."""
+        if isinstance(reference, str) and reference.startswith("@"):
+            name = reference[1:].lower()
+            for chat in self.channels.values():
+                if chat["username"].lower() == name:
+                    return dict(chat)
+            raise bad_request("chat not found")
+        try:
+            chat_id = int(str(reference))
+        except ValueError:
+            raise bad_request("chat not found") from None
+        if chat_id in self.channels or chat_id in self.users:
+            return self.chat(chat_id)
+        raise bad_request("chat not found")
 
     # messages
 
@@ -119,3 +181,17 @@ class ChatLog:
             raise bad_request(CALLBACK_QUERY_INVALID)
         del self._callbacks[query_id or ""]
         return pending[1]
+
+
+@method("getChat")
+async def get_chat(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+    """A ChatFullInfo: the Chat plus the fields Telegram always sends with it."""
+    reference = p.raw("chat_id")
+    if reference in (None, ""):
+        raise bad_request("chat_id is empty")
+    return {
+        **fake.chats.find_chat(reference),
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+        "accepted_gift_types": dict.fromkeys(GIFT_TYPES, False),
+    }

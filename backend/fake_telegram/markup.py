@@ -1,24 +1,22 @@
 """The formatting and keyboard checks Telegram does before it accepts a message.
 
-Only the mistakes we can realistically make are modelled: HTML tags Telegram
-does not support or leaves unclosed (`<br>`, `<p>`, a stray `<b>`), over-long
-texts, and inline buttons whose `callback_data` exceeds 64 bytes. Each answers
-Telegram's own 400 description, so templates break here, not in production.
+Text in a parse mode is read by Dvorik's own markup rules (`backend.domain.markup`),
+the same code that checks broadcasts and templates before they are stored: bad
+markup answers 400 "can't parse entities: …" here as it would in production, and
+a message carries what its reader sees, the text without markup and its
+entities. Over-long texts and inline buttons whose `callback_data` exceeds 64
+bytes are refused with Telegram's own descriptions too. Legacy Markdown is
+accepted as is (Dvorik never sends it).
 """
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from typing import Any
 
+from backend.domain import markup
+from backend.domain.errors import InvalidMarkup
 from backend.fake_telegram.errors import bad_request
 
-HTML_TAGS = frozenset(
-    {
-        "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
-        "tg-spoiler", "a", "code", "pre", "blockquote", "tg-emoji",
-    }
-)  # fmt: skip
 PARSE_MODES = frozenset({"html", "markdown", "markdownv2"})
 BUTTON_ACTIONS = (
     "callback_data", "url", "web_app", "login_url", "switch_inline_query",
@@ -27,57 +25,19 @@ BUTTON_ACTIONS = (
 )  # fmt: skip
 
 
-class _TelegramHtml(HTMLParser):
-    def __init__(self, text: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.source = text
-        self.line_starts = [0]
-        for index, char in enumerate(text):
-            if char == "\n":
-                self.line_starts.append(index + 1)
-        self.open: list[str] = []
-        self.plain: list[str] = []
-
-    def _byte_offset(self) -> int:
-        line, column = self.getpos()
-        return len(self.source[: self.line_starts[line - 1] + column].encode())
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in HTML_TAGS:
-            raise bad_request(
-                f'can\'t parse entities: Unsupported start tag "{tag}" '
-                f"at byte offset {self._byte_offset()}"
-            )
-        self.open.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.open or self.open[-1] != tag:
-            raise bad_request(
-                f"can't parse entities: Unexpected end tag at byte offset {self._byte_offset()}"
-            )
-        self.open.pop()
-
-    def handle_data(self, data: str) -> None:
-        self.plain.append(data)
-
-
-def plain_text(text: str, parse_mode: str | None) -> str:
-    """The text a user will see; raises Telegram's 400 for markup it would refuse."""
-    if parse_mode is None:
-        return text
+def formatted(text: str, parse_mode: str | None) -> markup.Formatted:
+    """What a user will see of `text`; raises Telegram's 400 for markup it would refuse."""
+    if not parse_mode:
+        return markup.Formatted(text)
     if parse_mode.lower() not in PARSE_MODES:
         raise bad_request(f"unsupported parse_mode {parse_mode!r}")
-    if parse_mode.lower() != "html":
-        return text
-    parser = _TelegramHtml(text)
-    parser.feed(text)
-    parser.close()
-    if parser.open:
-        raise bad_request(
-            "can't parse entities: Can't find end tag corresponding to start tag "
-            f'"{parser.open[-1]}"'
-        )
-    return "".join(parser.plain)
+    mode = markup.parse_mode_named(parse_mode)
+    if mode is None:
+        return markup.Formatted(text)
+    try:
+        return markup.parse(text, mode)
+    except InvalidMarkup as error:
+        raise bad_request(f"can't parse entities: {error.message}") from None
 
 
 def inline_markup(markup: Any) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from backend.fake_telegram.errors import bad_request, conflict, forbidden
-from backend.fake_telegram.markup import check_length, inline_markup, plain_text
+from backend.fake_telegram.markup import check_length, formatted, inline_markup
 from backend.fake_telegram.models import BotState, SentMessage, Upload, jsonable
 from backend.fake_telegram.params import Params
 
@@ -120,15 +120,24 @@ def _new_message(
     return message
 
 
-def _text(p: Params, field: str, limit: int, what: str, *, required: bool) -> str | None:
+def _text(
+    p: Params, field: str, limit: int, what: str, *, required: bool
+) -> tuple[str, dict[str, Any]] | None:
+    """The text as sent, and the fields a Message shows of it: the visible text, its entities.
+
+    With a parse mode the entities come from the markup (refused with 400 if
+    Telegram would refuse it), without one from the explicit `entities` field.
+    """
     text = p.string(field, required="message text is empty" if required else None)
     if text is None:
         return None
-    shown = plain_text(text, p.string("parse_mode"))
-    if required and not shown.strip():
+    shown = formatted(text, p.string("parse_mode"))
+    if required and not shown.text.strip():
         raise bad_request("message text is empty")
-    check_length(shown, limit, what)
-    return text
+    check_length(shown.text, limit, what)
+    kind = "entities" if field == "text" else "caption_entities"
+    entities = [entity.as_json() for entity in shown.entities] or p.structured(kind)
+    return text, {field: shown.text, **({kind: entities} if entities else {})}
 
 
 @method("getMe")
@@ -139,13 +148,13 @@ async def get_me(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
 @method("sendMessage")
 async def send_message(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
     chat_id, chat = _target(fake, bot, p)
-    text = _text(p, "text", 4096, "message", required=True)
+    sent = _text(p, "text", 4096, "message", required=True)
+    assert sent is not None
+    text, shown = sent
     markup = inline_markup(p.structured("reply_markup", what="reply keyboard markup"))
     _reachable(fake, bot, chat_id)
     message = _new_message(fake, bot, chat, markup)
-    message["text"] = text
-    if entities := p.structured("entities"):
-        message["entities"] = entities
+    message.update(shown)
     fake.chats.store(bot.token, message)
     _record(fake, bot, chat_id, "sendMessage", p, message_id=message["message_id"], text=text)
     fake.sent_count += 1
@@ -177,7 +186,7 @@ async def send_photo(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
         },
     ]
     if caption is not None:
-        message["caption"] = caption
+        message.update(caption[1])
     fake.chats.store(bot.token, message)
     _record(
         fake,
@@ -203,7 +212,8 @@ async def send_chat_action(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
 
 async def _edit(fake: FakeTelegram, bot: BotState, p: Params, name: str, *, text: bool) -> Any:
     markup = inline_markup(p.structured("reply_markup", what="reply keyboard markup"))
-    new_text = _text(p, "text", 4096, "message", required=True) if text else None
+    sent = _text(p, "text", 4096, "message", required=True) if text else None
+    new_text, shown = sent if sent is not None else (None, {})
     if "inline_message_id" in p:
         return True
     chat_id, _ = _target(fake, bot, p)
@@ -215,15 +225,14 @@ async def _edit(fake: FakeTelegram, bot: BotState, p: Params, name: str, *, text
         raise bad_request("message can't be edited")
     if text and "text" not in message:
         raise bad_request("there is no text in the message to edit")
-    before = (message.get("text"), message.get("reply_markup"))
-    if (new_text if text else before[0], markup) == before:
+    before = (message.get("text"), message.get("entities"), message.get("reply_markup"))
+    after = (shown["text"], shown.get("entities"), markup) if text else (*before[:2], markup)
+    if after == before:
         raise bad_request(NOT_MODIFIED)
     _reachable(fake, bot, chat_id)
     if text:
-        message["text"] = new_text
         message.pop("entities", None)
-        if entities := p.structured("entities"):
-            message["entities"] = entities
+        message.update(shown)
     if markup is None:
         message.pop("reply_markup", None)
     else:
@@ -321,7 +330,10 @@ async def get_webhook_info(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
 
 @method("getChatMember")
 async def get_chat_member(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
-    _target(fake, bot, p)
+    """As Telegram: a channel by "@username" or id, a deleted one is "chat not found"."""
+    if p.raw("chat_id") in (None, ""):
+        raise bad_request("chat_id is empty")
+    fake.chats.find_chat(p.raw("chat_id"))
     user_id = p.integer("user_id", required="user not found")
     assert user_id is not None
     if user_id == bot.id:

@@ -2,7 +2,9 @@
 
 Authentication is lazy: the first permission check reads the bearer token
 (HTTP header, or `connection_init` payload on WebSocket) and loads the admin
-in one statement; the result is cached for the rest of the request.
+in one statement; the result is cached for the rest of the request. A
+WebSocket is also checked once at `connection_init`, and closed with 4403
+without an admin (`backend.graphql.ide.LocalGraphiQLRouter.on_ws_connect`).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from backend.domain import models as m
 from backend.domain.clock import business_date
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, SortDirection, connection, decode_cursor
-from backend.graphql.permissions import allow, hidden_unless
+from backend.graphql.permissions import allow, hidden_unless, searchable_fields
 from backend.graphql.scalars import CustomerStatus, DiscountKind, require_aware
 
 if TYPE_CHECKING:
@@ -154,10 +154,25 @@ class CustomerOrder:
     direction: SortDirection = SortDirection.DESC
 
 
+SEARCH = "Query.customers(filter).search"
+# What the search box matches, by the field each part is shown as (permissions.py
+# decides which of them a role may match: the ones it sees).
+SEARCHED_AS = {
+    "Customer.firstName": customer_search.SearchField.FIRST_NAME,
+    "Customer.lastName": customer_search.SearchField.LAST_NAME,
+    "Customer.telegramId": customer_search.SearchField.TELEGRAM_ID,
+    "Customer.username": customer_search.SearchField.USERNAME,
+    "Customer.phone": customer_search.SearchField.PHONE,
+}
+
+
 @strawberry.input(description="All conditions must hold; omitted ones do not filter.")
 class CustomerFilter:
     search: str | None = strawberry.field(
-        default=None, description="Part of a name, username or phone, or a Telegram id."
+        default=None,
+        description="Part of a name, or a Telegram id; also part of a username (with or "
+        "without @) or phone for roles that see them (readonly does not: its search "
+        "matches names and Telegram ids only).",
     )
     status: list[CustomerStatus] | None = None
     tags_any: list[str] | None = None
@@ -169,7 +184,7 @@ class CustomerFilter:
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
 
-    def to_domain(self) -> customer_search.CustomerFilter:
+    def to_domain(self, role: m.AdminRole) -> customer_search.CustomerFilter:
         rule_fields = (
             "status",
             "tags_any",
@@ -184,6 +199,7 @@ class CustomerFilter:
         }
         return customer_search.CustomerFilter(
             search=self.search,
+            search_in=frozenset(SEARCHED_AS[field] for field in searchable_fields(role, SEARCH)),
             rules=segments.parse_rules(raw),
             created_from=require_aware(self.created_from, "createdFrom"),
             created_to=require_aware(self.created_to, "createdTo"),
@@ -229,7 +245,8 @@ class CustomerQueries:
         ordering = customer_search.ordering(
             order.field.value, pagination.Direction(order.direction.value)
         )
-        search = (filter or CustomerFilter()).to_domain()
+        admin = await info.context.require_admin()
+        search = (filter or CustomerFilter()).to_domain(admin.role)
         session = await info.context.session()
         now = info.context.now()
         page = await customer_search.page(

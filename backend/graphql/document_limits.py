@@ -28,7 +28,6 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
     ValidationRule,
 )
 
@@ -78,7 +77,7 @@ def measure(document: DocumentNode) -> DocumentShape:
     }
     spread_names = {name: list(_spreads(f.selection_set, result)) for name, f in fragments.items()}
     shapes: dict[str, Shape] = {}
-    for name in _dependencies_first(spread_names):
+    for name in dependencies_first(spread_names):
         shapes[name] = _shape(fragments[name].selection_set, shapes, result)
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
@@ -101,7 +100,7 @@ def _spreads(selection_set: SelectionSetNode, counter: DocumentShape) -> Iterato
                 pending.append(selection.selection_set)
 
 
-def _dependencies_first(spread_names: dict[str, list[str]]) -> list[str]:
+def dependencies_first(spread_names: dict[str, list[str]]) -> list[str]:
     """Fragments ordered so each comes after those it spreads; a cycle is cut where met.
 
     Iterative, so a long chain of fragments cannot exhaust Python's stack
@@ -148,23 +147,32 @@ def _shape(
     return total
 
 
+def refusals(document: DocumentNode) -> list[str]:
+    """Why the document is over the limits: one message per limit broken, none if within."""
+    shape = measure(document)
+    messages = [
+        f"'{name}' {DEPTH_MARKER} of {MAX_DEPTH}"
+        for name, operation in shape.operations.items()
+        if operation.depth > MAX_DEPTH
+    ]
+    aliases = sum(operation.aliases for operation in shape.operations.values())
+    if aliases > MAX_ALIASES:
+        messages.append(f"{aliases} {ALIASES_MARKER}. Allowed: {MAX_ALIASES}")
+    fields = sum(operation.fields for operation in shape.operations.values())
+    if fields > MAX_FIELDS:
+        messages.append(f"{fields} {FIELDS_MARKER}. Allowed: {MAX_FIELDS}")
+    if shape.spreads > MAX_SPREADS:
+        messages.append(f"{shape.spreads} {SPREADS_MARKER}. Allowed: {MAX_SPREADS}")
+    return messages
+
+
 class DocumentLimits(ValidationRule):
-    """Refuses a document over the depth, alias, expanded-field or spread limits."""
+    """Refuses a document over the depth, alias, expanded-field or spread limits.
 
-    def __init__(self, context: ValidationContext) -> None:
-        super().__init__(context)
-        shape = measure(context.document)
-        for name, operation in shape.operations.items():
-            if operation.depth > MAX_DEPTH:
-                self._refuse(f"'{name}' {DEPTH_MARKER} of {MAX_DEPTH}")
-        aliases = sum(operation.aliases for operation in shape.operations.values())
-        if aliases > MAX_ALIASES:
-            self._refuse(f"{aliases} {ALIASES_MARKER}. Allowed: {MAX_ALIASES}")
-        fields = sum(operation.fields for operation in shape.operations.values())
-        if fields > MAX_FIELDS:
-            self._refuse(f"{fields} {FIELDS_MARKER}. Allowed: {MAX_FIELDS}")
-        if shape.spreads > MAX_SPREADS:
-            self._refuse(f"{shape.spreads} {SPREADS_MARKER}. Allowed: {MAX_SPREADS}")
+    Reported as the visit starts (not when the rule is made), so a rule that
+    watches for refusals (`query_cost.QueryCost`) sees these too.
+    """
 
-    def _refuse(self, message: str) -> None:
-        self.report_error(GraphQLError(message))
+    def enter_document(self, node: DocumentNode, *_args: object) -> None:
+        for message in refusals(node):
+            self.report_error(GraphQLError(message))

@@ -6,6 +6,10 @@ blank, and every visit tells a third party who works on the admin API. The
 same files are vendored in `static/graphiql/` (see its README for versions
 and licences) and served under `/graphql/ide/`; the page is Strawberry's own
 with the CDN addresses swapped for ours, Subresource Integrity hashes kept.
+
+The router is also where a WebSocket is admitted: only a `connection_init`
+that carries a valid admin token gets `connection_ack` (issue 12: anonymous
+sockets used to be acknowledged and held open forever).
 """
 
 from __future__ import annotations
@@ -17,8 +21,13 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.types.unset import UnsetType
+
+from backend.domain.errors import Unauthenticated
+from backend.graphql.context import Context
 
 log = logging.getLogger("dvorik.graphql")
 
@@ -55,10 +64,25 @@ def graphiql_html(root_path: str = "") -> str:
 
 
 class LocalGraphiQLRouter(GraphQLRouter[Any, Any]):
-    """Strawberry's router, rendering the GraphiQL page with local assets."""
+    """Strawberry's router: the GraphiQL page with local assets, sockets for admins only."""
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_html(request.scope.get("root_path", "")))
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Acknowledge a socket only for an active admin; anyone else is closed with 4403.
+
+        The token comes from `connection_init`'s `Authorization` (or the
+        handshake's header), checked as for any request; every operation on the
+        socket checks it again, so a logout still applies to an open socket.
+        """
+        try:
+            admin = await context.admin()
+        except Unauthenticated:
+            admin = None
+        if admin is None:
+            raise ConnectionRejectionError
+        return UnsetType()  # the singleton: a plain connection_ack
 
 
 def mount_assets(app: FastAPI) -> None:

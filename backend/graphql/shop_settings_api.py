@@ -4,7 +4,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from backend.bots.telegram import TelegramChannels
 from backend.domain import shop_settings
+from backend.domain.channels import ChannelLookup
 from backend.graphql.permissions import allow
 
 # JSON Schema's names, so the SPA can pick an input for each setting.
@@ -20,6 +22,9 @@ class Setting:
     type: str = strawberry.field(description='"integer", "boolean" or "string".')
     minimum: int | None
     maximum: int | None
+    max_length: int | None = strawberry.field(
+        description="For strings: the most characters; the description says the shape."
+    )
 
     @classmethod
     def of(cls, spec: shop_settings.SettingSpec, value: object) -> "Setting":
@@ -31,6 +36,7 @@ class Setting:
             type=TYPE_NAMES[spec.type],
             minimum=spec.minimum,
             maximum=spec.maximum,
+            max_length=spec.text.max_length if spec.text else None,
         )
 
 
@@ -47,13 +53,24 @@ class SettingQueries:
 class SettingMutations:
     @strawberry.mutation(
         permission_classes=allow("Mutation.updateSetting"),
-        description="A value of the wrong type or out of bounds is INVALID_SETTING.",
+        description="INVALID_SETTING, changing nothing, for an unknown key or a value of the "
+        "wrong type, out of bounds, too long, of the wrong shape, or a channel Telegram does "
+        "not show the customer bot; `reason` says which: unknown, type, range, too_long, empty, "
+        "shape, not_found, unchecked (Telegram could not be asked).",
     )
     async def update_setting(self, info: Info, key: str, value: JSON) -> Setting:
         actor = await info.context.actor()
         async with info.context.transaction() as session:
-            stored = await shop_settings.set_value(session, key, value, actor)
+            stored = await shop_settings.set_value(
+                session, key, value, actor, channels=_channels(info)
+            )
         return Setting.of(shop_settings.spec_for(key), stored)
+
+
+def _channels(info: Info) -> ChannelLookup | None:
+    """Channels are looked up as the customer bot, which checks them at /start."""
+    bots = info.context.runtime.bots
+    return TelegramChannels(bots.customer.bot) if bots is not None else None
 
 
 ROOTS = {"query": SettingQueries, "mutation": SettingMutations}

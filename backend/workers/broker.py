@@ -2,16 +2,19 @@
 
 With Redis, tasks travel over one Redis stream read by a consumer group, and a
 message is acknowledged (XACK) only after its task has finished. A worker that
-dies mid-task leaves its message pending; after `REDELIVER_AFTER_MS` of
-inactivity another worker claims it (XAUTOCLAIM) and runs it again. So every
-task must be safe to run twice: the domain makes them so (once_key for
-birthdays, the row lock in `send_now`, `expire_due` is a plain UPDATE, the
-sending engine works off per-delivery rows).
+dies mid-task leaves its message pending; once it has been idle for
+`TASK_REDELIVER_AFTER_SECONDS` another worker claims it (XAUTOCLAIM) and runs
+it again. So every task must be safe to run twice: the domain makes them so
+(once_key for birthdays, the row lock in `send_now`, `expire_due` is a plain
+UPDATE, the sending engine works off per-delivery rows).
 
-A task still running after `REDELIVER_AFTER_MS` (a large broadcast) is claimed
-by another worker as well, while the first one goes on: the sending engine
-must tolerate two runs of one broadcast at the same time (it leases
-deliveries per worker). Raise the timeout if that becomes routine.
+A live worker keeps the messages it is running fresh (their idle time is reset
+every third of the redelivery time), so a task that runs for hours (a large
+broadcast) is not taken over while its worker lives, and the redelivery time
+can be short: it is how long a dead worker's task waits, not a bound on how
+long a task may run. A worker cut off from Redis for longer than that may see
+another take its task over when Redis is back: a second run, which every task
+allows (the sending engine leases deliveries per run).
 
 Without Redis (`dvorik serve` alone), `InMemoryBroker` runs tasks as asyncio
 tasks in the API process; `EmbeddedTaskQueue` routes what the API enqueues
@@ -24,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import socket
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -48,7 +52,8 @@ log = logging.getLogger("dvorik.tasks")
 
 QUEUE = "dvorik:tasks"
 CONSUMER_GROUP = "dvorik-workers"
-REDELIVER_AFTER_MS = 15 * 60 * 1000  # a pending message idle this long is claimed again
+REDELIVER_AFTER_MS = 30 * 1000  # a pending message idle this long is claimed again
+XREAD_BLOCK_MS = 2000  # longest wait for new messages; a pass also reclaims and keeps alive
 STREAM_MAX_LEN = 10_000  # acked messages stay in a stream until trimmed (approximately)
 WORKER_CONCURRENCY = 20  # tasks one worker process runs at once
 SHUTDOWN_GRACE_SECONDS = 30.0  # how long a stopping worker waits for running tasks
@@ -74,6 +79,10 @@ class DvorikStreamBroker(RedisStreamBroker):
     worker is still running (a broadcast outlasting `idle_timeout`) comes back
     to it that way too: it is skipped, not run a second time beside itself.
 
+    Each pass also resets the idle time of the messages this worker is still
+    running (`_keep_alive`, at most every third of `idle_timeout`), so only a
+    dead worker's messages ever become idle enough to be claimed.
+
     It also outlives a Redis outage: while Redis is unreachable the worker
     keeps running its tasks and retries the stream with a backoff; a Redis
     that comes back empty (no persistence) has lost the consumer group, which
@@ -84,8 +93,10 @@ class DvorikStreamBroker(RedisStreamBroker):
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         self.running: set[Any] = set()  # ids of messages this worker runs and has not acked
+        self.kept_alive = -math.inf  # loop time of the last `_keep_alive`
         outage = _Outage("the task stream")
         async with Redis(connection_pool=self.connection_pool) as redis:
+            self.touch = redis.register_script(_TOUCH)
             while True:
                 try:
                     fetched, claimed = await self._read(redis)
@@ -114,8 +125,24 @@ class DvorikStreamBroker(RedisStreamBroker):
                         )
                         yield self._ackable(self.queue_name, message_id, fields)
 
+    async def _keep_alive(self) -> None:
+        """Reset the idle time of the messages this worker runs (still its own), if due."""
+        now = asyncio.get_running_loop().time()
+        if not self.running or now - self.kept_alive < self.idle_timeout / 3000:
+            return
+        try:
+            await self.touch(
+                keys=[self.queue_name],
+                args=[self.consumer_group_name, self.consumer_name, *self.running],
+            )
+        except ResponseError as error:  # the stream or group is gone: the read finds out
+            log.warning("could not keep running task messages alive: %s", error)
+            return
+        self.kept_alive = now
+
     async def _read(self, redis: Redis) -> tuple[Any, Any]:
         """New messages for this consumer, then those idle too long elsewhere (XAUTOCLAIM)."""
+        await self._keep_alive()
         fetched: Any = await redis.xreadgroup(
             self.consumer_group_name,
             self.consumer_name,
@@ -167,6 +194,22 @@ class DvorikStreamBroker(RedisStreamBroker):
         return resilient
 
 
+# KEYS: the stream. ARGV: the group, this consumer, then message ids. Each message
+# still pending for this consumer is claimed by it again, which resets its idle time
+# (JUSTID: the delivery count stays); one another worker took over meanwhile is left.
+_TOUCH = """
+local kept = 0
+for i = 3, #ARGV do
+  local entry = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if entry[1] and entry[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    kept = kept + 1
+  end
+end
+return kept
+"""
+
+
 class _Outage:
     """Backoff while Redis is unreachable, logged once per outage rather than per retry."""
 
@@ -212,6 +255,8 @@ def create_broker(
             # A group created after the API already queued work still sees that work.
             consumer_id="0",
             idle_timeout=redeliver_after_ms,
+            # Passes come at least three times per redelivery time, to keep messages alive.
+            xread_block=max(50, min(XREAD_BLOCK_MS, redeliver_after_ms // 4)),
             maxlen=STREAM_MAX_LEN,
             approximate=True,
             socket_connect_timeout=CONNECT_TIMEOUT,
@@ -298,6 +343,7 @@ async def run_worker(
     """
     broker.is_worker_process = True
     broker.state.stopping = stop
+    broker.state.sweeps = True  # look for broadcasts nobody sends (`tasks.sweep_forever`)
     await broker.startup()
     try:
         with ThreadPoolExecutor(max_workers=2) as executor:

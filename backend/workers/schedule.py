@@ -4,6 +4,11 @@
 * scheduled broadcasts: every minute (`start_due_broadcasts`);
 * expired discounts: daily at 00:05 (`expire_discounts`).
 
+Broadcasts left "sending" with no live run are not on this schedule: every
+worker process (and the embedded server) looks for them every few seconds
+(`backend.workers.tasks.sweep_forever`), so recovery from a killed worker does
+not wait for a minute slot.
+
 Crons are read in the shop's zone: Taskiq's `cron_offset` takes a zone name
 and converts "now" into it before matching.
 
@@ -162,6 +167,7 @@ async def run_embedded(runtime: Runtime, *, schedule: bool = True) -> AsyncItera
         return
     broker: AsyncBroker = embedded_broker(runtime.tasks) or create_broker(None)
     broker.state.runtime = runtime
+    broker.state.sweeps = schedule  # resume broadcasts left "sending" (`tasks.sweep_forever`)
     await broker.startup()
     loop: asyncio.Task[None] | None = None
     if schedule:

@@ -10,14 +10,22 @@ One run, step by step:
   left behind once their lease ran out (`expire_leases`: only claimed → sent
   again; started → ambiguous, never resent);
 * loop: keep about two ticks of sending claimed; each delivery books its slot
-  from the shared `SendRateLimiter` when its chat is free, is marked started
-  (`_Marks`: one UPDATE for the rows due together, committed before their
-  requests go out) and sent; results are recorded in batches (every 0.1 s),
-  leases renewed while the run lives, progress published at most 4 times a
-  second; a watcher re-reads the broadcast status every 0.25 s, so a pause or
-  cancel stops new sends within about a second (rows waiting for their slot
-  are released, requests already on the wire finish and are recorded);
-* when nothing is pending, complete the broadcast (`finish_if_done`).
+  from the shared `SendRateLimiter` when its chat is free, waits for a
+  connection and its spacing, and only then is marked started (`_Marks`: one
+  UPDATE for the rows due together, committed just before their requests go
+  out) and sent; a message Telegram accepted is recorded with the next wave
+  of marks (milliseconds), other results in batches (every 0.1 s), leases
+  renewed while the run lives, progress published at most 4 times a second;
+  a watcher re-reads the broadcast status every 0.25 s, so a pause or cancel
+  stops new sends within about a second (rows waiting for their slot are
+  released, requests already on the wire finish and are recorded);
+* all along, the run writes its heartbeat on the broadcast every
+  `HEARTBEAT_EVERY` (`broadcasts.record_heartbeat`): a run that stops writing
+  it (a killed worker) is noticed by the workers' sweep within seconds and
+  the broadcast is queued again, and its progress shows "no worker";
+* when nothing is pending, end the broadcast (`finish_if_done`: completed, or
+  failed when not one message went out); when the run stops, publish the
+  counts read from the delivery rows after its last results are recorded.
 
 Errors, per delivery:
 
@@ -31,6 +39,13 @@ Errors, per delivery:
   the request: ambiguous, failed as "ambiguous: …" and never resent (it may
   have arrived); a failure before the request (limiter, ledger): released;
 * 401 (bad token): the row is released and the run raises, nothing can be sent.
+
+A row is in doubt only while its request may be on the wire: it is marked
+started as the very last step before the request (after its slot, a free
+connection and the spacing), and any answer that certainly refused it (429,
+5xx, 400, 403, ...) turns the mark back at once, before its outcome is
+recorded or retried, so a worker killed then leaves a row that is resent (and
+refused again) rather than one dropped as ambiguous.
 """
 
 from __future__ import annotations
@@ -63,11 +78,11 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.domain import broadcasts, deliveries, shop_settings
+from backend.domain import broadcasts, deliveries, markup, shop_settings
 from backend.domain.clock import utcnow
 from backend.domain.database import run_in_transaction
 from backend.domain.deliveries import Claim, Outcome, OutcomeKind
-from backend.domain.models import Broadcast, BroadcastStatus, ParseMode
+from backend.domain.models import Broadcast, BroadcastStatus
 from backend.observability.metrics import (
     record_broadcast_outcome,
     record_broadcast_outcomes,
@@ -97,6 +112,10 @@ RATE_WINDOW = 5.0  # seconds over which the published rate is measured
 MAX_FLOOD_TRIES = 20  # 429s one delivery may meet before it is failed
 SPACED_UP_TO = 500  # messages a second up to which every send keeps the pace's spacing
 WAIT_FOR_OTHERS = 0.5  # seconds between looks when other workers hold the last rows
+HEARTBEAT_EVERY = 2.0  # seconds between two heartbeats of a run (see broadcasts.RUN_SILENCE)
+# How long a dead run's rows wait before another run settles them; a live run renews
+# its leases every third of this, so the lease is short however long a send waits.
+DEFAULT_LEASE = timedelta(seconds=20)
 
 
 # --- The shared send rate ------------------------------------------------------------------
@@ -349,7 +368,7 @@ class BroadcastOutcome:
 
     broadcast_id: int
     status: BroadcastStatus  # the broadcast's status when the run ended
-    completed: bool  # this run completed the broadcast
+    completed: bool  # this run ended the broadcast (status completed, or failed: nothing sent)
     total: int  # delivery rows of the broadcast
     sent: int
     blocked: int
@@ -375,7 +394,7 @@ async def process_broadcast(
     worker_id: str,
     batch_size: int = 64,
     concurrency: int = 100,
-    lease: timedelta = timedelta(minutes=5),
+    lease: timedelta = DEFAULT_LEASE,
     max_tries: int = 5,
     zone: tzinfo = UTC,
     clock: Callable[[], datetime] = utcnow,
@@ -408,13 +427,6 @@ async def process_broadcast(
         clock=clock,
     )
     return await run.go(stop)
-
-
-_PARSE_MODES: dict[ParseMode, str | None] = {
-    ParseMode.PLAIN: None,
-    ParseMode.HTML: "HTML",
-    ParseMode.MARKDOWN_V2: "MarkdownV2",
-}
 
 
 def _never_sent(error: TelegramNetworkError) -> bool:
@@ -466,24 +478,41 @@ def _wires(bot: Bot) -> asyncio.Semaphore:
 class _Spacing:
     """This process's sends never closer than the pace, even after a stall.
 
-    Slots are booked ahead; a worker starved of CPU for a moment (or a mark
-    that took long to commit) would otherwise wake to several due messages
-    and send them together, more than the rate in that second. Above
-    `SPACED_UP_TO` messages a second a few together are noise, and a timer
-    per message would cost more than it saves.
+    Slots are booked ahead; a worker starved of CPU for a moment would
+    otherwise wake to several due messages and send them together, more than
+    the rate in that second. Above `SPACED_UP_TO` messages a second a few
+    together are noise, and a timer per message would cost more than it saves.
+
+    Two steps around the write-ahead mark. `wait`, before it, keeps each
+    delivery's moment (so a row waiting for its moment is not marked, and not
+    in doubt if the worker dies). `send`, after it, holds a request back only
+    if the mark's commit was slow and let several marked rows go at once: the
+    requests still leave an interval apart (rows waiting there are marked).
     """
 
     def __init__(self) -> None:
-        self.last = -math.inf
+        self.planned = -math.inf  # the moment given to the latest delivery
+        self.sent = -math.inf  # when the latest request was let go
 
     async def wait(self, rate: float | None) -> None:
+        """Until this delivery's moment: an interval after the one before (not yet marked)."""
         interval = _interval(rate)
         if interval < 1.0 / SPACED_UP_TO:
             return
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        due = self.last + interval
-        self.last = max(now, due)
+        now = asyncio.get_running_loop().time()
+        due = max(now, self.planned + interval, self.sent + interval)
+        self.planned = due
+        if due > now:
+            await asyncio.sleep(due - now)
+
+    async def send(self, rate: float | None) -> None:
+        """Marked: go now, unless the previous request left less than an interval ago."""
+        interval = _interval(rate)
+        if interval < 1.0 / SPACED_UP_TO:
+            return
+        now = asyncio.get_running_loop().time()
+        due = max(now, self.sent + interval)
+        self.sent = due
         if due > now:
             await asyncio.sleep(due - now)
 
@@ -497,19 +526,36 @@ class _Stopped(Exception):
 
 
 class _Marks:
-    """The one writer of a run's marks: lease renewals, unstarts and starts, in waves.
+    """The one writer of a run's marks: renewals, sends, unstarts and starts, in waves.
 
     Deliveries due now ask `start`; whatever has queued up while the previous
     transaction ran goes in the next one, so a mark costs one UPDATE per wave,
     commits just before its requests go out, and marks of one row always
     commit in the order they were asked for. `leases` maps each claim's lease
     to its current marker after renewals.
+
+    Messages Telegram accepted are recorded in the next wave too
+    (`record_sent`), not with the other results every `FLUSH_EVERY`: a row is
+    in doubt while it is marked started, and a worker killed then leaves it
+    "ambiguous", so the sooner its send is recorded the fewer such rows.
+    `recorded` is told what was written; what could not be goes to `unrecorded`
+    (the run's flush tries again).
     """
 
-    def __init__(self, tx: Callable[[Callable[[AsyncSession], Awaitable[Any]]], Awaitable[Any]]):
+    def __init__(
+        self,
+        tx: Callable[[Callable[[AsyncSession], Awaitable[Any]]], Awaitable[Any]],
+        clock: Callable[[], datetime],
+        recorded: Callable[[list[Outcome]], None],
+        unrecorded: Callable[[list[Outcome]], None],
+    ):
         self.tx = tx
+        self.clock = clock
+        self.recorded = recorded
+        self.unrecorded = unrecorded
         self.starts: list[tuple[Claim, asyncio.Future[bool]]] = []
         self.unstarts: list[Claim] = []
+        self.sent: list[Outcome] = []
         self.renewal: tuple[datetime, dict[str, list[int]], asyncio.Future[None]] | None = None
         self.leases: dict[str, str] = {}
         self.writer: asyncio.Task[None] | None = None
@@ -523,6 +569,10 @@ class _Marks:
 
     def unstart(self, claim: Claim) -> None:
         self.unstarts.append(claim)
+        self._wake()
+
+    def record_sent(self, outcome: Outcome) -> None:
+        self.sent.append(outcome)
         self._wake()
 
     async def renew(self, held: dict[str, list[int]], deadline: datetime) -> None:
@@ -542,9 +592,10 @@ class _Marks:
             self.writer = asyncio.create_task(self._write())
 
     async def _write(self) -> None:
-        while self.starts or self.unstarts or self.renewal:
+        while self.starts or self.unstarts or self.renewal or self.sent:
             starts, self.starts = self.starts, []
             unstarts, self.unstarts = self.unstarts, []
+            sent, self.sent = self.sent, []
             renewal, self.renewal = self.renewal, None
             leases, renewals = dict(self.leases), []
             if renewal is not None:
@@ -560,16 +611,22 @@ class _Marks:
                     functools.partial(
                         deliveries.update_marks,
                         renew=renewals,
+                        sent=sent,
                         unstart=unstarts,
                         start=[claim for claim, _ in starts],
                         leases=leases,
+                        now=self.clock(),
                     )
                 )
             except Exception as error:
                 for future in waiting:
                     if not future.done():
                         future.set_exception(error)
+                if sent:
+                    self.unrecorded(sent)
                 continue
+            if sent:
+                self.recorded(sent)
             self.leases = leases
             for claim, future in starts:
                 if not future.done():
@@ -619,7 +676,7 @@ class _Run:
         self.last_publish = -math.inf
         self.fatal: BaseException | None = None
         self.claiming: asyncio.Future[list[Claim]] | None = None
-        self.marks = _Marks(self.tx)
+        self.marks = _Marks(self.tx, clock, self._recorded, self.results.extend)
         self.flushing = asyncio.Lock()
         self.total = 0
 
@@ -640,11 +697,13 @@ class _Run:
             self.limiter.rate = float(
                 await self.tx(lambda s: shop_settings.get_int(s, "broadcast_send_rate_per_second"))
             )
+        await self._heartbeat()
         await self._expire_leases()
         helpers = [
             asyncio.create_task(self._watch_status()),
             asyncio.create_task(self._flush_often()),
             asyncio.create_task(self._renew_leases()),
+            asyncio.create_task(self._beat()),
         ]
         if stop is not None:
             helpers.append(asyncio.create_task(self._stop_when(stop)))
@@ -658,10 +717,12 @@ class _Run:
                 helper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await helper
-        await self._publish(force=True)
+        # Counted from the delivery rows now that this run's last results are in:
+        # a pause shows every message that went out, with no rate (nobody sends).
+        await self._publish(force=True, final=True)
         return BroadcastOutcome(
             broadcast_id=self.broadcast_id,
-            status=BroadcastStatus.COMPLETED if completed else self.status,
+            status=self.status,
             completed=completed,
             total=self.total,
             sent=self.counts["sent"],
@@ -705,11 +766,13 @@ class _Run:
 
     async def _finish_or_wait(self) -> bool:
         """Nothing to claim and nothing in flight here: done, stopped, or others still busy."""
+        await self.marks.settle()
         await self._flush()
         await self._expire_leases()
         now = self.clock()
-        if await self.tx(lambda s: deliveries.finish_if_done(s, self.broadcast_id, now=now)):
-            self.status = BroadcastStatus.COMPLETED
+        final = await self.tx(lambda s: deliveries.finish_if_done(s, self.broadcast_id, now=now))
+        if final is not None:
+            self.status = final
             return True
         status = await self._read_status()
         if status is not BroadcastStatus.SENDING:
@@ -796,7 +859,9 @@ class _Run:
     async def _attempts(self, claim: Claim) -> tuple[OutcomeKind, int | None, str | None] | None:
         loop = asyncio.get_running_loop()
         tries = floods = 0
-        prepared = self.sender.prepare(claim.chat_id, claim.text, _PARSE_MODES[claim.parse_mode])
+        prepared = self.sender.prepare(
+            claim.chat_id, claim.text, markup.telegram_parse_mode(claim.parse_mode)
+        )
         while True:
             try:
                 if self.stop.is_set():
@@ -804,11 +869,17 @@ class _Run:
                 waiting_since = loop.time()
                 await self._or_stop(self.limiter.before_send(claim.chat_id))
                 record_rate_limit_wait(loop.time() - waiting_since)
-                # Marked only once a connection is free, so its request leaves at once.
+                # Marked only once a connection is free and its spacing is over, so
+                # the request leaves as soon as the mark is committed: a worker killed
+                # between the two leaves as few rows in doubt as can be.
                 async with _wires(self.bot):
+                    spacing = _spacing(self.limiter)
+                    await spacing.wait(self.limiter.rate)
+                    if self.stop.is_set():  # a pause came meanwhile: nothing has gone out
+                        raise _Stopped
                     if not await self.marks.start(claim):
                         return None
-                    await _spacing(self.limiter).wait(self.limiter.rate)
+                    await spacing.send(self.limiter.rate)
                     # Marked until an answer came back: a cancel mid-request leaves the mark on.
                     self.requesting.add(claim.delivery_id)
                     try:
@@ -824,38 +895,43 @@ class _Run:
                     return "sent", message_id, None
             except _Stopped:
                 return "released", None, "worker stopped before sending"
+            # Telegram answered and refused: certainly not sent. The mark goes back
+            # first, so a worker killed before the outcome is recorded leaves a
+            # row to send again (and be refused again), not one in doubt.
             except TelegramRetryAfter as error:
+                self.marks.unstart(claim)
                 floods += 1
                 await self.limiter.slow_down(error.retry_after)
                 record_flood_wait(error.retry_after)
                 if floods >= MAX_FLOOD_TRIES:
                     return "failed", None, f"flood control {floods} times: {error.message}"
                 wait = float(error.retry_after)
-                self.marks.unstart(claim)
                 record_broadcast_outcome("retried")
             except TelegramForbiddenError as error:
+                self.marks.unstart(claim)
                 return "blocked", None, error.message
             except TelegramServerError as error:
+                self.marks.unstart(claim)
                 tries += 1
                 if tries >= self.max_tries:
                     return "failed", None, f"gave up after {tries} tries: {error.message}"
                 wait = _backoff(tries)
-                self.marks.unstart(claim)
                 record_broadcast_outcome("retried")
             except TelegramNetworkError as error:
                 if not _never_sent(error):
                     return "ambiguous", None, error.message
+                self.marks.unstart(claim)
                 tries += 1
                 if tries >= self.max_tries:
                     return "failed", None, f"gave up after {tries} tries: {error.message}"
                 wait = _backoff(tries)
-                self.marks.unstart(claim)
                 record_broadcast_outcome("retried")
             except TelegramUnauthorizedError as error:
                 self.fatal = error
                 self.stop.set()
                 return "released", None, f"bot token refused: {error.message}"
             except TelegramAPIError as error:  # 400 "chat not found", 404, ...
+                self.marks.unstart(claim)
                 return "failed", None, error.message
             except Exception as error:  # the limiter or the ledger failed: nothing went out
                 log.warning("broadcast %s: could not send: %r", self.broadcast_id, error)
@@ -881,7 +957,15 @@ class _Run:
         reason: str | None = None,
     ) -> None:
         self.unsettled.pop(claim.delivery_id, None)
-        self.results.append(Outcome(claim.delivery_id, kind, message_id, reason))
+        outcome = Outcome(claim.delivery_id, kind, message_id, reason)
+        if kind == "sent":
+            self.marks.record_sent(outcome)  # at once: the row is in doubt until it is
+        else:
+            self.results.append(outcome)
+
+    def _recorded(self, batch: list[Outcome]) -> None:
+        self.counts.update(outcome.kind for outcome in batch)
+        record_broadcast_outcomes(outcome.kind for outcome in batch)
 
     async def _until(self, seconds: float) -> None:
         if seconds > 0 and await self._sleep_or_stop(seconds):
@@ -915,14 +999,14 @@ class _Run:
         async with self.flushing:
             if not self.results:
                 return
-            batch, self.results = self.results, []
+            batch = self.results[:]
+            del self.results[:]  # the same list: `_Marks` gives back what it could not write
             try:
                 await self.tx(lambda s: deliveries.record_outcomes(s, batch, now=self.clock()))
             except BaseException:
                 self.results[:0] = batch
                 raise
-            self.counts.update(outcome.kind for outcome in batch)
-            record_broadcast_outcomes(outcome.kind for outcome in batch)
+            self._recorded(batch)
 
     async def _flush_often(self) -> None:
         """Results reach the ledger within `FLUSH_EVERY`, even while the loop waits out a pause.
@@ -954,6 +1038,19 @@ class _Run:
                 await self.marks.renew(held, self.clock() + self.lease)
             except Exception:  # rows whose lease lapses are settled by the rules; go on
                 log.warning("broadcast %s: could not renew leases", self.broadcast_id)
+
+    async def _heartbeat(self) -> None:
+        # The time is taken in the transaction: a wait for a connection must not age it.
+        await self.tx(lambda s: broadcasts.record_heartbeat(s, self.broadcast_id, now=self.clock()))
+
+    async def _beat(self) -> None:
+        """Say this run lives every `HEARTBEAT_EVERY`: the sweep and the progress read it."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_EVERY)
+            try:
+                await self._heartbeat()
+            except Exception:  # missed beats only make the run look dead a little early
+                log.warning("broadcast %s: could not write its heartbeat", self.broadcast_id)
 
     async def _expire_leases(self) -> None:
         now = self.clock()
@@ -989,7 +1086,12 @@ class _Run:
                 self.status = status
                 self.stop.set()
 
-    async def _publish(self, *, force: bool = False) -> None:
+    async def _publish(self, *, force: bool = False, final: bool = False) -> None:
+        """Progress from the delivery rows, at most every `PUBLISH_EVERY` unless forced.
+
+        `final`: the run is over, so no rate or time to go (the next run, if
+        any, publishes its own).
+        """
         now = time.monotonic()
         if not force and now - self.last_publish < PUBLISH_EVERY:
             return
@@ -1001,9 +1103,11 @@ class _Run:
             while len(self.samples) > 2 and self.samples[1][0] < now - RATE_WINDOW:
                 self.samples.popleft()
             since, done_then = self.samples[0]
-            rate = (done - done_then) / (now - since) if now - since >= 0.2 else None
+            rate = (done - done_then) / (now - since) if now - since >= 0.2 and not final else None
             eta = stats.pending / rate if rate else None
-            message = broadcasts.progress_message(self.broadcast_id, stats, rate=rate, eta=eta)
+            message = broadcasts.progress_message(
+                self.broadcast_id, stats, now=self.clock(), rate=rate, eta=eta
+            )
             await self.pubsub.publish(broadcast_channel(self.broadcast_id), dict(message))
         except Exception:  # progress is best effort: never stop sending for it
             log.exception("broadcast %s: could not publish progress", self.broadcast_id)

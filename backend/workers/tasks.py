@@ -15,10 +15,12 @@ The worker state also keeps broadcasts going through faults:
   answers; a stopping worker grants no further sends;
 * `process_broadcast`: a stopping worker lets requests on the wire finish,
   settles the rest and hands the broadcast back to the queue;
-* `BroadcastRuns` and `resume_orphaned_broadcasts_job` (every minute, with
-  the due broadcasts): a "sending" broadcast nobody works on (its message
-  lost with a Redis restarted empty, an enqueue that failed, a dead worker)
-  is queued again.
+* `sweep_forever` (every `SWEEP_EVERY` seconds in each worker process, and in
+  the embedded server) runs `resume_orphaned_broadcasts_job`: a "sending"
+  broadcast no live run works on (a killed worker's, whose heartbeat stopped;
+  one whose message was lost with a Redis restarted empty or never queued) is
+  queued again within seconds. `BroadcastRuns` keeps this process's runs and
+  lets one sweep of many resume a broadcast at a time.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import socket
 import uuid
@@ -50,7 +53,6 @@ from backend.domain.clock import utcnow
 from backend.domain.database import run_in_transaction
 from backend.domain.errors import DomainError, InvalidState
 from backend.domain.models import (
-    Broadcast,
     BroadcastStatus,
     Customer,
     CustomerStatus,
@@ -68,12 +70,18 @@ T = TypeVar("T")
 SEND_ATTEMPTS = 3  # a notification waits out Telegram's "retry after" this many times
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 REDIS_RETRY_MAX_SECONDS = 2.0  # longest pause between two tries to reach Redis again
-HEARTBEAT_EVERY = 10.0  # seconds between two "still running" marks of a broadcast run
-HEARTBEAT_TTL_MS = 30_000  # a run not heard of for this long is gone
 OWN_RUN_POLL = 0.5  # seconds between looks at a run of the same broadcast in this process
 DRAIN_SECONDS = 5.0  # a stopping worker's engine gets this long to wind down by itself
-ORPHAN_GRACE = timedelta(minutes=2)  # a broadcast changed this recently may be queued still
-RESUME_EVERY_MS = 5 * 60 * 1000  # at most one resume of a broadcast per this long
+# Each worker looks this often for "sending" broadcasts whose run fell silent: with
+# broadcasts.RUN_SILENCE (10 s) a killed worker's broadcast is queued again 10-15 s
+# after the kill, and sends again as soon as a worker reads the message.
+SWEEP_EVERY = 5.0
+# A broadcast sent, resumed or handed back this recently, with no run heard of since,
+# may still wait in the queue for a busy worker: it is queued again only after this.
+ORPHAN_GRACE = timedelta(seconds=30)
+# All sweeps together resume a broadcast once per run that fell silent; if no worker
+# takes the message up (all busy), once more per this long.
+RESUME_EVERY_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -111,10 +119,19 @@ async def start_runtime(state: TaskiqState) -> None:
         state.broadcast_runs = BroadcastRuns(state.runtime.settings.redis_url)
     if "worker_id" not in state:
         state.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    if state.get("sweeps") and "sweeper" not in state:  # `run_worker`, `run_embedded`
+        state.sweeper = asyncio.create_task(
+            sweep_forever(state.runtime, state.broadcast_runs, stopping(state))
+        )
 
 
 async def stop_runtime(state: TaskiqState) -> None:
     """WORKER_SHUTDOWN: stop what `start_runtime` built (never the API's Runtime)."""
+    sweeper: asyncio.Task[None] | None = state.pop("sweeper", None)
+    if sweeper is not None:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
     limiter: SendRateLimiter | None = state.pop("send_limiter", None)
     if limiter is not None:
         await limiter.close()
@@ -239,68 +256,56 @@ class WorkerSendLimiter:
 
 
 class BroadcastRuns:
-    """Which broadcasts have an engine running right now, in this process or (Redis) any.
+    """The broadcast runs of this process, and one resume at a time across the sweeps.
 
-    A run marks itself every `HEARTBEAT_EVERY` seconds with a key that expires
-    after `HEARTBEAT_TTL_MS`, so a run whose worker died, or whose message was
-    lost with a Redis that restarted empty, is noticed by the scheduler's
-    sweep (`resume_orphaned_broadcasts_job`) within a minute or two. Without
-    Redis (embedded) one process runs everything and its own count is exact.
+    Whether a run is alive anywhere is the database's to say: each run writes
+    its heartbeat on the broadcast (`broadcasts.record_heartbeat`), whatever
+    process it is in and whether or not Redis answers. This keeps what the
+    database cannot: the runs in this very process (a redelivered message of
+    a broadcast already running here waits for that run), and when a sweep
+    last resumed a broadcast (in Redis, shared by every worker's sweep;
+    without Redis, in this process, the only one).
     """
 
     def __init__(self, redis_url: str | None) -> None:
         self.local: Counter[int] = Counter()
+        self.resumed: dict[str, float] = {}  # without Redis: `resume_key` → when resumed
         self.redis: Redis | None = (
             Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=5)
             if redis_url
             else None
         )
 
-    @staticmethod
-    def key(broadcast_id: int) -> str:
-        return f"dvorik:broadcast-run:{broadcast_id}"
-
     @asynccontextmanager
-    async def running(self, broadcast_id: int, worker: str) -> AsyncIterator[None]:
+    async def running(self, broadcast_id: int) -> AsyncIterator[None]:
         self.local[broadcast_id] += 1
-        beat = asyncio.create_task(self._beat(broadcast_id, worker))
         try:
             yield
         finally:
-            beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beat
             self.local[broadcast_id] -= 1
             if self.local[broadcast_id] <= 0:
                 del self.local[broadcast_id]
 
-    async def _beat(self, broadcast_id: int, worker: str) -> None:
-        if self.redis is None:
-            return
-        while True:
-            # Unrecorded, the sweep may start a second run meanwhile: the engine allows it.
-            with contextlib.suppress(*REDIS_DOWN):
-                await self.redis.set(self.key(broadcast_id), worker, px=HEARTBEAT_TTL_MS)
-            await asyncio.sleep(HEARTBEAT_EVERY)
-
     def running_here(self, broadcast_id: int) -> bool:
         return self.local[broadcast_id] > 0
 
-    async def anyone_running(self, broadcast_id: int) -> bool:
-        if self.local[broadcast_id] > 0:
-            return True
-        if self.redis is None:
-            return False
-        return bool(await self.redis.exists(self.key(broadcast_id)))
+    @staticmethod
+    def resume_key(orphan: broadcasts.Orphan) -> str:
+        """One resume per silent run: a run started by the last resume has its own heartbeat."""
+        seen = orphan.worker_seen_at.isoformat() if orphan.worker_seen_at else "never"
+        return f"dvorik:broadcast-resume:{orphan.broadcast_id}:{seen}"
 
-    async def may_resume(self, broadcast_id: int) -> bool:
-        """True for the first of several sweeps to resume this broadcast lately."""
+    async def may_resume(self, orphan: broadcasts.Orphan) -> bool:
+        """True for the first of the sweeps to resume this broadcast since its run fell silent."""
+        key = self.resume_key(orphan)
         if self.redis is None:
+            now = asyncio.get_running_loop().time()
+            if now - self.resumed.get(key, -math.inf) < RESUME_EVERY_MS / 1000:
+                return False
+            self.resumed = {k: at for k, at in self.resumed.items() if now - at < 3600}
+            self.resumed[key] = now
             return True
-        claimed = await self.redis.set(
-            f"dvorik:broadcast-resume:{broadcast_id}", 1, nx=True, px=RESUME_EVERY_MS
-        )
-        return bool(claimed)
+        return bool(await self.redis.set(key, 1, nx=True, px=RESUME_EVERY_MS))
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -326,14 +331,14 @@ async def send_notification(
         if customer.status is CustomerStatus.BLOCKED:
             return "blocked"
         chat_id = customer.telegram_id
-        text = await templates.render(session, template_key, **context)
+        message = await templates.render_message(session, template_key, **context)
     if runtime.bots is None:
         log.warning("bots are not configured: %s for customer %s not sent", template_key, chat_id)
         return "no_bot"
     bot = runtime.bots.customer.bot
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
-            await bot.send_message(chat_id, text)
+            await bot.send_message(chat_id, message.text, parse_mode=message.telegram_parse_mode)
             return "sent"
         except TelegramRetryAfter as error:
             if attempt == SEND_ATTEMPTS:
@@ -437,35 +442,52 @@ async def start_due_broadcasts_job(runtime: Runtime, *, now: datetime) -> list[i
 async def resume_orphaned_broadcasts_job(
     runtime: Runtime, runs: BroadcastRuns, *, grace: timedelta = ORPHAN_GRACE
 ) -> list[int]:
-    """Queue the engine again for every "sending" broadcast nobody is working on.
+    """Queue the engine again for every "sending" broadcast no live run works on.
 
-    A broadcast can be left "sending" with no run and no task message: its
-    enqueue failed (Redis down after the commit), its message was lost with a
-    Redis that restarted empty, its worker died (redelivery would take
-    `TASK_REDELIVER_AFTER_SECONDS`), or the embedded server restarted. One
-    changed less than `grace` ago may still wait in the queue, so it is left
-    alone until the next sweep. A second run is harmless (the engine leases
-    each delivery to one run), so a heartbeat lost in an outage costs only work.
+    A broadcast can be left "sending" with no run: its worker was killed (its
+    heartbeat stops: queued again once it has been silent for
+    `broadcasts.RUN_SILENCE`), its enqueue failed (Redis down after the
+    commit), its message was lost with a Redis that restarted empty, or the
+    embedded server restarted. One changed less than `grace` ago with no run
+    heard of since may still wait in the queue, so it is left alone until a
+    later sweep (`broadcasts.orphaned`). A second run is harmless (the engine
+    leases each delivery to one run), so a sweep that misjudges costs only work.
     """
-    now = utcnow()  # `updated_at` is written with the real clock
+    now = utcnow()  # heartbeats and `updated_at` are written with the real clock
     async with runtime.sessions() as session:
-        candidates = list(
-            await session.scalars(
-                select(Broadcast.id)
-                .where(
-                    Broadcast.status == BroadcastStatus.SENDING, Broadcast.updated_at <= now - grace
-                )
-                .order_by(Broadcast.id)
-            )
-        )
+        candidates = await broadcasts.orphaned(session, now=now, grace=grace)
     resumed: list[int] = []
-    for broadcast_id in candidates:
-        if await runs.anyone_running(broadcast_id) or not await runs.may_resume(broadcast_id):
+    for orphan in candidates:
+        broadcast_id = orphan.broadcast_id
+        if runs.running_here(broadcast_id) or not await runs.may_resume(orphan):
             continue
-        log.warning("broadcast %s is sending but nobody works on it: resuming", broadcast_id)
+        log.warning("broadcast %s is sending but no live worker sends it: resuming", broadcast_id)
         await runtime.tasks.enqueue("process_broadcast", broadcast_id=broadcast_id)
         resumed.append(broadcast_id)
     return resumed
+
+
+async def sweep_forever(
+    runtime: Runtime, runs: BroadcastRuns, stop: asyncio.Event, *, every: float = SWEEP_EVERY
+) -> None:
+    """`resume_orphaned_broadcasts_job` now and every `every` seconds until `stop` is set.
+
+    Every worker process runs it (`run_worker`), and so does the embedded
+    server: a killed worker's broadcast is found by any live one, with no
+    scheduler needed. A failed sweep (database or Redis down) is logged and
+    tried again at the next. Without bots nothing could send a broadcast
+    (`broadcast_job`), so a process without them does not sweep.
+    """
+    if runtime.bots is None:
+        log.info("bots are not configured: no sweep for broadcasts nobody sends")
+        return
+    while not stop.is_set():
+        try:
+            await resume_orphaned_broadcasts_job(runtime, runs)
+        except Exception as error:
+            log.warning("could not look for broadcasts nobody sends: %r", error)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
 
 
 async def expire_job(runtime: Runtime, *, now: datetime) -> int:
@@ -529,7 +551,7 @@ async def process_broadcast(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), OWN_RUN_POLL)
             return None  # stopping: the run here hands the broadcast back
-    async with runs.running(broadcast_id, worker):
+    async with runs.running(broadcast_id):
         if stop.is_set():
             await hand_back(runtime, broadcast_id)
             return None
@@ -560,7 +582,8 @@ async def hand_back(runtime: Runtime, broadcast_id: int) -> None:
     """Queue a broadcast this stopping worker leaves unfinished, for the next worker.
 
     Embedded (no Redis) the process is going away with its queue: the sweep
-    resumes the broadcast when the server starts again.
+    resumes the broadcast when the server starts again. With Redis, a hand-back
+    that cannot be queued is left to the sweep of any live worker.
     """
     if not runtime.settings.redis_url:
         return
@@ -614,13 +637,9 @@ async def give_birthday_discounts(runtime: WorkerRuntime, now: datetime | None =
     return await birthday_job(runtime, now=now or utcnow())
 
 
-async def start_due_broadcasts(
-    runtime: WorkerRuntime, runs: Runs, now: datetime | None = None
-) -> list[int]:
-    """Every minute: start scheduled broadcasts that are due, resume orphaned ones."""
-    started = await start_due_broadcasts_job(runtime, now=now or utcnow())
-    await resume_orphaned_broadcasts_job(runtime, runs)
-    return started
+async def start_due_broadcasts(runtime: WorkerRuntime, now: datetime | None = None) -> list[int]:
+    """Every minute: start scheduled broadcasts that are due (orphans: `sweep_forever`)."""
+    return await start_due_broadcasts_job(runtime, now=now or utcnow())
 
 
 async def expire_discounts(runtime: WorkerRuntime, now: datetime | None = None) -> int:

@@ -46,6 +46,9 @@ class Broadcast(Timestamped, Base):
         ForeignKey("admins.id", ondelete="SET NULL")
     )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Written every few seconds by each live sending run (its heartbeat; `updated_at`
+    # is left alone): a "sending" broadcast not heard of lately has no live worker.
+    worker_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class BroadcastDelivery(Base):

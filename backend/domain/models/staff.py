@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -50,16 +51,36 @@ class Cashier(Timestamped, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class LoginOutcome(StrEnum):
+    """Where a password sign-in attempt stands (`backend.domain.sign_in`)."""
+
+    PENDING = "pending"  # written, not yet let through or refused
+    FAILED = "failed"  # let through to a password check: a failure unless it succeeded
+    SUCCEEDED = "succeeded"
+
+
 class LoginAttempt(Base):
-    """One password login try; recent failures per email drive the throttle."""
+    """One password sign-in try and the place it came from, kept for the throttle's window.
+
+    `ip` is the client address, `net` its range (/24 for IPv4, /64 for IPv6):
+    failures count only against the place they came from. Refused attempts
+    are deleted, and every sign-in drops rows older than the window.
+    """
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_net_at", "net", "at"),
+        Index("ix_login_attempts_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(255))
+    ip: Mapped[str] = mapped_column(String(64))
+    net: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[LoginOutcome] = mapped_column(
+        enum_column(LoginOutcome), default=LoginOutcome.PENDING
+    )
 
 
 class RevokedToken(Base):
