@@ -46,7 +46,16 @@ def describe(message: SentMessage) -> str:
     lines = [f"🤖 {body}"]
     for number, label in enumerate(_inline_labels(message.reply_markup), start=1):
         lines.append(f"   [{number}] {label}   (нажать: /press {number})")
+    menu = _menu_labels(message.reply_markup)
+    if menu:
+        lines.append("   меню: " + " · ".join(menu) + "   (нажать: написать текст кнопки)")
     return "\n".join(lines)
+
+
+def _menu_labels(markup: dict[str, Any] | None) -> list[str]:
+    """The reply-keyboard (menu) labels: a press sends the label, so typing it is pressing it."""
+    rows = (markup or {}).get("keyboard") or []
+    return [button.get("text", "") for row in rows for button in row]
 
 
 def _inline_labels(markup: dict[str, Any] | None) -> list[str]:

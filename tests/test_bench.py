@@ -20,6 +20,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from sqlalchemy import select
@@ -192,4 +193,6 @@ def test_suite_times_reports_each_file_of_a_run(tmp_path: Path) -> None:
     ).stdout
     rows = {line.split("|")[1].strip(" `"): line for line in table.splitlines()[2:]}
     assert set(rows) == {*files, "**all 2 files**"}
-    assert [cell.strip() for cell in rows["**all 2 files**"].split("|")[2:4]] == ["15", "0"]
+    cases = len(ElementTree.parse(report).findall(".//testcase"))  # noqa: S314 - our own run
+    assert cases > 10
+    assert [cell.strip() for cell in rows["**all 2 files**"].split("|")[2:4]] == [str(cases), "0"]

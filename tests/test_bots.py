@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.bots.cashier import parse_request
 from backend.domain import cashiers
+from backend.domain.amounts import TillLine, parse_till_line
 from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
 from backend.domain.models import Customer, CustomerStatus, Discount, DiscountKind, DiscountStatus
@@ -125,7 +125,7 @@ async def test_cashier_redeems_and_the_customer_is_told_second_till_refused(
     winner = olga if "погашена" in answers[0] else ivan
     await telegram.fake.send_text(CASHIER_TOKEN, winner, "/today")
     today = telegram.texts_to(winner, CASHIER_TOKEN)[-1]
-    assert "Сегодня погашено: 1" in today and code in today and "1250.00" in today
+    assert "Сегодня погашено: 1" in today and code in today and "1\u00a0250,00\u00a0₽" in today
 
 
 async def test_cashier_types_a_code_in_two_halves_without_an_amount(
@@ -137,8 +137,8 @@ async def test_cashier_types_a_code_in_two_halves_without_an_amount(
     answer = telegram.texts_to(olga, CASHIER_TOKEN)[-1]
     assert "Вера" in answer  # the code was found, not read as code + amount
     # A second half of digits alone is not mistaken for a purchase amount.
-    assert parse_request("abcd 2345") == ("abcd2345", None)
-    assert parse_request("ABCD2345 1250,50") == ("ABCD2345", Decimal("1250.50"))
+    assert parse_till_line("abcd 2345") == TillLine("ABCD2345", None)
+    assert parse_till_line("ABCD2345 1250,50") == TillLine("ABCD2345", Decimal("1250.50"))
 
 
 async def test_wrong_or_missing_secret_is_401_and_nothing_happens(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -10,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import codes, discounts
 from backend.domain.audit import Actor
-from backend.domain.clock import utcnow
-from backend.domain.errors import NotFound, ValidationFailed
+from backend.domain.clock import business_date, last_valid_day, utcnow
+from backend.domain.errors import CodeExpired, NotFound, ValidationFailed
 from backend.domain.models import (
     ActorKind,
     AuditEntry,
@@ -19,7 +20,9 @@ from backend.domain.models import (
     DiscountKind,
     DiscountStatus,
 )
-from tests.factories import make_admin, make_customer, make_discount
+from tests.factories import make_admin, make_cashier, make_customer, make_discount
+
+VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")
 
 
 async def test_marketer_issues_a_manual_discount_with_a_reason(session: AsyncSession) -> None:
@@ -37,7 +40,10 @@ async def test_marketer_issues_a_manual_discount_with_a_reason(session: AsyncSes
         now=now,
     )
 
-    assert (discount.percent, discount.expires_at) == (25, now + timedelta(days=3))
+    assert discount.percent == 25
+    assert last_valid_day(discount.expires_at, VLADIVOSTOK) == business_date(
+        now, VLADIVOSTOK
+    ) + timedelta(days=3)
     assert (discount.issued_by_kind, discount.issued_by_admin_id) == (ActorKind.ADMIN, admin.id)
     assert len(discount.code) == codes.CODE_LENGTH
     assert set(discount.code) <= set(codes.ALPHABET)
@@ -105,3 +111,52 @@ def test_typed_codes_are_forgiving_but_strict() -> None:
     assert len(drawn) == 1000
     assert all(set(code) <= set(codes.ALPHABET) for code in drawn)
     assert not set("0O1IL") & set(codes.ALPHABET)
+
+
+async def test_a_code_shown_as_valid_until_the_20th_is_accepted_at_23_59_on_the_20th_vladivostok_time_and_refused_at_00_00_on_the_21st(  # noqa: E501
+    session: AsyncSession,
+) -> None:
+    customer = await make_customer(session)
+    cashier = await make_cashier(session)
+    # 09:00 on 6 December in Vladivostok, the birthday job's hour; 14 days.
+    issued_at = datetime(2026, 12, 6, 9, 0, tzinfo=VLADIVOSTOK)
+    late = await make_discount(session, customer, issued_at=issued_at, valid_days=14)
+    too_late = await make_discount(session, customer, issued_at=issued_at, valid_days=14)
+
+    # What the customer's message and the till both show.
+    assert last_valid_day(late.expires_at, VLADIVOSTOK) == date(2026, 12, 20)
+    assert last_valid_day(too_late.expires_at, VLADIVOSTOK) == date(2026, 12, 20)
+
+    last_minute = datetime(2026, 12, 20, 23, 59, 59, tzinfo=VLADIVOSTOK)
+    assert await discounts.expire_due(session, now=last_minute) == 0
+    assert [
+        d.id for d in await discounts.active_for_customer(session, customer.id, now=last_minute)
+    ] == [late.id, too_late.id]
+    redeemed = await discounts.redeem(session, late.code, cashier, now=last_minute)
+    assert redeemed.status is DiscountStatus.REDEEMED
+
+    midnight = datetime(2026, 12, 21, 0, 0, tzinfo=VLADIVOSTOK)
+    with pytest.raises(CodeExpired):
+        await discounts.lookup(session, too_late.code, now=midnight)
+    with pytest.raises(CodeExpired):
+        await discounts.redeem(session, too_late.code, cashier, now=midnight)
+    assert await discounts.active_for_customer(session, customer.id, now=midnight) == []
+    assert await discounts.expire_due(session, now=midnight) == 1
+    await session.refresh(too_late)
+    assert too_late.status is DiscountStatus.EXPIRED
+
+
+async def test_validity_counts_business_days_whatever_the_hour_of_issue(
+    session: AsyncSession,
+) -> None:
+    customer = await make_customer(session)
+    # 23:30 UTC on the 5th is already 09:30 on the 6th in Vladivostok.
+    early = await make_discount(
+        session, customer, issued_at=datetime(2026, 12, 5, 23, 30, tzinfo=UTC), valid_days=1
+    )
+    # 13:59 UTC on the 6th is 23:59 on the 6th there: still one whole day more.
+    late = await make_discount(
+        session, customer, issued_at=datetime(2026, 12, 6, 13, 59, tzinfo=UTC), valid_days=1
+    )
+
+    assert early.expires_at == late.expires_at == datetime(2026, 12, 7, 14, 0, tzinfo=UTC)

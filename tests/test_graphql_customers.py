@@ -277,7 +277,15 @@ async def test_bulk_discount_above_the_threshold_runs_as_a_background_job(
     queue = server.runtime.tasks
     assert isinstance(queue, InProcessTaskQueue)
     await queue.drain()
-    assert queue.results[result["jobId"]] == 4
+    job = await staff[AdminRole.READONLY](
+        "query($id: String!) { job(id: $id) { kind state done total } }", id=result["jobId"]
+    )
+    assert job.data["job"] == {
+        "kind": "bulk_issue_discount",
+        "state": "COMPLETED",
+        "done": 4,
+        "total": 4,
+    }
     async with sessions() as session:
         given = await session.scalar(
             select(func.count()).select_from(Discount).where(Discount.percent == 7)

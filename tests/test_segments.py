@@ -161,13 +161,16 @@ async def insert(session: AsyncSession, person: Person) -> Customer:
     customer.last_seen_at = person.last_seen_at
     for kind in person.discounts:
         status, issued_days_ago, valid_days = DISCOUNT_KINDS[kind]
-        await make_discount(
+        discount = await make_discount(
             session,
             customer,
             status=status,
             valid_days=valid_days,
             issued_at=NOW - timedelta(days=issued_days_ago),
         )
+        # The model counts whole days from NOW (a code expiring right now included);
+        # issuing rounds up to the end of a business day, so the moment is set here.
+        discount.expires_at = NOW + timedelta(days=valid_days - issued_days_ago)
     await session.flush()
     return customer
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.domain import customers, discounts, shop_settings
 from backend.domain.audit import Actor
-from backend.domain.clock import utcnow
+from backend.domain.clock import utcnow, valid_through
 from backend.domain.models import Customer, CustomerStatus, Discount, DiscountKind
 from tests.factories import profile
 
@@ -35,7 +35,7 @@ async def test_new_customer_subscribes_and_gets_the_welcome_discount(
     assert result.discount is not None
     assert result.discount.kind is DiscountKind.SUBSCRIPTION
     assert result.discount.percent == 10
-    assert result.discount.expires_at == now + timedelta(days=30)
+    assert result.discount.expires_at == valid_through(now, 30, ZoneInfo("Asia/Vladivostok"))
 
 
 async def test_ten_parallel_starts_make_one_customer_and_one_discount(
@@ -86,7 +86,7 @@ async def test_welcome_discount_follows_the_shop_settings(session: AsyncSession)
 
     assert result.discount is not None
     assert result.discount.percent == 7
-    assert result.discount.expires_at == now + timedelta(days=5)
+    assert result.discount.expires_at == valid_through(now, 5, ZoneInfo("Asia/Vladivostok"))
 
 
 async def test_welcome_discount_can_be_switched_off(session: AsyncSession) -> None:

@@ -178,7 +178,7 @@ async def test_birthday_task_issues_and_greets_once_a_day(
         "first_name": "Вера",
         "percent": discount.percent,
         "code": discount.code,
-        "expires_on": runtime.texts.day(discount.expires_at),
+        "expires_on": "24.03.2026",  # given on the 10th, 14 days: through the whole 24th
     }
 
 
@@ -218,10 +218,12 @@ async def test_expire_task_expires_what_is_past_its_date_once(
         customer = await make_customer(session)
         short = await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
         month = await make_discount(session, customer, valid_days=30)  # from today
-    after_a_day = (NINE_AM + timedelta(days=1)).isoformat()
-
-    assert await run(broker, "expire_discounts", now=after_a_day) == 1
-    assert await run(broker, "expire_discounts", now=after_a_day) == 0
+    # Valid through the whole next day in the shop's zone: not a moment before its end.
+    last_moment = (short.expires_at - timedelta(microseconds=1)).isoformat()
+    assert await run(broker, "expire_discounts", now=last_moment) == 0
+    at_midnight = short.expires_at.isoformat()
+    assert await run(broker, "expire_discounts", now=at_midnight) == 1
+    assert await run(broker, "expire_discounts", now=at_midnight) == 0
     assert await run(broker, "expire_discounts") == 0  # no `now`: the wall clock
     async with sessions() as session:
         statuses = dict((await session.execute(select(Discount.id, Discount.status))).all())
@@ -336,6 +338,7 @@ async def test_a_birthday_template_in_html_reaches_the_customer_formatted(
         ("birthdays", datetime(2026, 3, 9, 23, 0, tzinfo=UTC)),  # 09:00 in Vladivostok
         ("expire-discounts", datetime(2026, 3, 9, 14, 5, tzinfo=UTC)),  # 00:05
         ("due-broadcasts", datetime(2026, 3, 9, 14, 6, tzinfo=UTC)),  # every minute
+        ("due-notifications", datetime(2026, 3, 9, 14, 7, tzinfo=UTC)),  # every minute
     ],
 )
 def test_schedule_runs_in_the_shops_time_zone(schedule_id: str, fires_at_utc: datetime) -> None:
@@ -346,11 +349,13 @@ def test_schedule_runs_in_the_shops_time_zone(schedule_id: str, fires_at_utc: da
         return is_cron_task_now(task.cron or "", moment, offset=task.cron_offset)
 
     assert fires(fires_at_utc)
-    assert schedule_id == "due-broadcasts" or not fires(fires_at_utc + timedelta(hours=1))
+    every_minute = schedule_id in ("due-broadcasts", "due-notifications")
+    assert every_minute or not fires(fires_at_utc + timedelta(hours=1))
     assert {slot.schedule_id for slot in SCHEDULE} == {
         "birthdays",
         "expire-discounts",
         "due-broadcasts",
+        "due-notifications",
     }
 
 

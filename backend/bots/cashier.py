@@ -1,8 +1,12 @@
 """The cashier bot: join with an invite, look a code up, confirm to redeem, see today.
 
-Only active cashiers get past `/start`; look-ups are rate-limited per cashier
-so codes cannot be guessed; redemption is the domain's single conditional
-UPDATE, so two tills confirming one code at once end with one success.
+Only active cashiers get past `/start` (a deactivated one is told so and is
+not offered the till); look-ups are rate-limited per cashier so codes cannot
+be guessed, and only lines that could be a code count (`amounts`): a greeting
+or a lone amount is answered with what to type. The till shows money as a
+Russian cashier reads it, with the discount and the price to pay (`money`).
+Redemption is the domain's single conditional UPDATE, so two tills
+confirming one code at once end with one success.
 
 Fifty tills press "confirm" at once, so a press is kept short: one
 transaction (the update's record, the UPDATE that also checks the cashier,
@@ -18,7 +22,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiogram import F, Router
@@ -37,8 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.bots.texts import Texts, reply
 from backend.domain import cashiers, discounts, shop_settings
+from backend.domain.amounts import NotACode, UnreadableAmount, parse_till_line
 from backend.domain.clock import business_date, utcnow
-from backend.domain.codes import normalize_code
 from backend.domain.errors import (
     CashierInactive,
     CodeAlreadyRedeemed,
@@ -50,6 +54,7 @@ from backend.domain.errors import (
     NotFound,
 )
 from backend.domain.models import Cashier, Discount
+from backend.domain.money import bill, rubles
 from backend.domain.templates import Rendered
 from backend.runtime import Runtime
 
@@ -57,7 +62,6 @@ if TYPE_CHECKING:
     from backend.bots.webhooks import UpdateClaim
 
 log = logging.getLogger("dvorik.bots.cashier")
-MAX_AMOUNT = Decimal("10000000")
 
 
 class Redeem(CallbackData, prefix="redeem"):
@@ -95,7 +99,8 @@ async def start(message: Message, command: CommandObject, runtime: Runtime, text
     if cashier is None:
         await reply(message, await texts.get("cashier_not_allowed"))
         return
-    await reply(message, await texts.get("cashier_welcome", name=cashier.name, store=cashier.store))
+    welcome = "cashier_welcome" if cashier.is_active else "cashier_inactive_start"
+    await reply(message, await texts.get(welcome, name=cashier.name, store=cashier.store))
 
 
 async def current_cashier(telegram_id: int, runtime: Runtime) -> Cashier | None:
@@ -113,27 +118,6 @@ async def active_cashier(message: Message, runtime: Runtime, texts: Texts) -> Ca
         await reply(message, await texts.get("cashier_inactive"))
         return None
     return cashier
-
-
-def parse_request(text: str) -> tuple[str, Decimal | None] | None:
-    """'ABCD2345', 'abcd 2345' or 'ABCD2345 1250,50' → (code text, amount)."""
-    parts = text.strip().split()
-    if not parts or len(text) > 64:
-        return None
-    amount = None
-    whole = "".join(parts)
-    if len(parts) > 1 and normalize_code(whole) and not normalize_code("".join(parts[:-1])):
-        return whole, None  # 'abcd 2345' is a code typed in two halves, not code + amount
-    if len(parts) > 1:
-        try:
-            amount = Decimal(parts[-1].replace(",", "."))
-        except InvalidOperation:
-            amount = None
-        else:
-            parts = parts[:-1]
-            if not Decimal(0) <= amount < MAX_AMOUNT:
-                return None
-    return "".join(parts), amount
 
 
 @dataclass(frozen=True)
@@ -168,10 +152,6 @@ class Redeemed:
     amount: Decimal | None
 
 
-def money(amount: Decimal | None) -> str:
-    return f"{amount:.2f}" if amount is not None else "—"
-
-
 async def look_up(message: Message, runtime: Runtime, texts: Texts) -> None:
     """A typed code: the cashier, the look-up limit and the code in one session."""
     if message.from_user is None:
@@ -187,16 +167,30 @@ async def look_up(message: Message, runtime: Runtime, texts: Texts) -> None:
         text=await texts.plain("cashier_confirm"),
         callback_data=Redeem(discount_id=discount.id, amount_cents=cents).pack(),
     )
-    text = await texts.get(
-        "cashier_code_ok",
-        code=discount.code,
-        percent=discount.percent,
-        kind=await texts.kind(discount.kind),
-        expires_on=texts.day(discount.expires_at),
-        customer_name=customer.first_name if customer else "—",
-        amount=money(found.amount),
-    )
+    details = {
+        "code": discount.code,
+        "percent": discount.percent,
+        "kind": await texts.kind(discount.kind),
+        "expires_on": texts.last_day(discount.expires_at),
+        "customer_name": customer.first_name if customer else "—",
+    }
+    if found.amount is None:
+        text = await texts.get("cashier_offer", **details)
+    else:
+        text = await texts.get(
+            "cashier_offer_with_amount", **details, **bill_values(found.amount, discount.percent)
+        )
     await reply(message, text, reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]))
+
+
+def bill_values(amount: Decimal, percent: int) -> dict[str, object]:
+    """The purchase, the discount and the price to pay, as the till shows money."""
+    purchase = bill(amount, percent)
+    return {
+        "amount": rubles(purchase.amount),
+        "discount": rubles(purchase.discount),
+        "to_pay": rubles(purchase.to_pay),
+    }
 
 
 async def find_offer(
@@ -207,21 +201,23 @@ async def find_offer(
         return Reply("cashier_not_allowed")
     if not cashier.is_active:
         return Reply("cashier_inactive")
-    request = parse_request(typed)
-    if request is None:
-        return Reply("cashier_unknown_input")
+    try:
+        request = parse_till_line(typed)
+    except NotACode:  # not a try at a code: answered, and not counted as a look-up
+        return Reply("cashier_not_a_code")
+    except UnreadableAmount as error:
+        return Reply("cashier_amount_unreadable", {"code": error.details["code"]})
     limit = await shop_settings.get_int(session, "cashier_lookups_per_minute")
     verdict = await runtime.rate_limiter.hit(
         f"cashier-lookup:{cashier.id}", limit=limit, window_seconds=60
     )
     if not verdict.allowed:
         return Reply("cashier_rate_limited", {"seconds": verdict.retry_after})
-    code_text, amount = request
     try:
-        offer = await discounts.look_up_offer(session, code_text, now=utcnow())
+        offer = await discounts.look_up_offer(session, request.code, now=utcnow())
     except DomainError as error:
-        return await refusal(error, session, texts, typed=code_text)
-    return Found(offer, amount)
+        return await refusal(error, session, texts, typed=request.code)
+    return Found(offer, request.amount)
 
 
 async def redeem(
@@ -257,9 +253,15 @@ async def redeem(
         await reply(query.message, await outcome.text(texts))
         return acknowledged
     discount = outcome.redemption.discount
-    till = await texts.get(
-        "cashier_redeemed", code=discount.code, percent=discount.percent, amount=money(amount)
-    )
+    if amount is None:
+        till = await texts.get("cashier_done", code=discount.code, percent=discount.percent)
+    else:
+        till = await texts.get(
+            "cashier_done_with_amount",
+            code=discount.code,
+            percent=discount.percent,
+            **bill_values(amount, discount.percent),
+        )
     told, _ = await asyncio.gather(
         send(reply(query.message, till)),
         notify_customer(outcome, runtime, texts),
@@ -382,7 +384,7 @@ async def today(message: Message, runtime: Runtime, texts: Texts) -> None:
             time=texts.clock(item.redeemed_at) if item.redeemed_at else "",
             code=item.code,
             percent=item.percent,
-            amount=f"{item.purchase_amount:.2f}" if item.purchase_amount is not None else "—",
+            amount=rubles(item.purchase_amount) if item.purchase_amount is not None else "—",
         )
         for item in redeemed
     ]

@@ -3,6 +3,13 @@
 Handlers are thin: they turn an update into a domain call in one transaction
 and a domain answer (or typed error) into a template text. Anything the bot
 does not understand gets a polite hint, never an error.
+
+Every conversation state has an exit: commands and menu buttons are
+registered before the handlers that wait for input, and carry the
+`leaves_state` flag, so from any state they clear it and do their normal job;
+a prompt that waits for input offers an inline «Отмена» button (and /cancel,
+or the word typed) that leaves too. Menu presses are told by the button's
+template key, whatever label the customer's keyboard shows (`Texts.button_for`).
 """
 
 from __future__ import annotations
@@ -10,10 +17,13 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 import segno
 from aiogram import Bot, F, Router
+from aiogram.dispatcher.flags import get_flag
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import (
     IS_MEMBER,
@@ -37,6 +47,7 @@ from aiogram.types import (
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
+    TelegramObject,
     User,
 )
 
@@ -46,7 +57,8 @@ from backend.domain import admins, birthdays, customers, discounts, shop_setting
 from backend.domain.channels import must_join
 from backend.domain.clock import business_date, utcnow
 from backend.domain.errors import BirthdayAlreadySet, InvalidBirthday
-from backend.domain.models import Admin, Customer, CustomerStatus
+from backend.domain.models import Admin, Customer, CustomerStatus, Discount
+from backend.domain.templates import Rendered
 from backend.runtime import Runtime
 
 log = logging.getLogger("dvorik.bots.customer")
@@ -60,6 +72,13 @@ class BirthdayForm(StatesGroup):
 
 class CheckChannel(CallbackData, prefix="channel"):
     pass
+
+
+class CancelInput(CallbackData, prefix="cancel"):
+    """The «Отмена» button under a prompt that waits for input."""
+
+
+LEAVES_STATE = {"leaves_state": True}
 
 
 def profile_of(user: User) -> customers.TelegramProfile:
@@ -91,32 +110,56 @@ async def menu(texts: Texts, customer: Customer) -> ReplyKeyboardMarkup:
 
 
 class ButtonPressed(Filter):
-    """Matches a reply-keyboard press by the button's current (template) label."""
+    """Matches a press of the button `key`: any label it ever had, or a spelling of it."""
 
     def __init__(self, key: str) -> None:
         self.key = key
 
     async def __call__(self, message: Message, texts: Texts) -> bool:
-        return message.text is not None and message.text == await texts.plain(self.key)
+        return await texts.button_for(message.text) == self.key
+
+
+async def leave_state(
+    handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+    event: TelegramObject,
+    data: dict[str, Any],
+) -> Any:
+    """Inner middleware: a handler flagged `leaves_state` first ends any conversation state."""
+    state = data.get("state")
+    if get_flag(data, "leaves_state") and isinstance(state, FSMContext):
+        await state.clear()
+    return await handler(event, data)
 
 
 def create_router() -> Router:
     router = Router(name="customer")
-    router.message.register(start, CommandStart())
-    router.callback_query.register(check_channel, CheckChannel.filter())
-    router.message.register(show_discounts, Command("discounts"))
-    router.message.register(show_discounts, ButtonPressed("button_my_discounts"))
-    router.message.register(ask_birthday, Command("birthday"))
-    router.message.register(ask_birthday, ButtonPressed("button_birthday"))
+    router.message.middleware(leave_state)
+    router.callback_query.middleware(leave_state)
+    # Commands and menu buttons first, each leaving whatever state the chat is in.
+    commands: list[tuple[Callable[..., Awaitable[None]], str | None, str | None]] = [
+        (show_discounts, "discounts", "button_my_discounts"),
+        (ask_birthday, "birthday", "button_birthday"),
+        (show_profile, "profile", "button_profile"),
+        (show_help, "help", "button_help"),
+        (stop, "stop", "button_stop"),
+        (resume, None, "button_resume"),
+        (admin_link, "admin", None),
+    ]
+    router.message.register(start, CommandStart(), flags=LEAVES_STATE)
+    for handler, command, button in commands:
+        if command is not None:
+            router.message.register(handler, Command(command), flags=LEAVES_STATE)
+        if button is not None:
+            router.message.register(handler, ButtonPressed(button), flags=LEAVES_STATE)
+    # «Отмена» ends the state itself: its answer depends on whether there was one.
+    router.message.register(cancel, Command("cancel"))
+    router.message.register(cancel, ButtonPressed("button_cancel"))
+    router.callback_query.register(check_channel, CheckChannel.filter(), flags=LEAVES_STATE)
+    router.callback_query.register(cancel_pressed, CancelInput.filter())
+    # A command the bot does not know leaves a state too, and says what to use instead.
+    router.message.register(anything_else, F.text.startswith("/"), flags=LEAVES_STATE)
+    # Then the states that wait for input; anything else in them is read as that input.
     router.message.register(save_birthday, BirthdayForm.waiting, F.text)
-    router.message.register(show_profile, Command("profile"))
-    router.message.register(show_profile, ButtonPressed("button_profile"))
-    router.message.register(show_help, Command("help"))
-    router.message.register(show_help, ButtonPressed("button_help"))
-    router.message.register(stop, Command("stop"))
-    router.message.register(stop, ButtonPressed("button_stop"))
-    router.message.register(resume, ButtonPressed("button_resume"))
-    router.message.register(admin_link, Command("admin"))
     router.my_chat_member.register(blocked, ChatMemberUpdatedFilter(IS_MEMBER >> IS_NOT_MEMBER))
     router.my_chat_member.register(unblocked, ChatMemberUpdatedFilter(IS_NOT_MEMBER >> IS_MEMBER))
     router.message.register(anything_else)
@@ -159,6 +202,8 @@ async def subscribe_and_greet(
     async with runtime.sessions() as session, session.begin():
         before = await customers.find_by_telegram_id(session, who.telegram_id)
         was_active = before is not None and before.status is CustomerStatus.ACTIVE
+        # Registered while asked to join the channel is not subscribed yet: still new.
+        was_new = before is None or before.subscribed_at is None
         result = await customers.subscribe(session, who, now=utcnow(), source=source)
     keyboard = await menu(texts, result.customer)
     name = result.customer.first_name
@@ -172,11 +217,11 @@ async def subscribe_and_greet(
                 first_name=name,
                 percent=result.discount.percent,
                 code=result.discount.code,
-                expires_on=texts.day(result.discount.expires_at),
+                expires_on=texts.last_day(result.discount.expires_at),
             ),
         )
         return
-    key = "already_subscribed" if was_active else "welcome_back"
+    key = "welcome" if was_new else "already_subscribed" if was_active else "welcome_back"
     await reply(message, await texts.get(key, first_name=name), reply_markup=keyboard)
 
 
@@ -221,17 +266,23 @@ async def show_discounts(message: Message, runtime: Runtime, texts: Texts) -> No
         message, await texts.get("cabinet", first_name=customer.first_name, count=len(usable))
     )
     for discount in usable:
-        values: dict[str, Any] = {
-            "code": discount.code,
-            "percent": discount.percent,
-            "expires_on": texts.day(discount.expires_at),
-        }
-        caption = await texts.get("discount_qr_caption", **values)
-        await message.answer_photo(
-            BufferedInputFile(qr_png(discount.code), filename=f"{discount.code}.png"),
-            caption=caption.text,
-            parse_mode=caption.telegram_parse_mode,
-        )
+        await send_discount_card(message, discount, texts)
+
+
+async def send_discount_card(message: Message, discount: Discount, texts: Texts) -> None:
+    """A code's QR with what it is for and its last day: what the till scans."""
+    caption = await texts.get(
+        "discount_line",
+        code=discount.code,
+        percent=discount.percent,
+        kind=(await texts.kind(discount.kind)).plain,
+        expires_on=texts.last_day(discount.expires_at),
+    )
+    await message.answer_photo(
+        BufferedInputFile(qr_png(discount.code), filename=f"{discount.code}.png"),
+        caption=caption.text,
+        parse_mode=caption.telegram_parse_mode,
+    )
 
 
 async def ask_birthday(message: Message, state: FSMContext, runtime: Runtime, texts: Texts) -> None:
@@ -244,7 +295,17 @@ async def ask_birthday(message: Message, state: FSMContext, runtime: Runtime, te
         )
         return
     await state.set_state(BirthdayForm.waiting)
-    await reply(message, await texts.get("birthday_prompt"))
+    await reply(
+        message, await texts.get("birthday_prompt"), reply_markup=await cancel_button(texts)
+    )
+
+
+async def cancel_button(texts: Texts) -> InlineKeyboardMarkup:
+    """The «Отмена» button every prompt that waits for input carries."""
+    button = InlineKeyboardButton(
+        text=await texts.plain("button_cancel"), callback_data=CancelInput().pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
 async def save_birthday(
@@ -260,9 +321,15 @@ async def save_birthday(
             message.text or "", today=business_date(now, runtime.settings.zone)
         )
         async with runtime.sessions() as session, session.begin():
-            await customers.set_own_birthday(session, customer.id, born, now=now)
+            saved = await birthdays.save_birthday(
+                session, customer.id, born, now=now, zone=runtime.settings.zone
+            )
     except InvalidBirthday as error:
-        await reply(message, await texts.get(f"birthday_{error.details['reason']}"))
+        await reply(
+            message,
+            await texts.get(f"birthday_{error.details['reason']}"),
+            reply_markup=await cancel_button(texts),
+        )
         return
     except BirthdayAlreadySet as error:
         await state.clear()
@@ -270,7 +337,56 @@ async def save_birthday(
         await reply(message, await texts.get("birthday_already_set", birthday=when))
         return
     await state.clear()
-    await reply(message, await texts.get("birthday_saved", birthday=texts.day(born)))
+    await reply(message, await birthday_saved_reply(texts, saved, born))
+    if saved.gift is not None:
+        await send_discount_card(message, saved.gift, texts)
+
+
+async def birthday_saved_reply(
+    texts: Texts, saved: birthdays.BirthdaySaved, born: date
+) -> Rendered:
+    """What the customer reads once their birthday is stored: only what will happen.
+
+    One template per outcome (`birthday_saved_<outcome>`): the gift issued at
+    once, the morning it will come, already given, or no promise to a customer
+    who is unsubscribed or while the shop gives no birthday gifts.
+    """
+    values: dict[str, object] = {"birthday": texts.day(born)}
+    if saved.gift is not None:
+        values.update(
+            percent=saved.gift.percent,
+            code=saved.gift.code,
+            expires_on=texts.last_day(saved.gift.expires_at),
+        )
+    if saved.will_get_gift_on is not None:
+        values["gift_on"] = texts.day(saved.will_get_gift_on)
+    return await texts.get(f"birthday_saved_{saved.outcome.value}", **values)
+
+
+async def cancel(message: Message, state: FSMContext, runtime: Runtime, texts: Texts) -> None:
+    """/cancel or «Отмена» typed: leave the prompt, or say there was nothing to leave."""
+    waiting = await state.get_state() is not None
+    await state.clear()
+    customer = await known_customer(message, runtime, texts)
+    if customer is None:
+        return
+    key = "input_cancelled" if waiting else "menu_hint"
+    await reply(message, await texts.get(key), reply_markup=await menu(texts, customer))
+
+
+async def cancel_pressed(
+    query: CallbackQuery, state: FSMContext, runtime: Runtime, texts: Texts
+) -> None:
+    """The inline «Отмена» under a prompt; a press after the prompt ended only gets a toast."""
+    if await state.get_state() is None or not isinstance(query.message, Message):
+        await query.answer(await texts.plain("menu_hint"))
+        return
+    await state.clear()
+    await query.answer()
+    async with runtime.sessions() as session:
+        customer = await customers.find_by_telegram_id(session, query.from_user.id)
+    keyboard = await menu(texts, customer) if customer is not None else None
+    await reply(query.message, await texts.get("input_cancelled"), reply_markup=keyboard)
 
 
 async def show_profile(message: Message, runtime: Runtime, texts: Texts) -> None:
@@ -332,9 +448,12 @@ async def admin_link(message: Message, runtime: Runtime, texts: Texts) -> None:
 
 
 async def admin_for(session: Any, telegram_id: int, runtime: Runtime) -> Admin | None:
-    admin = await admins.find_by_telegram_id(session, telegram_id)
-    if admin is None and telegram_id == runtime.settings.superadmin_telegram_id:
-        admin = await admins.first_owner(session)
+    """The sender's active admin row; the SUPERADMIN_TELEGRAM_ID person gets one made."""
+    admin: Admin | None
+    if telegram_id == runtime.settings.superadmin_telegram_id:
+        admin = await admins.superadmin_owner(session, telegram_id)
+    else:
+        admin = await admins.find_by_telegram_id(session, telegram_id)
     return admin if admin is not None and admin.is_active else None
 
 

@@ -16,6 +16,7 @@ from functools import cache
 
 import bcrypt
 from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import audit
@@ -121,15 +122,50 @@ async def find_by_telegram_id(session: AsyncSession, telegram_id: int) -> Admin 
     return result.first()
 
 
-async def first_owner(session: AsyncSession) -> Admin | None:
-    """The longest-serving active owner (SUPERADMIN_TELEGRAM_ID signs in as them)."""
-    result = await session.scalars(
-        select(Admin)
-        .where(Admin.role == AdminRole.OWNER, Admin.is_active.is_(True))
-        .order_by(Admin.id)
-        .limit(1)
+def superadmin_email(telegram_id: int) -> str:
+    """The first admin's sign-in email until they set their own (`.invalid`: never mail)."""
+    return f"telegram-{telegram_id}@superadmin.invalid"
+
+
+async def superadmin_owner(session: AsyncSession, telegram_id: int) -> Admin:
+    """The owner account of the SUPERADMIN_TELEGRAM_ID person, made on their first /admin.
+
+    On a fresh install nobody has run the CLI yet; the person the deployment
+    names is let in through the bot. Made once: the unique Telegram id (and
+    email) of `admins` decide a race of parallel /admin presses, the loser's
+    insert fails inside its savepoint and it reads the winner's row. An admin
+    row that already has this Telegram id is returned as it is, so an owner
+    who deactivated it keeps it deactivated. Its password is random and never
+    shown: the person signs in with the bot's one-time links.
+    """
+    existing = await find_by_telegram_id(session, telegram_id)
+    if existing is not None:
+        return existing
+    unusable = await asyncio.to_thread(hash_password, secrets.token_urlsafe(32))
+    admin = Admin(
+        email=superadmin_email(telegram_id),
+        password_hash=unusable,
+        role=AdminRole.OWNER,
+        telegram_id=telegram_id,
+        is_active=True,
     )
-    return result.first()
+    try:
+        async with session.begin_nested():
+            session.add(admin)
+    except IntegrityError:
+        winner = await find_by_telegram_id(session, telegram_id)
+        if winner is None:
+            raise
+        return winner
+    await audit.record(
+        session,
+        Actor.system("superadmin"),
+        "admin.create",
+        "admin",
+        admin.id,
+        after={"email": admin.email, "role": admin.role, "telegram_id": telegram_id},
+    )
+    return admin
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> Admin:

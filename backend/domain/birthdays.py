@@ -5,19 +5,25 @@ already the 10th in Vladivostok. A customer born on 29 February celebrates on
 28 February in common years. Each customer gets at most one birthday
 discount per birthday year (once_key "birthday:YYYY"), so running the job
 twice, or on two workers at once, gives nothing the second time.
+
+A customer who tells us their birthday inside the window (on the day itself,
+or up to `birthday_days_before` days ahead) gets the gift there and then:
+the 09:00 run has already passed them by. `save_birthday` says what will
+really happen, so the bot promises nothing the scheduler would not keep.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from enum import StrEnum
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.domain import discounts, shop_settings
+from backend.domain import customers, discounts, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.clock import business_date
 from backend.domain.errors import InvalidBirthday
@@ -77,7 +83,7 @@ def _once_key_for(birthday_day: tuple[int, int], window: list[date]) -> str:
     raise AssertionError("birthday outside the window")
 
 
-async def give_birthday_discounts(session: AsyncSession, *, now: datetime, zone: ZoneInfo) -> int:
+async def give_birthday_discounts(session: AsyncSession, *, now: datetime, zone: tzinfo) -> int:
     """Issue today's birthday discounts; returns how many were issued now."""
     if not await shop_settings.get(session, "birthday_discount_enabled"):
         return 0
@@ -104,6 +110,84 @@ async def give_birthday_discounts(session: AsyncSession, *, now: datetime, zone:
         request = discounts.IssueRequest(
             DiscountKind.BIRTHDAY, once_key=_once_key_for((month, day), window)
         )
-        if await discounts.issue_once(session, customer_id, request, actor=actor, now=now):
+        if await discounts.issue_once(
+            session, customer_id, request, actor=actor, now=now, zone=zone
+        ):
             issued += 1
     return issued
+
+
+class GiftOutcome(StrEnum):
+    """What a customer who just gave their birthday can be told; the bot's key is
+    `birthday_saved_<value>`."""
+
+    GIVEN_NOW = "given_now"  # inside the window: the gift is `BirthdaySaved.gift`
+    LATER = "later"  # the 09:00 run brings it on `will_get_gift_on`
+    ALREADY_GIVEN = "already_given"  # this birthday's gift exists (the run beat us to it)
+    UNSUBSCRIBED = "unsubscribed"  # no gifts while unsubscribed; /start brings them back
+    GIFTS_OFF = "gifts_off"  # the shop gives no birthday gifts at present
+
+
+@dataclass(frozen=True)
+class BirthdaySaved:
+    """The birthday is stored; what, if anything, the customer gets for it and when."""
+
+    customer: Customer
+    outcome: GiftOutcome
+    gift: Discount | None = None
+    will_get_gift_on: date | None = None
+
+
+def next_celebration(birthday: date, today: date) -> date:
+    """The first celebration of `birthday` on or after `today`."""
+    this_year = celebrated_on(birthday, today.year)
+    return this_year if this_year >= today else celebrated_on(birthday, today.year + 1)
+
+
+async def save_birthday(
+    session: AsyncSession, customer_id: int, birthday: date, *, now: datetime, zone: tzinfo
+) -> BirthdaySaved:
+    """Store the customer's own birthday and give the gift now if its day has come.
+
+    Inside the window the gift is issued in this transaction, keyed like the
+    scheduler's ("birthday:YYYY" of the celebration), so the 09:00 run racing
+    this call gives the customer exactly one gift between them. Raises
+    BirthdayAlreadySet when the date was set before (the customer row is
+    locked while we decide).
+    """
+    customer = await customers.set_own_birthday(session, customer_id, birthday, now=now)
+    if customer.status is not CustomerStatus.ACTIVE:
+        return BirthdaySaved(customer, GiftOutcome.UNSUBSCRIBED)
+    if not await shop_settings.get(session, "birthday_discount_enabled"):
+        return BirthdaySaved(customer, GiftOutcome.GIFTS_OFF)
+    days_before = await shop_settings.get_int(session, "birthday_days_before")
+    today = business_date(now, zone)
+    celebration = next_celebration(birthday, today)
+    if await _gift_exists(session, customer.id, celebration.year):
+        if celebration - timedelta(days=days_before) <= today:
+            return BirthdaySaved(customer, GiftOutcome.ALREADY_GIVEN)
+        # That year's gift exists already (a date set and cleared by an admin
+        # before): the scheduler will skip it, so promise only the next one.
+        celebration = celebrated_on(birthday, celebration.year + 1)
+    gift_day = celebration - timedelta(days=days_before)
+    if gift_day > today:
+        return BirthdaySaved(customer, GiftOutcome.LATER, will_get_gift_on=gift_day)
+    request = discounts.IssueRequest(
+        DiscountKind.BIRTHDAY, once_key=discounts.birthday_once_key(celebration.year)
+    )
+    gift = await discounts.issue_once(
+        session, customer.id, request, actor=Actor.system("birthday"), now=now, zone=zone
+    )
+    if gift is None:
+        return BirthdaySaved(customer, GiftOutcome.ALREADY_GIVEN)
+    return BirthdaySaved(customer, GiftOutcome.GIVEN_NOW, gift=gift)
+
+
+async def _gift_exists(session: AsyncSession, customer_id: int, year: int) -> bool:
+    found = await session.scalar(
+        select(Discount.id).where(
+            Discount.customer_id == customer_id,
+            Discount.once_key == discounts.birthday_once_key(year),
+        )
+    )
+    return found is not None

@@ -2,19 +2,22 @@
 
 A selection is explicit ids or a segment. Small selections run inline; the
 GraphQL layer hands larger ones to a background job (threshold in the shop
-settings) which calls these same functions.
+settings) which calls these same functions. Every discount given in bulk gets
+its notice row in the same transaction (`notifications.plan_discount_notices`);
+the workers send them through the broadcast engine's shared rate limit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.domain import audit, customers, discounts, segments
+from backend.domain import audit, customers, discounts, notifications, segments
 from backend.domain.audit import Actor
+from backend.domain.clock import shop_zone
 from backend.domain.errors import ValidationFailed
 from backend.domain.models import Customer
 
@@ -73,7 +76,32 @@ async def issue_to_customers(
     *,
     actor: Actor,
     now: datetime,
+    zone: tzinfo | None = None,
 ) -> int:
-    for customer_id in customer_ids:
-        await discounts.issue(session, customer_id, request, actor=actor, now=now)
+    """Give each customer the discount and plan its notice; one audit line sums the notices.
+
+    Customers who blocked the bot or unsubscribed still get the code (the
+    cashier accepts it) but no message; the summary says how many.
+    """
+    zone = zone or shop_zone()
+    issued = [
+        await discounts.issue(session, customer_id, request, actor=actor, now=now, zone=zone)
+        for customer_id in customer_ids
+    ]
+    plan = await notifications.plan_discount_notices(
+        session, issued, actor=actor, now=now, zone=zone
+    )
+    await audit.record(
+        session,
+        actor,
+        "customers.bulk_discount_notices",
+        "customer",
+        None,
+        after={
+            "count": len(issued),
+            "queued": len(plan.queued),
+            "held_for_quiet_hours": len(plan.held),
+            "not_sent": plan.skipped,
+        },
+    )
     return len(customer_ids)

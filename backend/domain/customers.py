@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from backend.domain import audit, discounts, shop_settings
 from backend.domain.audit import Actor
-from backend.domain.errors import BirthdayAlreadySet, NotFound, ValidationFailed
+from backend.domain.errors import BirthdayAlreadySet, Conflict, NotFound, ValidationFailed
 from backend.domain.models import (
     ActorKind,
     Customer,
@@ -203,6 +203,11 @@ class ProfileChanges:
     clear_note: bool = False
 
 
+def is_erased(customer: Customer) -> bool:
+    """Erased on request (`customer_care.erase`): the Telegram id is a negative placeholder."""
+    return customer.telegram_id < 0
+
+
 async def update_profile(
     session: AsyncSession,
     customer_id: int,
@@ -212,6 +217,8 @@ async def update_profile(
     today: date,
 ) -> Customer:
     customer = await get(session, customer_id, for_update=True)
+    if is_erased(customer):  # 152-FZ: what was erased on request stays erased
+        raise Conflict("this customer's data was erased", field="customerId")
     before = snapshot(customer)
     if changes.birthday is not None and not date(1900, 1, 1) <= changes.birthday <= today:
         raise ValidationFailed("birthday must be a past date", field="birthday")

@@ -69,6 +69,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import audit, broadcasts, customers, discounts, segments, templates
 from backend.domain.audit import Actor
+from backend.domain.clock import last_valid_day
 from backend.domain.errors import AlreadyIssued, InvalidState
 from backend.domain.models import (
     Broadcast,
@@ -685,5 +686,5 @@ def render_for(
     if discount is not None:
         values["code"] = discount.code
         values["percent"] = str(discount.percent)
-        values["expires_on"] = discount.expires_at.astimezone(zone).strftime("%d.%m.%Y")
+        values["expires_on"] = last_valid_day(discount.expires_at, zone).strftime("%d.%m.%Y")
     return templates.fill_escaped(template_text, values, parse_mode)

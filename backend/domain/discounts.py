@@ -5,6 +5,10 @@ Concurrency is settled by the database, not by luck:
 * "At most once" discounts (subscription ever, birthday per year) carry a
   `once_key`; a unique index on (customer_id, once_key) makes a second issue
   fail even when two workers race, and the loser reports `AlreadyIssued`.
+* A code is valid through the whole business day it shows: `expires_at` is
+  the next midnight in the shop's zone (`clock.valid_through`), exclusive;
+  every check reads "usable while now < expires_at", "expired once
+  expires_at <= now".
 * Redemption is one conditional UPDATE (`... WHERE status='active' AND
   expires_at > now`): of any number of parallel redeemers exactly one matches
   a row; the others re-read the discount to say why they could not.
@@ -13,7 +17,7 @@ Concurrency is settled by the database, not by luck:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import NoReturn
 
@@ -23,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import audit, shop_settings
 from backend.domain.audit import Actor
+from backend.domain.clock import shop_zone, valid_through
 from backend.domain.codes import Chooser, generate_code, normalize_code
 from backend.domain.errors import (
     AlreadyIssued,
@@ -72,8 +77,14 @@ async def issue(
     actor: Actor,
     now: datetime,
     choose: Chooser | None = None,
+    zone: tzinfo | None = None,
 ) -> Discount:
-    """Give one discount to one customer; raises AlreadyIssued for a repeated once_key."""
+    """Give one discount to one customer; raises AlreadyIssued for a repeated once_key.
+
+    It lasts `valid_days` whole business days after today in `zone` (the
+    shop's TIMEZONE when not given): issued at 10:00 on the 6th for 14 days,
+    it is good until the end of the 20th.
+    """
     if request.kind is DiscountKind.MANUAL and not (request.reason and request.reason.strip()):
         raise ValidationFailed("a manual discount needs a reason", field="reason")
     if await session.get(Customer, customer_id) is None:
@@ -93,7 +104,7 @@ async def issue(
         customer_id,
         request,
         percent=percent,
-        expires_at=now + timedelta(days=valid_days),
+        expires_at=valid_through(now, valid_days, zone or shop_zone()),
         actor=actor,
         now=now,
         choose=choose,
@@ -159,13 +170,14 @@ async def issue_once(
     *,
     actor: Actor,
     now: datetime,
+    zone: tzinfo | None = None,
 ) -> Discount | None:
     """Issue unless this once_key was already used for the customer (then None)."""
     assert request.once_key, "issue_once needs a once_key"
     if await _find_once(session, customer_id, request.once_key) is not None:
         return None
     try:
-        return await issue(session, customer_id, request, actor=actor, now=now)
+        return await issue(session, customer_id, request, actor=actor, now=now, zone=zone)
     except AlreadyIssued:
         return None
 
@@ -218,6 +230,7 @@ async def _offer(session: AsyncSession, match: ColumnElement[bool]) -> Offer | N
 
 
 def _raise_unless_redeemable(discount: Discount, now: datetime) -> None:
+    """Why a code cannot be used at `now`; `expires_at` itself is already too late."""
     if discount.status is DiscountStatus.REDEEMED:
         raise CodeAlreadyRedeemed(
             "this code has already been redeemed", redeemed_at=discount.redeemed_at
@@ -398,7 +411,11 @@ async def cancel(
 
 
 async def expire_due(session: AsyncSession, *, now: datetime) -> int:
-    """Mark every active discount past its date as expired; returns how many."""
+    """Mark every active discount past its date as expired; returns how many.
+
+    `expires_at <= now`, the exact complement of the till's `expires_at > now`:
+    a code is never both redeemable and expired at the same moment.
+    """
     result = await session.execute(
         update(Discount)
         .where(Discount.status == DiscountStatus.ACTIVE, Discount.expires_at <= now)

@@ -15,6 +15,7 @@ reads as the default, so the bots never act on it.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,15 @@ from backend.domain.errors import InvalidSetting
 from backend.domain.models import ActorKind, DiscountKind, ShopSetting
 
 log = logging.getLogger("dvorik.domain.shop_settings")
+
+CLOCK_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+
+def clock_time_problem(value: str) -> str | None:
+    """Quiet hours are written as a shop clock shows them: HH:MM, 00:00 to 23:59."""
+    if CLOCK_TIME.fullmatch(value) is None:
+        return "write the time as HH:MM, from 00:00 to 23:59 (e.g. 22:00)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -191,6 +201,21 @@ SPECS: dict[str, SettingSpec] = {
             bool,
             True,
             "Give a discount on customers' birthdays",
+        ),
+        SettingSpec(
+            "quiet_hours_start",
+            str,
+            "22:00",
+            "From this time (HH:MM, in the shop's time zone) no notice goes to customers: "
+            "a discount given later waits until quiet_hours_end; equal to it: no quiet hours",
+            text=TextRule(5, clock_time_problem),
+        ),
+        SettingSpec(
+            "quiet_hours_end",
+            str,
+            "09:00",
+            "Until this time (HH:MM, in the shop's time zone) notices to customers wait",
+            text=TextRule(5, clock_time_problem),
         ),
     )
 }

@@ -16,6 +16,7 @@ from backend.domain import (
     customer_search,
     customers,
     discounts,
+    jobs,
     pagination,
     segments,
     shop_settings,
@@ -311,14 +312,18 @@ class CustomerMutations:
                     session, ids, add=add or [], remove=remove or [], actor=actor
                 )
                 return BulkResult(affected=affected, job_id=None)
-        job = await info.context.runtime.tasks.enqueue(
+            job = await jobs.create(
+                session, "bulk_add_tags", len(ids), admin_id=actor.id, now=info.context.now()
+            )
+        await info.context.runtime.tasks.enqueue(
             "bulk_add_tags",
             customer_ids=ids,
             add=add or [],
             remove=remove or [],
             admin_id=actor.id,
+            job_id=job.key,
         )
-        return BulkResult(affected=len(ids), job_id=job)
+        return BulkResult(affected=len(ids), job_id=job.key)
 
     @strawberry.mutation(permission_classes=allow("Mutation.bulkIssueDiscount"))
     async def bulk_issue_discount(
@@ -340,12 +345,19 @@ class CustomerMutations:
                 session, customer_ids=selection.ids, segment_id=selection.segment_id, now=now
             )
             threshold = await shop_settings.get_int(session, "bulk_background_threshold")
-            if len(ids) <= threshold:
+            inline = len(ids) <= threshold
+            if inline:
                 affected = await bulk.issue_to_customers(
                     session, ids, request, actor=actor, now=now
                 )
-                return BulkResult(affected=affected, job_id=None)
-        job = await info.context.runtime.tasks.enqueue(
+            else:
+                job = await jobs.create(
+                    session, "bulk_issue_discount", len(ids), admin_id=actor.id, now=now
+                )
+        if inline:  # committed: the notices go now, at the broadcasts' shared rate
+            await info.context.runtime.tasks.enqueue("deliver_due_notifications")
+            return BulkResult(affected=affected, job_id=None)
+        await info.context.runtime.tasks.enqueue(
             "bulk_issue_discount",
             customer_ids=ids,
             kind=kind.value,
@@ -353,8 +365,9 @@ class CustomerMutations:
             percent=percent,
             valid_days=valid_days,
             admin_id=actor.id,
+            job_id=job.key,
         )
-        return BulkResult(affected=len(ids), job_id=job)
+        return BulkResult(affected=len(ids), job_id=job.key)
 
 
 ROOTS = {"query": CustomerQueries, "mutation": CustomerMutations}

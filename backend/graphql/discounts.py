@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from backend.domain import discount_search, discounts, kpi, pagination
+from backend.domain import discount_search, discounts, kpi, notifications, pagination
 from backend.domain.errors import CodeNotFound, ValidationFailed
 from backend.domain.models import Discount as DiscountRow
+from backend.graphql.customer_messages import CustomerNotification, enqueue_after_commit
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.permissions import allow
@@ -61,6 +62,15 @@ class Discount:
             return None
         row = await info.context.loaders.cashier.load(self.cashier_id)
         return Cashier.of(row) if row else None
+
+    @strawberry.field(
+        description="Whether the customer is told of it: queued, held for quiet hours, sent,"
+        " or not sent and why (blocked, unsubscribed). None: no notice (given by the bot)."
+    )
+    async def notification(self, info: Info) -> CustomerNotification | None:
+        session = await info.context.session()
+        row = await notifications.for_discount(session, self.id)
+        return CustomerNotification.of(row) if row else None
 
     @classmethod
     def of(cls, row: DiscountRow) -> "Discount":
@@ -163,10 +173,15 @@ class DiscountMutations:
             valid_days=input.valid_days,
             reason=input.reason,
         )
+        now, zone = info.context.now(), info.context.settings.zone
         async with info.context.transaction() as session:
             row = await discounts.issue(
-                session, input.customer_id, request, actor=actor, now=info.context.now()
+                session, input.customer_id, request, actor=actor, now=now, zone=zone
             )
+            plan = await notifications.plan_discount_notices(
+                session, [row], actor=actor, now=now, zone=zone
+            )
+        await enqueue_after_commit(info, plan.queued)  # held ones: the sweep, in the morning
         return Discount.of(row)
 
     @strawberry.mutation(permission_classes=allow("Mutation.cancelDiscount"))

@@ -49,6 +49,16 @@ ROLE_MATRIX: dict[str, AdminRole | None] = {
     "Mutation.updateCustomer": MARKETING,
     "Mutation.bulkTagCustomers": MARKETING,
     "Mutation.bulkIssueDiscount": MARKETING,
+    # Customer care (customer_care.py): marketing answers the customers' calls;
+    # erasing personal data is irreversible, so only an owner may.
+    "Mutation.setCustomerSubscription": MARKETING,
+    "Mutation.eraseCustomer": OWNER,
+    # Background bulk jobs (jobs.py): whoever sees customers sees how a bulk action goes.
+    "Query.job": READONLY,
+    "Query.jobs": READONLY,
+    "Subscription.jobProgress": READONLY,
+    # An admin's direct message to one customer (customer_messages.py): customer care.
+    "Mutation.sendCustomerMessage": MARKETING,
     # Discounts
     "Query.discounts": READONLY,
     "Query.discount": READONLY,
@@ -186,6 +196,9 @@ ARGUMENT_MATRIX: dict[str, Reads] = {
     "Query.broadcast(id)": reads("Broadcast.id"),
     "Broadcast.deliveries(status)": reads("Delivery.status"),
     "Subscription.broadcastProgress(id)": reads("Broadcast.id"),
+    # Background bulk jobs
+    "Query.job(id)": reads("Job.id"),
+    "Subscription.jobProgress(id)": reads("Job.id"),
     # Audit log
     "Query.auditLog(entityType)": reads("AuditEntry.entityType"),
     "Query.auditLog(entityId)": reads("AuditEntry.entityId"),

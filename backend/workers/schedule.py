@@ -68,6 +68,8 @@ class Slot:
 SCHEDULE = (
     Slot("birthdays", "give_birthday_discounts", "0 9 * * *"),
     Slot("due-broadcasts", "start_due_broadcasts", "* * * * *"),
+    # Discount notices held for quiet hours, bulk notices, any whose task was lost.
+    Slot("due-notifications", "deliver_due_notifications", "* * * * *"),
     Slot("expire-discounts", "expire_discounts", "5 0 * * *"),
 )
 

@@ -359,6 +359,23 @@ def create_send_rate_limiter(
     return RedisSendRateLimiter(redis_url, rate) if redis_url else InMemorySendRateLimiter(rate)
 
 
+async def take_slot(limiter: SendRateLimiter, chat_id: int, *, rate: float) -> None:
+    """Wait for one message's turn in the shared pace: for sends outside a broadcast.
+
+    A discount notice or an admin's message takes its slot from the same
+    limiter (and this process's spacing) as the engine's deliveries, so
+    notices sent while a broadcast runs, or a thousand given in bulk, never
+    push the shop over Telegram's rate. `rate` (the shop setting) applies
+    unless the limiter was built with its own.
+    """
+    if not limiter.pinned:
+        limiter.rate = rate
+    await limiter.before_send(chat_id)
+    spacing = _spacing(limiter)
+    await spacing.wait(limiter.rate)
+    await spacing.send(limiter.rate)
+
+
 # --- The engine --------------------------------------------------------------------------
 
 

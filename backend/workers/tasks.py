@@ -39,7 +39,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from aiogram.types import BufferedInputFile
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -47,7 +54,16 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import AsyncBroker, TaskiqDepends, TaskiqEvents, TaskiqState
 
-from backend.domain import birthdays, broadcasts, customers, discounts, templates
+from backend.bots.customer import qr_png
+from backend.domain import (
+    birthdays,
+    broadcasts,
+    customers,
+    discounts,
+    notifications,
+    shop_settings,
+    templates,
+)
 from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
 from backend.domain.database import run_in_transaction
@@ -59,6 +75,7 @@ from backend.domain.models import (
     Discount,
     DiscountKind,
 )
+from backend.domain.models.notifications import NotificationStatus
 from backend.runtime import Runtime
 from backend.settings import get_settings
 from backend.workers import bulk_tasks, sending
@@ -356,6 +373,117 @@ async def send_notification(
     raise AssertionError("unreachable")
 
 
+NOTIFY_CONCURRENCY = 32  # notices of one sweep on their way at once (the limiter sets the pace)
+
+
+async def deliver_notification(
+    runtime: Runtime,
+    limiter: SendRateLimiter,
+    notification_id: int,
+    *,
+    now: datetime | None = None,
+) -> str:
+    """Send one planned notification (`backend.domain.notifications`) once; returns what happened.
+
+    The row is claimed in its own transaction before anything goes out, so a
+    redelivered task, or the sweep racing the task, finds it taken ("done").
+    Not yet due (quiet hours): "held", left for the sweep in the morning. The
+    message waits for its slot in the broadcast engine's limiter. A discount's
+    notice is its template as the caption of the code's QR picture, as in the
+    customer's cabinet. "sent", "skipped" (blocked or unsubscribed: nothing
+    sent), "failed" (Telegram refused; in doubt after a lost answer: never
+    resent), "no_bot" (this process has no bots: left pending, untouched).
+    """
+    if runtime.bots is None:  # claim nothing: a worker with bots (or the sweep) sends it
+        log.warning("bots are not configured: notification %s waits", notification_id)
+        return "no_bot"
+    moment = now or utcnow()
+    claimed = await run_in_transaction(
+        runtime.sessions,
+        lambda session: notifications.claim(session, notification_id, now=moment),
+    )
+    if isinstance(claimed, str):
+        return claimed
+    async with runtime.sessions() as session:
+        if claimed.text is not None:
+            message = templates.render_text(claimed.text, claimed.parse_mode, {})
+        else:
+            values = dict(claimed.context)
+            if "expires_at" in values:
+                values["expires_on"] = runtime.texts.last_day(
+                    datetime.fromisoformat(str(values.pop("expires_at")))
+                )
+            message = await templates.render_message(session, claimed.template_key or "", **values)
+        rate = await shop_settings.get_int(session, "broadcast_send_rate_per_second")
+    bot = runtime.bots.customer.bot
+    status, message_id = NotificationStatus.FAILED, None
+    reason: str | None = "not sent"
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        await sending.take_slot(limiter, claimed.chat_id, rate=float(rate))
+        try:
+            if claimed.qr_code is not None:
+                sent = await bot.send_photo(
+                    claimed.chat_id,
+                    BufferedInputFile(qr_png(claimed.qr_code), filename=f"{claimed.qr_code}.png"),
+                    caption=message.text,
+                    parse_mode=message.telegram_parse_mode,
+                )
+            else:
+                sent = await bot.send_message(
+                    claimed.chat_id, message.text, parse_mode=message.telegram_parse_mode
+                )
+            status, reason, message_id = NotificationStatus.SENT, None, sent.message_id
+            break
+        except TelegramRetryAfter as error:  # everyone pauses; this one goes again after it
+            await limiter.slow_down(error.retry_after)
+            status, reason = NotificationStatus.FAILED, f"flood control: {error.message}"
+            if attempt == SEND_ATTEMPTS:
+                break
+        except TelegramForbiddenError:
+            await run_in_transaction(
+                runtime.sessions,
+                lambda session: customers.mark_blocked(session, claimed.customer_id, now=utcnow()),
+            )
+            status, reason = NotificationStatus.SKIPPED, "blocked"
+            break
+        except TelegramNetworkError as error:  # the answer was lost: maybe it arrived
+            status, reason = NotificationStatus.FAILED, f"ambiguous: {error.message}"
+            break
+        except TelegramAPIError as error:  # chat not found, deactivated account, ...
+            status, reason = NotificationStatus.FAILED, error.message
+            break
+    await run_in_transaction(
+        runtime.sessions,
+        lambda session: notifications.record_outcome(
+            session, claimed.id, status, now=utcnow(), reason=reason, message_id=message_id
+        ),
+    )
+    if status is not NotificationStatus.SENT:
+        log.info("notification %s not sent: %s", claimed.id, reason)
+    return status.value
+
+
+async def deliver_due_notifications_job(
+    runtime: Runtime, limiter: SendRateLimiter, *, now: datetime
+) -> Counter[str]:
+    """Send every pending notification whose moment has come: the morning after quiet
+    hours, a bulk issue's notices, any whose task was lost. Returns outcomes by kind.
+
+    They go out together, each in its turn of the shared limiter, so a
+    thousand notices leave at the shop's send rate and share it with a
+    running broadcast.
+    """
+    async with runtime.sessions() as session:
+        due = await notifications.due(session, now=now)
+    gate = asyncio.Semaphore(NOTIFY_CONCURRENCY)
+
+    async def one(notification_id: int) -> str:
+        async with gate:
+            return await deliver_notification(runtime, limiter, notification_id, now=now)
+
+    return Counter(await asyncio.gather(*(one(notification_id) for notification_id in due)))
+
+
 async def birthday_job(runtime: Runtime, *, now: datetime) -> list[int]:
     """Issue today's birthday discounts, then queue a greeting for each; returns their ids.
 
@@ -398,7 +526,7 @@ async def birthday_job(runtime: Runtime, *, now: datetime) -> list[int]:
                 "first_name": people.get(discount.customer_id, ""),
                 "percent": discount.percent,
                 "code": discount.code,
-                "expires_on": runtime.texts.day(discount.expires_at),
+                "expires_on": runtime.texts.last_day(discount.expires_at),
             },
         )
     return [discount.id for discount in issued]
@@ -601,15 +729,35 @@ async def send_customer_notification(
     return await send_notification(runtime, customer_id, template_key, context)
 
 
+async def send_planned_notification(
+    runtime: WorkerRuntime, limiter: SendLimiter, notification_id: int
+) -> str:
+    """Queued after the commit that planned it (an issued discount, an admin's message)."""
+    return await deliver_notification(runtime, limiter, notification_id)
+
+
+async def deliver_due_notifications(
+    runtime: WorkerRuntime, limiter: SendLimiter, now: datetime | None = None
+) -> dict[str, int]:
+    """Every minute: notices held for quiet hours, given in bulk, or whose task was lost."""
+    return dict(await deliver_due_notifications_job(runtime, limiter, now=now or utcnow()))
+
+
 async def bulk_add_tags(
     runtime: WorkerRuntime,
     customer_ids: list[int],
     add: list[str],
     remove: list[str],
     admin_id: int | None,
+    job_id: str | None = None,
 ) -> int:
     return await bulk_tasks.bulk_add_tags(
-        runtime.sessions, customer_ids=customer_ids, add=add, remove=remove, admin_id=admin_id
+        runtime.sessions,
+        customer_ids=customer_ids,
+        add=add,
+        remove=remove,
+        admin_id=admin_id,
+        job_id=job_id,
     )
 
 
@@ -621,8 +769,9 @@ async def bulk_issue_discount(
     percent: int | None,
     valid_days: int | None,
     admin_id: int | None,
+    job_id: str | None = None,
 ) -> int:
-    return await bulk_tasks.bulk_issue_discount(
+    issued = await bulk_tasks.bulk_issue_discount(
         runtime.sessions,
         customer_ids=customer_ids,
         kind=kind,
@@ -630,7 +779,11 @@ async def bulk_issue_discount(
         percent=percent,
         valid_days=valid_days,
         admin_id=admin_id,
+        job_id=job_id,
     )
+    # The notices are committed: send them now, at the shared rate, not at the next minute.
+    await runtime.tasks.enqueue("deliver_due_notifications")
+    return issued
 
 
 async def give_birthday_discounts(runtime: WorkerRuntime, now: datetime | None = None) -> list[int]:
@@ -649,6 +802,8 @@ async def expire_discounts(runtime: WorkerRuntime, now: datetime | None = None) 
 TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "process_broadcast": process_broadcast,
     "send_customer_notification": send_customer_notification,
+    "send_planned_notification": send_planned_notification,
+    "deliver_due_notifications": deliver_due_notifications,
     "bulk_add_tags": bulk_add_tags,
     "bulk_issue_discount": bulk_issue_discount,
     "give_birthday_discounts": give_birthday_discounts,

@@ -16,6 +16,7 @@ from backend.domain.models.enums import (
     DiscountStatus,
     ParseMode,
 )
+from backend.domain.models.jobs import BulkJob, JobState
 from backend.domain.models.kpi_days import (
     KpiConversion,
     KpiCustomerDay,
@@ -23,6 +24,7 @@ from backend.domain.models.kpi_days import (
     KpiIssue,
     KpiRedemption,
 )
+from backend.domain.models.notifications import CustomerNotification, NotificationStatus
 from backend.domain.models.staff import (
     Admin,
     AdminLoginToken,
@@ -42,19 +44,23 @@ __all__ = [
     "Broadcast",
     "BroadcastDelivery",
     "BroadcastStatus",
+    "BulkJob",
     "Cashier",
     "Customer",
+    "CustomerNotification",
     "CustomerStatus",
     "DeliveryStatus",
     "Discount",
     "DiscountKind",
     "DiscountStatus",
+    "JobState",
     "KpiConversion",
     "KpiCustomerDay",
     "KpiDiscountDay",
     "KpiIssue",
     "KpiRedemption",
     "LoginAttempt",
+    "NotificationStatus",
     "ParseMode",
     "RevokedToken",
     "Segment",
