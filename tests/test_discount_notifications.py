@@ -114,7 +114,8 @@ async def test_a_marketer_gives_a_manual_discount_and_the_customer_gets_the_code
     expires = datetime.fromisoformat(given["expiresAt"])
     assert message.method == "sendPhoto"
     assert message.caption == (
-        f"Анна, для вас персональная скидка 12% — код {code}, действует до {last_day(expires)}."
+        f"Анна, для вас персональная скидка 12% — код {code}, действует до {last_day(expires)} "
+        "включительно. Покажите QR-код на кассе."
     )
     assert message.photo_size == len(qr_png(code))  # the code's QR, as in «Мои скидки»
     after = (await marketer(DISCOUNT, id=given["id"])).data["discount"]["notification"]

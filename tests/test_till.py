@@ -271,3 +271,26 @@ def test_garbage_is_a_typed_error_or_a_reading_never_a_crash(text: str) -> None:
 def test_short_words_are_never_taken_for_a_code(text: str) -> None:
     with pytest.raises(NotACode):
         parse_till_line(text)
+
+
+async def test_the_cashier_looks_a_code_up_then_types_the_amount_alone(
+    telegram: Telegram, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """As at a real till: the code first, then what the customer buys."""
+    code = await customers_code(sessions, "Вера", percent=10)
+    olga = await hired(telegram, sessions, "Ольга")
+    first = await till_says(telegram, olga, code)
+    assert "Пришлите сумму покупки" in first
+
+    answer = await till_says(telegram, olga, "1 250 руб")
+
+    assert f"Код {code}: скидка 10%" in answer
+    assert "К оплате: 1 125,00 ₽" in answer, answer
+    offer = telegram.fake.messages_to(olga.id, token=CASHIER_TOKEN)[-1]
+    assert offer.reply_markup is not None and offer.message_id is not None
+    data = str(offer.reply_markup["inline_keyboard"][0][0]["callback_data"])
+    await telegram.fake.press_button(CASHIER_TOKEN, olga, data, offer.message_id)
+    assert seen(telegram.texts_to(olga, CASHIER_TOKEN)[-1]).startswith("Готово")
+    # Redeemed: an amount now belongs to no code.
+    after = await till_says(telegram, olga, "1250")
+    assert after.startswith("Это не похоже на код скидки."), after

@@ -29,6 +29,7 @@ from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.types import (
     CallbackQuery,
@@ -41,7 +42,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.bots.texts import Texts, reply
 from backend.domain import cashiers, discounts, shop_settings
-from backend.domain.amounts import NotACode, UnreadableAmount, parse_till_line
+from backend.domain.amounts import (
+    NotACode,
+    TillInputError,
+    UnreadableAmount,
+    parse_amount,
+    parse_till_line,
+)
 from backend.domain.clock import business_date, utcnow
 from backend.domain.errors import (
     CashierInactive,
@@ -152,16 +159,18 @@ class Redeemed:
     amount: Decimal | None
 
 
-async def look_up(message: Message, runtime: Runtime, texts: Texts) -> None:
+async def look_up(message: Message, state: FSMContext, runtime: Runtime, texts: Texts) -> None:
     """A typed code: the cashier, the look-up limit and the code in one session."""
     if message.from_user is None:
         return
+    typed = await with_shown_code(message.text or "", state)
     async with runtime.sessions() as session:
-        found = await find_offer(session, message.from_user.id, message.text or "", runtime, texts)
+        found = await find_offer(session, message.from_user.id, typed, runtime, texts)
     if isinstance(found, Reply):
         await reply(message, await found.text(texts))
         return
     discount, customer = found.offer.discount, found.offer.customer
+    await state.update_data(shown_code=discount.code)
     cents = int(found.amount * 100) if found.amount is not None else -1
     button = InlineKeyboardButton(
         text=await texts.plain("cashier_confirm"),
@@ -181,6 +190,19 @@ async def look_up(message: Message, runtime: Runtime, texts: Texts) -> None:
             "cashier_offer_with_amount", **details, **bill_values(found.amount, discount.percent)
         )
     await reply(message, text, reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]))
+
+
+async def with_shown_code(typed: str, state: FSMContext) -> str:
+    """A lone amount («1250») right after a code was shown is the purchase for that code:
+    the cashier looks the code up, then types what the customer is buying."""
+    shown = (await state.get_data()).get("shown_code")
+    if not shown:
+        return typed
+    try:
+        parse_amount(typed)
+    except TillInputError:
+        return typed
+    return f"{shown} {typed}"
 
 
 def bill_values(amount: Decimal, percent: int) -> dict[str, object]:
@@ -223,6 +245,7 @@ async def find_offer(
 async def redeem(
     query: CallbackQuery,
     callback_data: Redeem,
+    state: FSMContext,
     runtime: Runtime,
     texts: Texts,
     update_claim: UpdateClaim | None = None,
@@ -240,6 +263,7 @@ async def redeem(
     and by whom: the redemption is never repeated and never lost.
     """
     acknowledged = query.answer()
+    await state.update_data(shown_code=None)  # the next amount is for the next code
     if not isinstance(query.message, Message):
         return acknowledged
     amount = Decimal(callback_data.amount_cents) / 100 if callback_data.amount_cents >= 0 else None
@@ -353,7 +377,7 @@ async def refusal(
             "cashier_code_redeemed_details",
             {
                 "code": discount.code,
-                "redeemed_at": f"{texts.day(when)} {texts.clock(when)}",
+                "redeemed_at": f"{texts.day(when)} в {texts.clock(when)}",
                 "cashier": who.name if who else "—",
                 "store": discount.store or "—",
             },

@@ -199,12 +199,20 @@ async def subscribe_and_greet(
     runtime: Runtime,
     texts: Texts,
 ) -> None:
+    now = utcnow()
     async with runtime.sessions() as session, session.begin():
         before = await customers.find_by_telegram_id(session, who.telegram_id)
         was_active = before is not None and before.status is CustomerStatus.ACTIVE
         # Registered while asked to join the channel is not subscribed yet: still new.
         was_new = before is None or before.subscribed_at is None
-        result = await customers.subscribe(session, who, now=utcnow(), source=source)
+        result = await customers.subscribe(session, who, now=now, source=source)
+        birthday = result.customer.birthday
+        back = None
+        if not was_new and not was_active and birthday is not None:
+            # Told while away that /start brings the birthday gifts back: keep it.
+            back = await birthdays.gift_if_due(
+                session, result.customer, birthday, now=now, zone=runtime.settings.zone
+            )
     keyboard = await menu(texts, result.customer)
     name = result.customer.first_name
     if result.discount is not None:
@@ -223,6 +231,19 @@ async def subscribe_and_greet(
         return
     key = "welcome" if was_new else "already_subscribed" if was_active else "welcome_back"
     await reply(message, await texts.get(key, first_name=name), reply_markup=keyboard)
+    if back is not None and back.gift is not None:
+        gift = back.gift
+        await reply(
+            message,
+            await texts.get(
+                "birthday_discount",
+                first_name=name,
+                percent=gift.percent,
+                code=gift.code,
+                expires_on=texts.last_day(gift.expires_at),
+            ),
+        )
+        await send_discount_card(message, gift, texts)
 
 
 async def check_channel(query: CallbackQuery, bot: Bot, runtime: Runtime, texts: Texts) -> None:

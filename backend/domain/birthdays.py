@@ -156,6 +156,18 @@ async def save_birthday(
     locked while we decide).
     """
     customer = await customers.set_own_birthday(session, customer_id, birthday, now=now)
+    return await gift_if_due(session, customer, birthday, now=now, zone=zone)
+
+
+async def gift_if_due(
+    session: AsyncSession, customer: Customer, birthday: date, *, now: datetime, zone: tzinfo
+) -> BirthdaySaved:
+    """The birthday gift now if its window has come and it was not given, else what to promise.
+
+    Called when the date is saved and when an unsubscribed customer comes
+    back: they were told /start brings the gifts back, and the 09:00 run has
+    passed them by. `customer` is locked by the caller's transaction.
+    """
     if customer.status is not CustomerStatus.ACTIVE:
         return BirthdaySaved(customer, GiftOutcome.UNSUBSCRIBED)
     if not await shop_settings.get(session, "birthday_discount_enabled"):

@@ -7,7 +7,8 @@ Create Date: 2026-12-06 19:10:00
 `dvorik migrate` stores every shipped default template, so a shop installed
 before issue 13 keeps the old «help» (which listed no commands), the old
 birthday prompt (which did not mention «Отмена») and the old discount line,
-and the unused QR caption. A stored text still equal to the old default was
+the unused QR caption, and discount texts that did not say a code is valid
+through the day they show. A stored text still equal to the old default was
 never edited by marketing: it becomes the new default. An edited text is
 left alone. The texts are written out here, not read from the templates
 file, so this step does the same thing whenever it runs.
@@ -48,8 +49,34 @@ CHANGED = {
     ),
     "discount_line": (
         "🎟 {percent}% — {kind}\nКод: {code}\nДействует до {expires_on}",
-        "🎟 Скидка {percent}% — {kind}\nКод: {code}\nДействует до {expires_on}\n"
+        "🎟 Скидка {percent}% — {kind}\nКод: {code}\nДействует до {expires_on} включительно\n"
         "Покажите QR-код на кассе.",
+    ),
+    # A shop's name is its address («Алеутская, 17»): «в магазине Алеутская» read oddly.
+    "discount_redeemed_notice": (
+        "{first_name}, ваша скидка {percent}% по коду {code} использована в магазине {store}. "
+        "Спасибо за покупку! 🍭",
+        "{first_name}, ваша скидка {percent}% по коду {code} использована (магазин: {store}). "
+        "Спасибо за покупку! 🍭",
+    ),
+    # Codes are valid through the day shown (migration 0011): say so.
+    "welcome_discount": (
+        "{first_name}, спасибо за подписку! Ваша скидка {percent}% — код {code}. "
+        "Покажите его на кассе до {expires_on}.",
+        "{first_name}, спасибо за подписку! Ваша скидка {percent}% — код {code}. "
+        "Покажите его на кассе до {expires_on} включительно.",
+    ),
+    "birthday_discount": (
+        "{first_name}, с днём рождения! 🎂 Дарим скидку {percent}% — код {code}, "
+        "действует до {expires_on}.",
+        "{first_name}, с днём рождения! 🎂 Дарим скидку {percent}% — код {code}, "
+        "действует до {expires_on} включительно.",
+    ),
+    "manual_discount": (
+        "{first_name}, для вас персональная скидка {percent}% — код {code}, "
+        "действует до {expires_on}.",
+        "{first_name}, для вас персональная скидка {percent}% — код {code}, "
+        "действует до {expires_on} включительно. Покажите QR-код на кассе.",
     ),
 }
 # The QR caption is now `discount_line`; the unedited old row goes.

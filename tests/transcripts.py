@@ -1,0 +1,534 @@
+"""Plays a shop owner's transcript end to end: people type, staff act, the bots must answer so.
+
+A transcript (tests/transcripts/*.txt) is plain Russian a shop owner reads:
+
+    Покупатель: Маша                  a person and the bot they talk to
+    Кассир: Ольга
+    # ...                             narration, not played
+    > Маша: /start                    what the person types
+    > Ольга нажимает «✅ Погасить»    a button under the bot's last message with it
+    > Ольга присылает стикер 🍬       a sticker instead of words
+    < Бот: Здравствуйте, Маша! ...    what the bot answers the person who acted last
+    < Бот → Маша: ...                 what the bot sends someone else (a notice)
+      второй строкой                  an indented line continues the message above
+    < Бот: [QR-код {код}] подпись     a photo: the QR of that code, with its caption
+    * Маркетолог выдаёт ...           what staff do in the admin panel (GraphQL), see ACTIONS
+
+After every step each person's new messages must be exactly the lines written
+for them, in order, and nobody else gets anything. `{name}` in a bot line is
+captured the first time (a code, a date, a time) and must read the same later;
+in a typed line it is replaced by what was captured. `{сегодня}`,
+`{сегодня+N}` and `{день и месяц сегодня}` are dates in the shop's zone. A
+bot line ending with «…» only has to start with what is written. A
+non-breaking space (money is shown with them) reads as a space.
+
+The expected lines are written by hand, never recorded: a change of wording
+fails here until somebody reads it as a customer or cashier would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from taskiq import AsyncBroker
+
+from backend.bots.customer import qr_png
+from backend.domain.clock import business_date, utcnow
+from backend.domain.models import AdminRole, Customer, Discount
+from backend.domain.tasks import RecordingTaskQueue
+from backend.fake_telegram import FakeUser, SentMessage
+from backend.runtime import Runtime
+from backend.workers.broker import create_broker
+from tests.api import GraphQLClient, settings_for
+from tests.bots import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram
+from tests.timing import until
+
+FOLDER = Path(__file__).parent / "transcripts"
+ROLES = {"Покупатель": CUSTOMER_TOKEN, "Кассир": CASHIER_TOKEN}
+SHOWN = ("sendMessage", "sendPhoto", "editMessageText")
+_ids = itertools.count(7_700_001)
+
+# What a captured value may look like, by the first word of its name.
+SHAPES = {
+    "код": r"[A-Z0-9]{8}",
+    "приглашение": r"\S+",
+    "время": r"\d{2}:\d{2}",
+    "секунды": r"\d+",
+    "дата": r"\d{2}\.\d{2}\.\d{4}",
+    "срок": r"\d{2}\.\d{2}\.\d{4}",
+}
+PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+PHOTO = re.compile(r"^\[QR-код \{([^{}]+)\}\]\s*")
+
+
+class TranscriptError(AssertionError):
+    """Where a transcript and the bots part ways, said as the transcript says it."""
+
+
+@dataclass
+class Line:
+    number: int
+    text: str
+
+
+@dataclass
+class Expected:
+    line: Line
+    recipient: str
+    text: str
+
+
+@dataclass
+class Step:
+    line: Line
+    kind: str  # ">" a person acts, "*" staff act
+    expected: list[Expected] = field(default_factory=list)
+
+
+@dataclass
+class Transcript:
+    path: Path
+    people: dict[str, str]  # name -> role
+    steps: list[Step]
+
+
+def parse(path: Path) -> Transcript:
+    people: dict[str, str] = {}
+    steps: list[Step] = []
+    actor: str | None = None
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = Line(number, raw.strip())
+        if not line.text or line.text.startswith("#"):
+            continue
+        if raw[:1].isspace() and steps and steps[-1].expected and not raw.lstrip().startswith("<"):
+            steps[-1].expected[-1].text += "\n" + line.text
+            continue
+        if line.text.startswith(">"):
+            actor = line.text[1:].split()[0].rstrip(":")  # names are one word
+            steps.append(Step(line, ">"))
+        elif line.text.startswith("*"):
+            steps.append(Step(line, "*"))
+        elif line.text.startswith("<"):
+            head, _, text = line.text[1:].partition(":")
+            recipient = head.split("→")[1].strip() if "→" in head else actor
+            if not steps or recipient is None:
+                raise TranscriptError(f"{path.name}:{number}: an answer before anything was done")
+            steps[-1].expected.append(Expected(line, recipient, text.strip()))
+        else:
+            role, _, name = line.text.partition(":")
+            if role.strip() not in ROLES or not name.strip():
+                raise TranscriptError(f"{path.name}:{number}: cannot read «{line.text}»")
+            people[name.strip()] = role.strip()
+    return Transcript(path, people, steps)
+
+
+def transcripts() -> list[Path]:
+    return sorted(FOLDER.glob("*.txt"))
+
+
+@dataclass
+class Worker:
+    """A task worker whose customer bot talks to the same fake Bot API as the chats."""
+
+    runtime: Runtime
+    broker: AsyncBroker
+
+    async def run(self, task: str, **kwargs: Any) -> Any:
+        found = self.broker.find_task(task)
+        assert found is not None, task
+        result = await (await found.kiq(**kwargs)).wait_result(timeout=60)
+        assert not result.is_err, result.error
+        return result.return_value
+
+
+@asynccontextmanager
+async def worker_on(engine: AsyncEngine, telegram: Telegram) -> AsyncIterator[Worker]:
+    settings = settings_for(
+        engine,
+        telegram_api_url=telegram.url,
+        telegram_bot_token=CUSTOMER_TOKEN,
+        telegram_auth_bot_token=CASHIER_TOKEN,
+    )
+    runtime = Runtime.start(settings)
+    runtime.tasks = RecordingTaskQueue()
+    broker = create_broker(None)
+    broker.state.runtime = runtime
+    await broker.startup()
+    try:
+        yield Worker(runtime, broker)
+    finally:
+        await broker.shutdown()
+        await runtime.stop()
+
+
+Action = Callable[["Player", re.Match[str]], Awaitable[None]]
+ACTIONS: list[tuple[re.Pattern[str], Action]] = []
+
+
+def action(pattern: str) -> Callable[[Action], Action]:
+    """What a `*` line does, by its wording (the whole line after «* » must match)."""
+
+    def register(handler: Action) -> Action:
+        ACTIONS.append((re.compile(pattern), handler))
+        return handler
+
+    return register
+
+
+class Player:
+    def __init__(
+        self,
+        transcript: Transcript,
+        telegram: Telegram,
+        sessions: async_sessionmaker[AsyncSession],
+        staff: dict[AdminRole, GraphQLClient],
+        engine: AsyncEngine,
+        exits: AsyncExitStack,
+    ) -> None:
+        self.transcript = transcript
+        self.telegram = telegram
+        self.sessions = sessions
+        self.staff = staff
+        self.engine = engine
+        self.exits = exits
+        self.worker: Worker | None = None
+        self.users = {
+            name: FakeUser(id=next(_ids), first_name=name, last_name=None, username=None)
+            for name in transcript.people
+        }
+        self.cashier_ids: dict[str, int] = {}
+        self.values: dict[str, str] = {}
+        self.seen: dict[str, int] = {}  # messages each person had before the step
+        self.zone = telegram.dvorik.runtime.settings.zone
+        self.today = business_date(utcnow(), self.zone)
+
+    # --- values -----------------------------------------------------------------
+
+    def known(self, name: str) -> str | None:
+        if name in self.values:
+            return self.values[name]
+        shift = re.fullmatch(r"сегодня\s*([+-]\s*\d+)?", name)
+        if shift:
+            days = int(shift.group(1).replace(" ", "")) if shift.group(1) else 0
+            return f"{self.today + timedelta(days=days):%d.%m.%Y}"
+        if name == "день и месяц сегодня":
+            return f"{self.today:%d.%m}"
+        return None
+
+    def fill(self, text: str, line: Line) -> str:
+        def value(match: re.Match[str]) -> str:
+            found = self.known(match.group(1))
+            if found is None:
+                raise self.error(line, f"{{{match.group(1)}}} is not known yet")
+            return found
+
+        return PLACEHOLDER.sub(value, text)
+
+    def error(self, line: Line, message: str) -> TranscriptError:
+        return TranscriptError(f"{self.transcript.path.name}:{line.number}: {line.text}\n{message}")
+
+    # --- people -------------------------------------------------------------------
+
+    def token_of(self, name: str) -> str:
+        return ROLES[self.transcript.people[name]]
+
+    def shown_to(self, name: str) -> list[SentMessage]:
+        user = self.users[name]
+        return [
+            sent
+            for sent in self.telegram.fake.messages_to(user.id, token=self.token_of(name))
+            if sent.method in SHOWN
+        ]
+
+    async def person_acts(self, line: Line) -> None:
+        said = re.fullmatch(r">\s*(\S+):\s?(.*)", line.text)
+        pressed = re.fullmatch(r">\s*(\S+) нажимает «(.+)»", line.text)
+        sticker = re.fullmatch(r">\s*(\S+) присылает стикер (\S+)", line.text)
+        if pressed:
+            name, label = pressed.groups()
+            await self.press(name, self.fill(label, line), line)
+            return
+        if sticker and sticker.group(1) in self.users:
+            name, emoji = sticker.groups()
+            await self.telegram.fake.send_sticker(self.token_of(name), self.users[name], emoji)
+            return
+        if said is None or said.group(1) not in self.users:
+            raise self.error(line, "who is this? (name them at the top: «Покупатель: Маша»)")
+        name, text = said.groups()
+        delivery = await self.telegram.fake.send_text(
+            self.token_of(name), self.users[name], self.fill(text, line)
+        )
+        if delivery["status"] != 200:
+            raise self.error(line, f"the webhook answered {delivery['status']}: {delivery}")
+
+    async def press(self, name: str, label: str, line: Line) -> None:
+        for sent in reversed(self.shown_to(name)):
+            rows = (sent.reply_markup or {}).get("inline_keyboard", [])
+            for button in itertools.chain.from_iterable(rows):
+                if button.get("text") == label and sent.message_id is not None:
+                    await self.telegram.fake.press_button(
+                        self.token_of(name),
+                        self.users[name],
+                        button["callback_data"],
+                        sent.message_id,
+                    )
+                    return
+        raise self.error(line, f"{name} has no button «{label}» in the chat")
+
+    # --- staff ----------------------------------------------------------------------
+
+    async def staff_acts(self, line: Line) -> None:
+        text = line.text[1:].strip()
+        for pattern, handler in ACTIONS:
+            match = pattern.fullmatch(text)
+            if match:
+                await handler(self, match)
+                return
+        raise self.error(line, "no such staff action (see ACTIONS in tests/transcripts.py)")
+
+    async def gql(self, role: AdminRole, query: str, **variables: Any) -> Any:
+        return (await self.staff[role](query, **variables)).data
+
+    async def customer_id(self, name: str) -> int:
+        async with self.sessions() as session:
+            found = await session.scalar(
+                select(Customer.id).where(Customer.telegram_id == self.users[name].id)
+            )
+        assert found is not None, f"{name} is not a customer"
+        return found
+
+    async def discount_id(self, code: str) -> int:
+        async with self.sessions() as session:
+            found = await session.scalar(select(Discount.id).where(Discount.code == code))
+        assert found is not None, f"no discount {code}"
+        return found
+
+    async def notices(self) -> Worker:
+        if self.worker is None:
+            self.worker = await self.exits.enter_async_context(
+                worker_on(self.engine, self.telegram)
+            )
+        return self.worker
+
+    # --- answers -------------------------------------------------------------------
+
+    async def check(self, step: Step) -> None:
+        wanted = {name: [e for e in step.expected if e.recipient == name] for name in self.users}
+        for expected in step.expected:
+            if expected.recipient not in self.users:
+                raise self.error(expected.line, f"who is «{expected.recipient}»?")
+        before = {name: self.seen[name] for name in self.users}
+
+        def all_arrived() -> bool:
+            return all(
+                len(self.shown_to(name)) - before[name] >= len(wanted[name]) for name in self.users
+            )
+
+        with contextlib.suppress(AssertionError):  # told below, message by message
+            await until(all_arrived, "the answers", within=15)
+        for name in self.users:
+            got = self.shown_to(name)[before[name] :]
+            self.seen[name] += len(got)
+            for index, expected in enumerate(wanted[name]):
+                if index >= len(got):
+                    raise self.error(
+                        expected.line, f"{name} got nothing more; got only:\n{show(got)}"
+                    )
+                self.compare(expected, got[index])
+            if len(got) > len(wanted[name]):
+                extra = show(got[len(wanted[name]) :])
+                raise self.error(
+                    step.line, f"{name} also got what the transcript does not say:\n{extra}"
+                )
+
+    def compare(self, expected: Expected, sent: SentMessage) -> None:
+        text = expected.text
+        photo = PHOTO.match(text)
+        if photo:
+            text = text[photo.end() :]
+        actual = readable(sent.caption if sent.method == "sendPhoto" else sent.text)
+        pattern, new = expected_pattern(text, self.known)
+        found = re.match(pattern, actual, flags=re.DOTALL)
+        if found is None:
+            raise self.error(expected.line, f"the bot wrote instead:\n{show([sent])}")
+        for group, name in new.items():
+            self.values[name] = found.group(group)
+        if photo:
+            code = self.known(photo.group(1))
+            if sent.method != "sendPhoto" or code is None or sent.photo_size != len(qr_png(code)):
+                raise self.error(expected.line, f"not the QR of {code}:\n{show([sent])}")
+        elif sent.method == "sendPhoto":
+            raise self.error(expected.line, f"the bot sent a photo:\n{show([sent])}")
+
+    # --- the whole transcript ---------------------------------------------------------
+
+    async def play(self) -> None:
+        self.seen = {name: len(self.shown_to(name)) for name in self.users}
+        for step in self.transcript.steps:
+            if step.kind == ">":
+                await self.person_acts(step.line)
+            else:
+                await self.staff_acts(step.line)
+            await self.check(step)
+
+
+def expected_pattern(text: str, known: Callable[[str], str | None]) -> tuple[str, dict[str, str]]:
+    """An expected bot line as a regex: known values literal, new ones captured once.
+
+    Returns the pattern and its groups' placeholder names. A line ending with
+    «…» only has to start so.
+    """
+    starts_with = text.endswith("…")
+    text = readable(text.removesuffix("…") if starts_with else text)
+    parts: list[str] = []
+    new: dict[str, str] = {}  # group -> placeholder name
+    at = 0
+    for match in PLACEHOLDER.finditer(text):
+        parts.append(re.escape(text[at : match.start()]))
+        name = match.group(1)
+        value = known(name)
+        if value is not None:
+            parts.append(re.escape(value))
+        elif name in new.values():
+            group = next(g for g, n in new.items() if n == name)
+            parts.append(f"(?P={group})")
+        else:
+            group = f"g{len(new)}"
+            shape = SHAPES.get(name.split()[0].rstrip("0123456789"), r".+?")
+            parts.append(f"(?P<{group}>{shape})")
+            new[group] = name
+        at = match.end()
+    parts.append(re.escape(text[at:]))
+    return "".join(parts) + ("" if starts_with else r"\Z"), new
+
+
+def readable(text: str | None) -> str:
+    return (text or "").replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def show(sent: list[SentMessage]) -> str:
+    return (
+        "\n".join(
+            ("[фото] " if item.method == "sendPhoto" else "")
+            + readable(item.caption if item.method == "sendPhoto" else item.text)
+            for item in sent
+        )
+        or "(ничего)"
+    )
+
+
+# --- what staff do, as the transcripts say it -----------------------------------------------
+
+INVITE = """
+mutation($name: String!, $store: String!) {
+  inviteCashier(name: $name, store: $store) { inviteCode cashier { id } }
+}
+"""
+SET_ACTIVE = "mutation($id: Int!) { setCashierActive(id: $id, active: false) { isActive } }"
+ISSUE = """
+mutation($input: IssueDiscountInput!) {
+  issueDiscount(input: $input) { code notification { id status } }
+}
+"""
+CANCEL = (
+    "mutation($id: Int!, $reason: String) { cancelDiscount(id: $id, reason: $reason) { status } }"
+)
+ERASE = """
+mutation($customerId: Int!, $reason: String!) {
+  eraseCustomer(customerId: $customerId, reason: $reason) { cancelledCodes }
+}
+"""
+SETTING = (
+    "mutation($key: String!, $value: JSON!) { updateSetting(key: $key, value: $value) { key } }"
+)
+
+
+@action(r"Владелец приглашает кассира: (?P<name>\S+), магазин «(?P<store>.+)» → \{(?P<var>.+)\}")
+async def invite_cashier(player: Player, match: re.Match[str]) -> None:
+    invited = (await player.gql(AdminRole.OWNER, INVITE, name=match["name"], store=match["store"]))[
+        "inviteCashier"
+    ]
+    player.values[match["var"]] = invited["inviteCode"]
+    player.cashier_ids[match["name"]] = invited["cashier"]["id"]
+
+
+@action(r"Владелец отключает кассира: (?P<name>\S+)")
+async def deactivate_cashier(player: Player, match: re.Match[str]) -> None:
+    await player.gql(AdminRole.OWNER, SET_ACTIVE, id=player.cashier_ids[match["name"]])
+
+
+@action(r"Владелец в настройках магазина: (?P<key>[a-z_]+) = (?P<value>.+?)(?: \(.*\))?")
+async def change_setting(player: Player, match: re.Match[str]) -> None:
+    await player.gql(AdminRole.OWNER, SETTING, key=match["key"], value=json.loads(match["value"]))
+
+
+@action(
+    r"Маркетолог выдаёт покупателю (?P<name>\S+) персональную скидку (?P<percent>\d+)%"
+    r": «(?P<reason>.+)»(?P<then>, фоновый обработчик отправляет уведомление)?"
+)
+async def issue_discount(player: Player, match: re.Match[str]) -> None:
+    given = (
+        await player.gql(
+            AdminRole.MARKETING,
+            ISSUE,
+            input={
+                "customerId": await player.customer_id(match["name"]),
+                "reason": match["reason"],
+                "percent": int(match["percent"]),
+            },
+        )
+    )["issueDiscount"]
+    if match["then"]:
+        worker = await player.notices()
+        notice = given["notification"]["id"]
+        assert await worker.run("send_planned_notification", notification_id=notice) == "sent"
+
+
+@action(r"Маркетолог отменяет скидку по коду \{(?P<code>[^}]+)\}: «(?P<reason>.+)»")
+async def cancel_discount(player: Player, match: re.Match[str]) -> None:
+    code = player.known(match["code"])
+    assert code is not None, match["code"]
+    await player.gql(
+        AdminRole.MARKETING, CANCEL, id=await player.discount_id(code), reason=match["reason"]
+    )
+
+
+@action(r"Владелец удаляет данные покупателя (?P<name>\S+) по её просьбе: «(?P<reason>.+)»")
+async def erase_customer(player: Player, match: re.Match[str]) -> None:
+    customer = await player.customer_id(match["name"])
+    await player.gql(AdminRole.OWNER, ERASE, customerId=customer, reason=match["reason"])
+
+
+@action(r"Проходит время: последний день кода \{(?P<code>[^}]+)\} был вчера.*")
+async def expire_code(player: Player, match: re.Match[str]) -> None:
+    """The clock cannot be moved for a running server; the code's end is moved instead."""
+    code = player.known(match["code"])
+    assert code is not None, match["code"]
+    async with player.sessions() as session, session.begin():
+        await session.execute(
+            update(Discount)
+            .where(Discount.code == code)
+            .values(expires_at=datetime.combine(player.today, time(0), tzinfo=player.zone))
+        )
+
+
+async def play(
+    path: Path,
+    telegram: Telegram,
+    sessions: async_sessionmaker[AsyncSession],
+    staff: dict[AdminRole, GraphQLClient],
+    engine: AsyncEngine,
+) -> None:
+    async with AsyncExitStack() as exits:
+        await Player(parse(path), telegram, sessions, staff, engine, exits).play()
