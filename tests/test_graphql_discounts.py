@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.domain.clock import business_date, utcnow
 from backend.domain.models import AdminRole, AuditEntry, Discount
 from tests.api import GraphQLClient
 from tests.factories import make_customer
@@ -55,6 +59,31 @@ async def test_marketer_issues_looks_up_and_cancels_a_discount(
     async with sessions() as session:
         actions = sorted(await session.scalars(select(AuditEntry.action)))
     assert actions == ["discount.cancel", "discount.issue"]
+
+
+async def test_the_admin_sees_the_same_last_day_as_the_customer_and_the_till(
+    staff: dict[AdminRole, GraphQLClient], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A code is valid through the day shown; the API names that day, not a UTC instant."""
+    async with sessions() as session, session.begin():
+        customer = await make_customer(session, first_name="Мария")
+    marketer = staff[AdminRole.MARKETING]
+    query = """
+    mutation($input: IssueDiscountInput!) {
+      issueDiscount(input: $input) { expiresAt validThrough }
+    }
+    """
+    vladivostok = ZoneInfo("Asia/Vladivostok")
+    today = business_date(utcnow(), vladivostok)
+    issued = (
+        await marketer(query, input={"customerId": customer.id, "reason": "VIP", "validDays": 7})
+    ).data["issueDiscount"]
+
+    expires_at = dt.datetime.fromisoformat(issued["expiresAt"])
+    assert issued["validThrough"] == (today + dt.timedelta(days=7)).isoformat()
+    # expiresAt is the midnight after that day, in the shop's zone.
+    assert expires_at.astimezone(vladivostok).time() == dt.time(0, 0)
+    assert expires_at.astimezone(vladivostok).date() == today + dt.timedelta(days=8)
 
 
 async def test_readonly_cannot_issue_and_nothing_is_written(

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from backend.domain import discount_search, discounts, kpi, notifications, pagination
+from backend.domain.clock import last_valid_day
 from backend.domain.errors import CodeNotFound, ValidationFailed
 from backend.domain.models import Discount as DiscountRow
 from backend.graphql.customer_messages import CustomerNotification, enqueue_after_commit
@@ -62,6 +63,13 @@ class Discount:
             return None
         row = await info.context.loaders.cashier.load(self.cashier_id)
         return Cashier.of(row) if row else None
+
+    @strawberry.field(
+        description="The last day the code can be used, in the shop's time zone: the day the"
+        " customer and the till are shown (expiresAt is the midnight after it)."
+    )
+    def valid_through(self, info: Info) -> dt.date:
+        return last_valid_day(self.expires_at, info.context.settings.zone)
 
     @strawberry.field(
         description="Whether the customer is told of it: queued, held for quiet hours, sent,"
