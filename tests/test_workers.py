@@ -77,6 +77,10 @@ from tests.factories import make_customer, make_discount
 REDIS_URL = redis_url("TEST_REDIS_URL", 14)
 # 09:00 on 10 March 2026 in Vladivostok (UTC+10).
 NINE_AM = datetime(2026, 3, 9, 23, 0, tzinfo=UTC)
+# A stopping worker in these tests gives its tasks this long, then cancels them
+# itself; the test waits well beyond it. Cancelling the worker from outside
+# while it still waits for its tasks hung a run once (seen under xdist).
+WORKER_GRACE = 5.0
 BIRTHDAY = date(1990, 3, 10)
 CUSTOMER_TOKEN = "700000001:" + "c" * 35
 CASHIER_TOKEN = "700000002:" + "k" * 35
@@ -466,7 +470,7 @@ async def test_a_worker_runs_what_the_api_enqueued_over_redis(
     worker = create_broker(REDIS_URL, queue_name=queue_name, consumer="worker-1")
     worker.state.runtime = runtime
     stop = asyncio.Event()
-    running = asyncio.create_task(run_worker(worker, stop))
+    running = asyncio.create_task(run_worker(worker, stop, grace_seconds=WORKER_GRACE))
 
     async def expired() -> bool:
         async with sessions() as session:
@@ -477,7 +481,7 @@ async def test_a_worker_runs_what_the_api_enqueued_over_redis(
         await eventually(expired)
     finally:
         stop.set()
-        await asyncio.wait_for(running, 15)
+        await asyncio.wait_for(running, WORKER_GRACE * 4)
         await api.close()
     assert job
     group = (await redis.xinfo_groups(queue_name))[0]
@@ -522,7 +526,7 @@ async def test_a_task_whose_worker_died_before_acking_is_run_by_another(
         await eventually(partial(_pending_is, redis, queue_name, 0))
     finally:
         stop.set()
-        await asyncio.wait_for(running, 15)
+        await asyncio.wait_for(running, WORKER_GRACE * 4)
         await api.close()
 
 
@@ -638,7 +642,7 @@ async def test_a_broadcast_runs_once_at_a_time_in_a_worker_however_its_message_c
         )
         worker.state.runtime = runtime
         stop = asyncio.Event()
-        work = asyncio.create_task(run_worker(worker, stop))
+        work = asyncio.create_task(run_worker(worker, stop, grace_seconds=WORKER_GRACE))
 
         async def completed() -> bool:
             async with sessions() as session:
@@ -650,7 +654,7 @@ async def test_a_broadcast_runs_once_at_a_time_in_a_worker_however_its_message_c
             await eventually(partial(_pending_is, redis, queue_name, 0))
         finally:
             stop.set()
-            await asyncio.wait_for(work, 15)
+            await asyncio.wait_for(work, WORKER_GRACE * 4)
             await api.close()
     assert (started, peak) == (2, 1)  # the second message ran after the first run
     assert "redelivering" not in caplog.text
@@ -742,7 +746,7 @@ async def test_a_worker_process_sweeps_for_silent_broadcasts_every_few_seconds(
         worker = create_broker(REDIS_URL, queue_name=queue_name, consumer="sweeper")
         worker.state.runtime = runtime
         stop = asyncio.Event()
-        work = asyncio.create_task(run_worker(worker, stop))
+        work = asyncio.create_task(run_worker(worker, stop, grace_seconds=WORKER_GRACE))
         try:
             killed = await sending_broadcast(
                 sessions, changed_ago=timedelta(seconds=20), heard_ago=timedelta(seconds=1)
@@ -757,7 +761,7 @@ async def test_a_worker_process_sweeps_for_silent_broadcasts_every_few_seconds(
             waited = asyncio.get_running_loop().time() - started
         finally:
             stop.set()
-            await asyncio.wait_for(work, 15)
+            await asyncio.wait_for(work, WORKER_GRACE * 4)
     assert 8 <= waited <= 20, waited
 
 
@@ -787,7 +791,7 @@ async def test_a_long_task_is_not_taken_over_while_its_worker_lives(
         )
         worker.state.runtime = runtime
         stop = asyncio.Event()
-        work = asyncio.create_task(run_worker(worker, stop))
+        work = asyncio.create_task(run_worker(worker, stop, grace_seconds=WORKER_GRACE))
         taken_over: list[Any] = []
 
         async def completed() -> bool:
@@ -811,7 +815,7 @@ async def test_a_long_task_is_not_taken_over_while_its_worker_lives(
         finally:
             reclaiming.cancel()
             stop.set()
-            await asyncio.wait_for(work, 15)
+            await asyncio.wait_for(work, WORKER_GRACE * 4)
             await api.close()
     assert taken_over == []
     assert [len(fake.messages_to(person.telegram_id)) for person in people] == [1] * 20
