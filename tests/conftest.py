@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,21 @@ from backend.graphql import tokens
 from tests.api import JWT_SECRET, GraphQLClient, RunningServer, serve, settings_for
 from tests.databases import drop_database, fresh_database, in_ci, run_alembic
 from tests.factories import make_admin
+
+# A test running longer than this is hung: its process prints every thread's stack
+# and exits, so pytest-xdist reports that test as failed and the run goes on,
+# instead of CI waiting for its 25-minute limit (a worker test hung twice this way).
+HUNG_AFTER_SECONDS = 600
+
+
+@pytest.fixture(autouse=True)
+def fail_a_hung_test() -> Iterator[None]:
+    faulthandler.dump_traceback_later(HUNG_AFTER_SECONDS, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
 
 # CI explores the same examples every run, so a red build is reproducible.
 settings.register_profile("ci", derandomize=True, print_blob=True)
