@@ -100,3 +100,8 @@ async def set_active(
         after={"is_active": active},
     )
     return cashier
+
+
+async def find_by_id(session: AsyncSession, cashier_id: int) -> Cashier | None:
+    """A cashier by id, or None (a removed one): for naming who did something."""
+    return await session.get(Cashier, cashier_id)

@@ -470,3 +470,8 @@ async def redeemed_by_cashier(
         .order_by(Discount.redeemed_at, Discount.id)
     )
     return list(result)
+
+
+async def find_by_id(session: AsyncSession, discount_id: int) -> Discount | None:
+    """A discount by its id, or None: for transports that show what an id refers to."""
+    return await session.get(Discount, discount_id)
