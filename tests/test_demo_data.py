@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from backend import demo_data
+from backend.demo_data import volume
+from backend.demo_data.planner import customers as customer_draws
 from backend.domain import codes
 from backend.domain.errors import Conflict
 from backend.domain.models import (
@@ -434,7 +436,7 @@ async def test_customers_arriving_in_the_same_second_get_ids_in_arrival_order(
     sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A crowded shop: many registrations share a second, which must not upset the order."""
-    monkeypatch.setattr(demo_data, "HISTORY", timedelta(minutes=15))
+    monkeypatch.setattr(customer_draws, "HISTORY", timedelta(minutes=15))
 
     await demo_data.generate(sessions, customers=400)
 
@@ -460,7 +462,7 @@ async def test_volume_data_has_the_benchmark_shape_in_chunks(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Three discounts per customer in every state, 200 broadcasts, two years, chunk by chunk."""
-    monkeypatch.setattr(demo_data, "VOLUME_CHUNK", 70)  # several chunks even for a small shop
+    monkeypatch.setattr(volume, "VOLUME_CHUNK", 70)  # several chunks even for a small shop
     async with engine.connect() as connection:
         indexes_before = {
             table: await connection.run_sync(index_names, table)
