@@ -42,11 +42,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, UniqueConstraint, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.domain import kpi_rollup, shop_settings
+from backend.domain import shop_settings
 from backend.domain.birthdays import celebrated_on
 from backend.domain.codes import ALPHABET, CODE_LENGTH, generate_code
 from backend.domain.discounts import SUBSCRIPTION_ONCE_KEY, birthday_once_key
 from backend.domain.errors import Conflict
+from backend.domain.kpi import rollup as kpi_rollup
 from backend.domain.models import (
     ActorKind,
     Base,

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from backend.domain import kpi as report
-from backend.domain import kpi_rollup
+from backend.domain.kpi import rollup as kpi_rollup
 from backend.graphql import scalars  # noqa: F401 - registers DiscountKind, used by the report
 from backend.graphql.permissions import allow
 
