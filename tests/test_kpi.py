@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from backend.domain import kpi_rollup
 from backend.domain.errors import ValidationFailed
 from backend.domain.kpi import (
     MAX_WINDOW_DAYS,
@@ -33,6 +32,7 @@ from backend.domain.kpi import (
     kpi,
     kpi_live,
 )
+from backend.domain.kpi import rollup as kpi_rollup
 from backend.domain.models import (
     ActorKind,
     Broadcast,

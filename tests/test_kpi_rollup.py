@@ -23,10 +23,12 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.domain import customers, discounts, kpi_rollup
+from backend.domain import customers, discounts
 from backend.domain.audit import Actor
 from backend.domain.errors import DomainError
 from backend.domain.kpi import Granularity, KpiReport, kpi, kpi_live
+from backend.domain.kpi import rollup as kpi_rollup
+from backend.domain.kpi.days import offset_minutes
 from backend.domain.models import (
     Broadcast,
     BroadcastDelivery,
@@ -283,14 +285,11 @@ async def test_a_zone_with_summer_time_is_counted_live(session: AsyncSession) ->
 
 
 def test_offsets_are_fixed_only_without_a_change_in_the_period() -> None:
-    assert kpi_rollup.offset_minutes(VVO, date(2015, 1, 1), date(2026, 12, 31)) == 600
+    assert offset_minutes(VVO, date(2015, 1, 1), date(2026, 12, 31)) == 600
     # Vladivostok moved from UTC+11 to UTC+10 in October 2014.
-    assert kpi_rollup.offset_minutes(VVO, date(2014, 1, 1), date(2015, 1, 1)) is None
-    assert (
-        kpi_rollup.offset_minutes(ZoneInfo("Europe/Berlin"), date(2025, 1, 1), date(2025, 2, 1))
-        is None
-    )
-    assert kpi_rollup.offset_minutes(ZoneInfo("UTC"), date(1990, 1, 1), date(2030, 1, 1)) == 0
+    assert offset_minutes(VVO, date(2014, 1, 1), date(2015, 1, 1)) is None
+    assert offset_minutes(ZoneInfo("Europe/Berlin"), date(2025, 1, 1), date(2025, 2, 1)) is None
+    assert offset_minutes(ZoneInfo("UTC"), date(1990, 1, 1), date(2030, 1, 1)) == 0
 
 
 async def test_a_day_is_stored_only_once_it_has_settled(session: AsyncSession) -> None:

@@ -12,7 +12,7 @@ from backend.demo_data.plan import DemoSummary
 from backend.demo_data.planner import Planner
 from backend.demo_data.shop import DEFAULT_NOW, DEFAULT_SEED
 from backend.demo_data.writing import Progress, write
-from backend.domain import kpi_rollup
+from backend.domain.kpi import rollup as kpi_rollup
 
 
 async def generate(

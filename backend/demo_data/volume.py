@@ -29,8 +29,8 @@ from backend.demo_data.planner import Planner
 from backend.demo_data.shop import DEFAULT_SEED, ZONE
 from backend.demo_data.vocabulary import SHORT_NAMES, SOURCE_WEIGHTS, SOURCES, latin
 from backend.demo_data.writing import Progress, write
-from backend.domain import kpi_rollup
 from backend.domain.codes import ALPHABET, CODE_LENGTH
+from backend.domain.kpi import rollup as kpi_rollup
 from backend.domain.models import BroadcastStatus, DeliveryStatus, DiscountKind, ParseMode
 from backend.domain.segments import parse_rules
 

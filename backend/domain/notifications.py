@@ -199,29 +199,8 @@ async def plan_message(
     text whose markup Telegram would accept. A customer who blocked the bot
     or unsubscribed is refused: CustomerNotActive.
     """
-    if (template_key is None) == (text is None):
-        raise ValidationFailed("give exactly one of templateKey and text", field="templateKey")
-    if text is not None:
-        if not text.strip():
-            raise ValidationFailed("the message is empty", field="text")
-        if len(text) > MAX_MESSAGE_LENGTH:
-            raise ValidationFailed(
-                f"a message holds at most {MAX_MESSAGE_LENGTH} characters, not {len(text)}",
-                field="text",
-            )
-        markup.validate(text, parse_mode)
-    elif template_key not in templates.defaults() and (
-        await session.scalar(select(Template.id).where(Template.key == template_key)) is None
-    ):
-        raise NotFound(f"template {template_key!r} does not exist", entity="template")
-    customer = await customers.get(session, customer_id)
-    reason = NOT_REACHABLE.get(customer.status)
-    if reason is not None:
-        raise CustomerNotActive(
-            f"customer {customer_id} {reason} the bot: no message can be sent",
-            customer_id=customer_id,
-            status=customer.status.value,
-        )
+    await _check_message(session, template_key, text, parse_mode)
+    customer = await _reachable_customer(session, customer_id)
     row = CustomerNotification(
         key=f"message:{uuid.uuid4().hex}",
         customer_id=customer.id,
@@ -249,6 +228,45 @@ async def plan_message(
         },
     )
     return row
+
+
+async def _check_message(
+    session: AsyncSession, template_key: str | None, text: str | None, parse_mode: ParseMode
+) -> None:
+    """Exactly one of a template that exists and a text Telegram would accept, else refused."""
+    if (template_key is None) == (text is None):
+        raise ValidationFailed("give exactly one of templateKey and text", field="templateKey")
+    if text is not None:
+        _check_text(text, parse_mode)
+    elif template_key not in templates.defaults() and (
+        await session.scalar(select(Template.id).where(Template.key == template_key)) is None
+    ):
+        raise NotFound(f"template {template_key!r} does not exist", entity="template")
+
+
+def _check_text(text: str, parse_mode: ParseMode) -> None:
+    """Not blank, within Telegram's length for one message, and its markup accepted."""
+    if not text.strip():
+        raise ValidationFailed("the message is empty", field="text")
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise ValidationFailed(
+            f"a message holds at most {MAX_MESSAGE_LENGTH} characters, not {len(text)}",
+            field="text",
+        )
+    markup.validate(text, parse_mode)
+
+
+async def _reachable_customer(session: AsyncSession, customer_id: int) -> Customer:
+    """The customer, unless they blocked the bot or unsubscribed (CustomerNotActive)."""
+    customer = await customers.get(session, customer_id)
+    reason = NOT_REACHABLE.get(customer.status)
+    if reason is not None:
+        raise CustomerNotActive(
+            f"customer {customer_id} {reason} the bot: no message can be sent",
+            customer_id=customer_id,
+            status=customer.status.value,
+        )
+    return customer
 
 
 # --- the worker's side -----------------------------------------------------------------------

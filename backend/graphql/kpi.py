@@ -1,13 +1,10 @@
 """The KPI dashboard in the admin API: key figures over a period, with chart series.
 
-The domain's frozen report dataclasses are registered as GraphQL types as they
-are (the same classes, so nothing is copied); every series comes out as
-`{ name total points { bucket value } }` with one point per bucket, zeros
-included, so a chart draws it as it is.
+The types are declared in `kpi_types` and filled from the domain's report.
 
 Before reading, the resolver asks (three index look-ups on its read session)
 whether the rollup lacks closed days the report needs, which happens on the
-first report of a day; only then does it store them (`kpi_rollup.remember`, a
+first report of a day; only then does it store them (`rollup.remember`, a
 write transaction of its own), one request at a time per process, so a crowd
 of dashboards opening after midnight neither counts the same days at once nor
 takes the pool's connections kept for writes and health checks. If storing
@@ -27,53 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from backend.domain import kpi as report
-from backend.domain import kpi_rollup
-from backend.graphql import scalars  # noqa: F401 - registers DiscountKind, used by the report
+from backend.domain.kpi import rollup
+from backend.graphql.kpi_types import Granularity, KpiReport
 from backend.graphql.permissions import allow
 
 log = logging.getLogger("dvorik.graphql.kpi")
 # One request of this process (per event loop) stores the rollup's days at a time.
 _storing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
-)
-
-strawberry.enum(report.Granularity, description="How a period is cut into chart buckets.")
-strawberry.type(
-    report.Point,
-    name="SeriesPoint",
-    description="One bucket: its first day (the day, the ISO week's Monday or the 1st).",
-)
-strawberry.type(
-    report.Series,
-    description="A chart line: one point per bucket, in order, zeros included; `total` is "
-    "the whole period's figure (for a running total, its last point).",
-)
-strawberry.type(
-    report.CustomerKpi,
-    description="`total`: customers created before the period's end; `new`: within it; "
-    "`active`, `unsubscribed`, `blocked`: current counts over all customers.",
-)
-strawberry.type(
-    report.DiscountKindKpi,
-    description="Discounts of one kind (all kinds when `kind` is null): issued and redeemed "
-    "within the period; `converted`: issued within it and redeemed by now.",
-)
-strawberry.type(report.DiscountKpi)
-strawberry.type(
-    report.BroadcastConversion,
-    description="Promo discounts a broadcast handed out within the period, and how many "
-    "were redeemed; `sent` counts all its delivered messages.",
-)
-strawberry.type(
-    report.CashierRedemptions,
-    description="Redemptions by one cashier in one store; null cashier: since deleted.",
-)
-strawberry.type(report.StoreRedemptions, description="Null store: no store was recorded.")
-strawberry.type(report.RedemptionKpi)
-strawberry.type(
-    report.KpiReport,
-    description="Key figures over business days start..end (both included) in the shop's "
-    "zone; `buckets` are the buckets every series has.",
 )
 
 
@@ -88,16 +46,17 @@ class KpiQueries:
         info: Info,
         start: dt.date,
         end: dt.date,
-        granularity: report.Granularity = report.Granularity.DAY,
-    ) -> report.KpiReport:
+        granularity: Granularity = Granularity.DAY,
+    ) -> KpiReport:
         zone, now = info.context.settings.zone, info.context.now()
         report.check_period(start, end)
         session = await info.context.session()
-        if await kpi_rollup.lacks(session, zone=zone, start=start, now=now):
+        if await rollup.lacks(session, zone=zone, start=start, now=now):
             await _store_days(info, session, zone, start, now)
-        return await report.kpi(
-            session, start=start, end=end, granularity=granularity, zone=zone, now=now
+        figures = await report.kpi(
+            session, start=start, end=end, granularity=granularity.domain(), zone=zone, now=now
         )
+        return KpiReport.of(figures)
 
 
 async def _store_days(
@@ -105,11 +64,11 @@ async def _store_days(
 ) -> None:
     lock = _storing.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     async with lock:
-        if not await kpi_rollup.lacks(session, zone=zone, start=start, now=now):
+        if not await rollup.lacks(session, zone=zone, start=start, now=now):
             return  # stored by the request this one waited for
         try:
             async with info.context.transaction() as writer:
-                await kpi_rollup.remember(writer, zone=zone, start=start, now=now)
+                await rollup.remember(writer, zone=zone, start=start, now=now)
         except DBAPIError:
             log.warning("kpi: storing the rollup's missing days failed", exc_info=True)
 

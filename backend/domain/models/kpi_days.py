@@ -4,7 +4,7 @@ Every table is keyed by the business time zone the days were cut in (a change of
 the setting starts a fresh rollup) and holds only closed days (before today in
 that zone): their figures never change afterwards, because every count is of
 an event on its own day (a customer created, a discount issued or redeemed),
-never of a row's current state. `backend.domain.kpi_rollup` fills and reads them.
+never of a row's current state. `backend.domain.kpi.rollup` fills them, `kpi.tally` reads them.
 
 Two marker tables say which days are counted: `kpi_customer_days` (one row per
 day, zeros included, from the first customer on) and `kpi_discount_days` (a day
