@@ -5,66 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
-from aiogram.methods.base import Response
-from aiogram.types import Message, User
 
-from backend.domain.channels import ChannelInfo, ChannelLookupFailed, Membership
 from backend.settings import Settings
-
-# aiogram parses every answer as `Response[<type>]`. Pydantic keeps such
-# parametrised models only while something references them, so between
-# garbage collections each one was rebuilt (tens of ms each: a third of a
-# broadcast worker's CPU). Holding the types our calls return keeps them built.
-_ANSWER_MODELS = (Response[Message], Response[bool], Response[User])
-
-
-def create_bot(token: str, api_url: str) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
-    return Bot(token, session=session)
-
-
-class TelegramChannels:
-    """`ChannelLookup` over the Bot API, asked as `bot` (the customer bot, which checks).
-
-    "chat not found" and refusals (the bot cannot see the chat) mean no channel;
-    anything else (Telegram unreachable, slow, or refusing our token) is a
-    failed lookup, never a verdict about the channel.
-    """
-
-    MEMBER_STATUSES = ("creator", "administrator", "member", "restricted")
-    OUTSIDE_STATUSES = ("left", "kicked")
-
-    def __init__(self, bot: Bot, *, timeout: float = 10.0) -> None:
-        self.bot = bot
-        self.timeout = timeout
-
-    async def find_channel(self, channel: str) -> ChannelInfo | None:
-        try:
-            chat = await self.bot.get_chat(chat_id=channel, request_timeout=int(self.timeout))
-        except (TelegramBadRequest, TelegramForbiddenError):
-            return None
-        except TelegramAPIError as error:
-            raise ChannelLookupFailed(error.message) from None
-        return ChannelInfo(id=chat.id, type=chat.type, title=chat.title)
-
-    async def membership(self, channel: str, user_id: int) -> Membership:
-        try:
-            member = await self.bot.get_chat_member(
-                chat_id=channel, user_id=user_id, request_timeout=int(self.timeout)
-            )
-        except TelegramAPIError:
-            return Membership.UNKNOWN
-        if member.status in self.MEMBER_STATUSES:
-            return Membership.MEMBER
-        if member.status in self.OUTSIDE_STATUSES:
-            return Membership.NOT_MEMBER
-        return Membership.UNKNOWN
+from backend.telegram.clients import create_bot
 
 
 def create_storage(redis_url: str | None) -> BaseStorage:
