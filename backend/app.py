@@ -32,6 +32,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.body_limits import BodyLimits, limits_for
 from backend.bots import webhook_setup, webhooks
+from backend.bots.dispatchers import create_bot_apps
 from backend.domain.database import database_state
 from backend.domain.errors import DomainError, ErrorCode
 from backend.graphql import tokens
@@ -68,11 +69,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(config)
         runtime = Runtime.start(config)
         app.state.runtime = runtime
+        app.state.bot_apps = bot_apps = create_bot_apps(runtime)
         try:
             # Without REDIS_URL this process also runs the tasks and the schedule.
             async with run_embedded(runtime):
                 yield
         finally:
+            if bot_apps is not None:
+                await bot_apps.close()
             await runtime.stop()
 
     app = FastAPI(

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.app import create_app
+from backend.bots.dispatchers import BotApps
 from backend.domain.clock import utcnow
 from backend.domain.models import AdminRole
 from backend.graphql import tokens
@@ -71,6 +72,13 @@ class RunningServer:
     def runtime(self) -> Runtime:
         runtime: Runtime = self.app.state.runtime
         return runtime
+
+    @property
+    def bot_apps(self) -> BotApps:
+        """Both bots' dispatchers (the server must have been started with bot tokens)."""
+        apps: BotApps | None = self.app.state.bot_apps
+        assert apps is not None
+        return apps
 
 
 @asynccontextmanager
