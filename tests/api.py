@@ -85,7 +85,8 @@ class RunningServer:
 async def serve_app(app: Any) -> AsyncIterator[str]:
     """Run an ASGI app under uvicorn in this event loop; yields its base URL."""
     port = free_port()
-    # As `dvorik serve`: X-Forwarded-For counts only through TRUSTED_PROXIES (backend/app.py).
+    # As `dvorik serve`: X-Forwarded-For counts only through TRUSTED_PROXIES
+    # (backend/app/middleware.py).
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False
     )
