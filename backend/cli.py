@@ -199,23 +199,26 @@ def bots(
     """Run both bots by long polling (local work); production uses webhooks on `serve`."""
     if not polling:
         raise CliError("bots run inside `dvorik serve` on webhooks; use --polling for local work")
+    from backend.bots.dispatchers import create_bot_apps
     from backend.runtime import Runtime
 
     config = settings()
 
     async def main() -> None:
         runtime = Runtime.start(config)
+        bot_apps = create_bot_apps(runtime)
         try:
-            if runtime.bots is None:
+            if bot_apps is None:
                 raise CliError("set TELEGRAM_BOT_TOKEN and TELEGRAM_AUTH_BOT_TOKEN first")
-            apps = (runtime.bots.customer, runtime.bots.cashier)
-            for bot_app in apps:
+            for bot_app in bot_apps.all():
                 await bot_app.bot.delete_webhook()
             typer.echo(f"Polling {config.telegram_api_url} for both bots; Ctrl+C stops.")
             await asyncio.gather(
-                *(a.dispatcher.start_polling(a.bot, handle_signals=False) for a in apps)
+                *(a.dispatcher.start_polling(a.bot, handle_signals=False) for a in bot_apps.all())
             )
         finally:
+            if bot_apps is not None:
+                await bot_apps.close()
             await runtime.stop()
 
     asyncio.run(main())

@@ -1,7 +1,9 @@
-"""What one process shares across requests: engine, sessions, pub/sub, task queue.
+"""What one process shares across requests: engine, sessions, pub/sub, task queue, bots.
 
 Built once at start-up from `Settings` (the FastAPI lifespan does it) and
-handed to every transport, so no module reaches for a global.
+handed to every transport, so no module reaches for a global. The bots are
+Bot API clients only (`backend.telegram`): what a bot does with an update is
+the bots package's dispatchers, which the entry points build around them.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.bots.telegram import Bots, create_bots
 from backend.bots.texts import Texts
 from backend.domain.database import create_engine, create_read_sessionmaker, create_sessionmaker
 from backend.domain.tasks import TaskQueue
 from backend.pubsub import PubSub, create_pubsub
 from backend.rate_limits import RateLimiter, RedisRateLimiter, create_rate_limiter
 from backend.settings import Settings
+from backend.telegram.clients import BotClients, create_bot_clients
 from backend.workers.broker import TaskiqTaskQueue, create_task_queue
 from backend.workers.in_process import InProcessTaskQueue
 
@@ -32,7 +34,7 @@ class Runtime:
     tasks: TaskQueue
     rate_limiter: RateLimiter
     texts: Texts
-    bots: Bots | None = None
+    bots: BotClients | None = None
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -41,7 +43,7 @@ class Runtime:
         read_engine = (
             create_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
         )
-        runtime = cls(
+        return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
@@ -51,9 +53,8 @@ class Runtime:
             tasks=create_task_queue(settings, sessions),
             rate_limiter=create_rate_limiter(settings.redis_url),
             texts=Texts(sessions, settings.zone),
+            bots=create_bot_clients(settings),
         )
-        runtime.bots = create_bots(settings, {"runtime": runtime, "texts": runtime.texts})
-        return runtime
 
     async def stop(self) -> None:
         if self.bots is not None:

@@ -8,7 +8,7 @@ rules bound that (docs/reliability.md):
   address in this process; one more is accepted and closed at once with 4429
   ("too many open sockets from this address"), which a client can read,
   unlike a refused handshake. The address is `scope["client"]`, which is the
-  real client only behind a proxy listed in TRUSTED_PROXIES (`backend.app`).
+  real client only behind a proxy listed in TRUSTED_PROXIES (`backend.app.middleware`).
 * `CONNECTION_INIT_WAIT`: a socket that sends no `connection_init` is closed
   by Strawberry with 4408 after this long (Strawberry's default is a minute).
 * A `connection_init` without a valid admin token is closed with 4403

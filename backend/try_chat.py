@@ -16,6 +16,7 @@ from typing import Any
 import uvicorn
 from pydantic import SecretStr
 
+from backend.bots.dispatchers import create_bot_apps
 from backend.domain import cashiers
 from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
@@ -118,9 +119,10 @@ async def try_bot(role: str, settings: Settings, read: ReadLine, show: Show) -> 
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
         await asyncio.sleep(0.01)
     runtime = Runtime.start(local)
+    bot_apps = create_bot_apps(runtime)
     try:
-        assert runtime.bots is not None
-        app = runtime.bots.customer if role == "customer" else runtime.bots.cashier
+        assert bot_apps is not None
+        app = bot_apps.customer if role == "customer" else bot_apps.cashier
         polling = asyncio.create_task(
             app.dispatcher.start_polling(app.bot, handle_signals=False, polling_timeout=1)
         )
@@ -132,6 +134,8 @@ async def try_bot(role: str, settings: Settings, read: ReadLine, show: Show) -> 
         with suppress(asyncio.CancelledError, RuntimeError):
             await polling
     finally:
+        if bot_apps is not None:
+            await bot_apps.close()
         await runtime.stop()
         server.should_exit = True
         await serving

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.app import create_app
+from backend.bots.dispatchers import BotApps
 from backend.domain.clock import utcnow
 from backend.domain.models import AdminRole
 from backend.graphql import tokens
@@ -72,12 +73,20 @@ class RunningServer:
         runtime: Runtime = self.app.state.runtime
         return runtime
 
+    @property
+    def bot_apps(self) -> BotApps:
+        """Both bots' dispatchers (the server must have been started with bot tokens)."""
+        apps: BotApps | None = self.app.state.bot_apps
+        assert apps is not None
+        return apps
+
 
 @asynccontextmanager
 async def serve_app(app: Any) -> AsyncIterator[str]:
     """Run an ASGI app under uvicorn in this event loop; yields its base URL."""
     port = free_port()
-    # As `dvorik serve`: X-Forwarded-For counts only through TRUSTED_PROXIES (backend/app.py).
+    # As `dvorik serve`: X-Forwarded-For counts only through TRUSTED_PROXIES
+    # (backend/app/middleware.py).
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False
     )

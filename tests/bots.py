@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.fake_telegram import FakeTelegram, FakeUser, create_app
-from backend.rate_limits import InMemoryRateLimiter
+from backend.rate_limits import InMemoryRateLimiter, RateLimiter
 from tests.api import RunningServer, serve, serve_app, settings_for
 
 CUSTOMER_TOKEN = "700000001:" + "c" * 35
@@ -88,5 +88,12 @@ async def fresh(world: Telegram) -> Telegram:
     world.fake.reset()
     await world.connect_webhooks()
     world.dvorik.runtime.texts.invalidate()
-    world.dvorik.runtime.rate_limiter = InMemoryRateLimiter()
+    use_rate_limiter(world, InMemoryRateLimiter())
     return world
+
+
+def use_rate_limiter(world: Telegram, limiter: RateLimiter) -> None:
+    """Count with `limiter` from now on: in the runtime and in what the bots' handlers get."""
+    world.dvorik.runtime.rate_limiter = limiter
+    for app in world.dvorik.bot_apps.all():
+        app.dispatcher.workflow_data["rate_limiter"] = limiter

@@ -30,7 +30,6 @@ from aiogram.exceptions import (
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.bots.telegram import create_bot
 from backend.domain import broadcasts, deliveries, segments
 from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
@@ -47,6 +46,7 @@ from backend.domain.models import (
 )
 from backend.fake_telegram import FakeTelegram, SentMessage, create_app
 from backend.pubsub import InProcessPubSub, broadcast_channel
+from backend.telegram.clients import create_bot
 from backend.workers import sending
 from backend.workers.message_sender import MessageSender
 from backend.workers.sending import (

@@ -312,8 +312,7 @@ async def test_on_long_polling_the_press_is_acknowledged_too(
     olga = await hired(telegram, sessions, "Ольга")
     offer = await offered(telegram, olga, code)
     assert offer.message_id is not None
-    app = telegram.dvorik.runtime.bots.cashier if telegram.dvorik.runtime.bots else None
-    assert app is not None
+    app = telegram.dvorik.bot_apps.cashier
     await telegram.fake.call(CASHIER_TOKEN, "deleteWebhook", {})
     polling = asyncio.create_task(
         app.dispatcher.start_polling(app.bot, handle_signals=False, polling_timeout=1)

@@ -56,9 +56,7 @@ async def says(telegram: Telegram, user: FakeUser, text: str) -> list[str]:
 
 async def state_of(telegram: Telegram, user: FakeUser) -> str | None:
     """The conversation state the bot keeps for `user` (None: not waiting for anything)."""
-    bots = telegram.dvorik.runtime.bots
-    assert bots is not None
-    app = bots.customer
+    app = telegram.dvorik.bot_apps.customer
     key = StorageKey(bot_id=app.bot.id, chat_id=user.id, user_id=user.id)
     return await FSMContext(storage=app.dispatcher.storage, key=key).get_state()
 

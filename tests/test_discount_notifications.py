@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.bots.customer import qr_png
 from backend.domain import discounts, notifications, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.clock import last_valid_day
@@ -27,6 +26,7 @@ from backend.domain.errors import InvalidSetting
 from backend.domain.models import AdminRole, AuditEntry, CustomerStatus, DiscountKind
 from backend.domain.models.notifications import CustomerNotification, NotificationStatus
 from backend.domain.tasks import RecordingTaskQueue
+from backend.telegram.qr_codes import qr_png
 from tests.api import GraphQLClient, RunningServer
 from tests.factories import make_customer
 from tests.notification_worker import notification_worker

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from backend.domain.clock import utcnow
@@ -37,6 +38,7 @@ from tests.factories import make_customer
 REDIS_URL = redis_url("TEST_REDIS_URL", 15)
 WAIT = 5.0  # seconds; far more than any message here should take
 PROTOCOL = Subprotocol("graphql-transport-ws")
+LEGACY_PROTOCOL = Subprotocol("graphql-ws")
 
 PROGRESS = """
 subscription Progress($id: Int!) {
@@ -308,6 +310,24 @@ async def test_without_a_valid_token_the_socket_is_closed_before_it_can_subscrib
 
     assert (connection.close_code, connection.close_reason) == (4403, "Forbidden")
     assert await subscribers(server.runtime.pubsub, broadcast_id) == 0
+
+
+async def test_a_client_of_the_legacy_graphql_ws_protocol_is_refused(
+    server: RunningServer, staff: dict[AdminRole, GraphQLClient]
+) -> None:
+    """Only graphql-transport-ws is spoken (frontend-contract/README.md): the legacy
+    `graphql-ws` subprotocol is not agreed to, and the socket is closed before any
+    message, even an admin's."""
+    url = "ws" + server.url.removeprefix("http") + "/graphql"
+    async with connect(url, subprotocols=[LEGACY_PROTOCOL], open_timeout=WAIT) as connection:
+        assert connection.subprotocol is None
+        async with asyncio.timeout(WAIT):
+            with pytest.raises(ConnectionClosed):
+                await connection.recv()
+
+    assert (connection.close_code, connection.close_reason) == (4406, "Subprotocol not acceptable")
+    async with socket(server, token_of(staff[AdminRole.READONLY])):
+        pass  # the same admin on graphql-transport-ws is welcome
 
 
 async def test_an_unknown_broadcast_is_not_found(

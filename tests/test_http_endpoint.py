@@ -9,7 +9,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.bots.telegram import create_storage
+from backend.bots.dispatchers import create_storage
 from backend.domain.models import AdminRole, AuditEntry
 from tests.api import GraphQLClient, serve, settings_for
 from tests.databases import redis_url, require_redis

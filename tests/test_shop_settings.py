@@ -14,12 +14,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.bots.telegram import TelegramChannels, create_bot
 from backend.domain import shop_settings
 from backend.domain.audit import Actor
 from backend.domain.errors import ErrorCode, InvalidSetting
 from backend.domain.models import AuditEntry, ShopSetting
 from backend.fake_telegram import FakeTelegram, create_app
+from backend.telegram.channels import TelegramChannels
+from backend.telegram.clients import create_bot
 from tests.api import serve_app
 from tests.bots import CUSTOMER_TOKEN
 from tests.factories import make_admin

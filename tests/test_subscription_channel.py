@@ -14,10 +14,11 @@ from itertools import count
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.bots.telegram import TelegramChannels, create_bot
 from backend.domain.channels import must_join
 from backend.domain.models import ShopSetting
 from backend.fake_telegram import FakeUser
+from backend.telegram.channels import TelegramChannels
+from backend.telegram.clients import create_bot
 from tests.bots import CUSTOMER_TOKEN, Telegram, fresh, telegram_world
 from tests.processes import free_port
 

@@ -43,12 +43,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker
 
-from backend.bots.customer import qr_png
 from backend.domain.clock import business_date, utcnow
 from backend.domain.models import AdminRole, Customer, Discount
 from backend.domain.tasks import RecordingTaskQueue
 from backend.fake_telegram import FakeUser, SentMessage
 from backend.runtime import Runtime
+from backend.telegram.qr_codes import qr_png
 from backend.workers.broker import create_broker
 from tests.api import GraphQLClient, settings_for
 from tests.bots import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram

@@ -66,7 +66,7 @@ from backend.domain.templates import Rendered
 from backend.runtime import Runtime
 
 if TYPE_CHECKING:
-    from backend.bots.webhooks import UpdateClaim
+    from backend.bots.update_claims import UpdateClaim
 
 log = logging.getLogger("dvorik.bots.cashier")
 

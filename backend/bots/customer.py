@@ -15,13 +15,11 @@ template key, whatever label the customer's keyboard shows (`Texts.button_for`).
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
-import segno
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.flags import get_flag
 from aiogram.exceptions import TelegramAPIError
@@ -51,7 +49,6 @@ from aiogram.types import (
     User,
 )
 
-from backend.bots.telegram import TelegramChannels
 from backend.bots.texts import Texts, reply
 from backend.domain import admins, birthdays, customers, discounts, shop_settings
 from backend.domain.channels import must_join
@@ -60,6 +57,8 @@ from backend.domain.errors import BirthdayAlreadySet, InvalidBirthday
 from backend.domain.models import Admin, Customer, CustomerStatus, Discount
 from backend.domain.templates import Rendered
 from backend.runtime import Runtime
+from backend.telegram.channels import TelegramChannels
+from backend.telegram.qr_codes import qr_png
 
 log = logging.getLogger("dvorik.bots.customer")
 MENU = ("button_my_discounts", "button_birthday", "button_profile", "button_help")
@@ -266,12 +265,6 @@ async def known_customer(message: Message, runtime: Runtime, texts: Texts) -> Cu
     if customer is None:
         await reply(message, await texts.get("not_registered"))
     return customer
-
-
-def qr_png(code: str) -> bytes:
-    buffer = io.BytesIO()
-    segno.make(code, error="m").save(buffer, kind="png", scale=8, border=2)
-    return buffer.getvalue()
 
 
 async def show_discounts(message: Message, runtime: Runtime, texts: Texts) -> None:

@@ -2,10 +2,10 @@
 
 The secret token header is compared in constant time; a wrong or missing one
 is 401 and nothing is processed. Each update id is handled once per bot
-(`UpdateClaim`). Whatever a handler does, Telegram gets 200, so it never
-re-sends in a loop. A body over WEBHOOK_MAX_BODY_BYTES is refused with 413
-before it reaches this module (`backend.body_limits`): Telegram's updates are
-a few kilobytes.
+(`backend.bots.update_claims`). Whatever a handler does, Telegram gets 200,
+so it never re-sends in a loop. A body over WEBHOOK_MAX_BODY_BYTES is refused
+with 413 before it reaches this module (`backend.body_limits`): Telegram's
+updates are a few kilobytes.
 
 A handler may return a Bot API method instead of calling it (the cashier bot
 acknowledges a button press this way): it goes back as the HTTP answer,
@@ -19,20 +19,16 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.dispatcher.flags import get_flag
 from aiogram.methods import TelegramMethod
-from aiogram.types import InputFile, TelegramObject, Update
+from aiogram.types import InputFile, Update
 from fastapi import APIRouter, Header, HTTPException, Request
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.domain import telegram_updates
+from backend.bots.dispatchers import BotApps
+from backend.bots.update_claims import UpdateClaim
 from backend.domain.clock import utcnow
 from backend.runtime import Runtime
 
@@ -52,7 +48,8 @@ SecretHeader = Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Tok
 )
 async def receive(bot_name: str, request: Request, secret: SecretHeader = None) -> dict[str, Any]:
     runtime: Runtime = request.app.state.runtime
-    app = runtime.bots.by_name(bot_name) if runtime.bots else None
+    apps: BotApps | None = request.app.state.bot_apps
+    app = apps.by_name(bot_name) if apps else None
     if app is None:
         raise HTTPException(status_code=404, detail="no such bot")
     expected = runtime.settings.secret("webhook_secret").encode()
@@ -70,53 +67,6 @@ async def receive(bot_name: str, request: Request, secret: SecretHeader = None) 
     if isinstance(answer, TelegramMethod):
         return await webhook_answer(app.bot, answer)
     return {"ok": True}
-
-
-@dataclass
-class UpdateClaim:
-    """The right to handle one update, taken once per (bot, update_id).
-
-    Most handlers have it taken for them before they run, in a transaction
-    of its own (`claim_first`). A handler flagged `claims_update` takes it
-    inside its own write transaction instead: its work and the record commit
-    together (one commit, so one disk flush less per update), a duplicate
-    delivery waits for the first one's lock and then backs out, and if the
-    work rolls back, so does the record, so a re-sent update is handled anew.
-    Such a handler must take it before it answers anyone, also when its
-    transaction failed (`take_alone`).
-    """
-
-    sessions: async_sessionmaker[AsyncSession]
-    bot: str
-    update_id: int
-    received_at: datetime
-    asked: bool = False
-
-    async def take(self, session: AsyncSession) -> bool:
-        """Record the update in `session`'s transaction; False if it was handled before."""
-        self.asked = True
-        return await telegram_updates.first_time(
-            session, self.bot, self.update_id, now=self.received_at
-        )
-
-    async def take_alone(self) -> bool:
-        async with self.sessions() as session, session.begin():
-            return await self.take(session)
-
-
-async def claim_first(
-    handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-    event: TelegramObject,
-    data: dict[str, Any],
-) -> Any:
-    """Inner middleware: take the update's claim before the chosen handler runs,
-    unless the handler takes it itself; a duplicate goes no further."""
-    claim = data.get("update_claim")
-    if not isinstance(claim, UpdateClaim) or get_flag(data, "claims_update"):
-        return await handler(event, data)
-    if not await claim.take_alone():
-        return None
-    return await handler(event, data)
 
 
 async def webhook_answer(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:

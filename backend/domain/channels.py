@@ -1,7 +1,7 @@
 """The Telegram channel a customer must join for the subscription discount.
 
 Only Telegram knows whether a channel exists and who is in it, so the domain
-asks through a port, `ChannelLookup`, which `backend/bots/telegram.py`
+asks through a port, `ChannelLookup`, which `backend/telegram/channels.py`
 implements over the Bot API. Two questions are asked: "is this a channel?"
 when the owner sets one (`shop_settings`), and "has this customer joined?"
 at /start (`must_join`).

@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import event, text
@@ -247,15 +246,6 @@ async def run_in_transaction(
                 raise
             await asyncio.sleep(0.01 * attempt)
     raise AssertionError("unreachable")
-
-
-@asynccontextmanager
-async def open_engine(url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 async def database_state(engine: AsyncEngine) -> str:

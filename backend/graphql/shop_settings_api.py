@@ -4,10 +4,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from backend.bots.telegram import TelegramChannels
 from backend.domain import shop_settings
 from backend.domain.channels import ChannelLookup
 from backend.graphql.permissions import allow
+from backend.telegram.channels import TelegramChannels
 
 # JSON Schema's names, so the SPA can pick an input for each setting.
 TYPE_NAMES = {int: "integer", bool: "boolean", str: "string"}

@@ -54,7 +54,6 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import AsyncBroker, TaskiqDepends, TaskiqEvents, TaskiqState
 
-from backend.bots.customer import qr_png
 from backend.domain import (
     birthdays,
     broadcasts,
@@ -78,6 +77,7 @@ from backend.domain.models import (
 from backend.domain.models.notifications import NotificationStatus
 from backend.runtime import Runtime
 from backend.settings import get_settings
+from backend.telegram.qr_codes import qr_png
 from backend.workers import bulk_tasks, sending
 from backend.workers.sending import BroadcastOutcome, SendRateLimiter
 

@@ -1,0 +1,25 @@
+"""`/internal/*`: what an operator asks of a running server (INTERNAL_API_KEY).
+
+Registering both bots' webhooks with Telegram, and reading back what
+Telegram has (`backend.bots.webhook_setup`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from backend.app.internal_key import UNAUTHORIZED, InternalSettings
+from backend.bots import webhook_setup
+
+router = APIRouter(prefix="/internal", tags=["operations"], responses=UNAUTHORIZED)
+
+
+@router.post("/set-webhooks", summary="Register both bots")
+async def set_webhooks(settings: InternalSettings) -> JSONResponse:
+    return JSONResponse(await webhook_setup.set_webhooks(settings))
+
+
+@router.get("/webhook-info", summary="What Telegram has")
+async def webhook_info(settings: InternalSettings) -> JSONResponse:
+    return JSONResponse(await webhook_setup.webhook_info(settings))
