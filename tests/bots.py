@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.fake_telegram import FakeTelegram, FakeUser, create_app
-from backend.rate_limits import InMemoryRateLimiter
+from backend.rate_limits import InMemoryRateLimiter, RateLimiter
 from tests.api import RunningServer, serve, serve_app, settings_for
 
 CUSTOMER_TOKEN = "700000001:" + "c" * 35
@@ -88,5 +88,15 @@ async def fresh(world: Telegram) -> Telegram:
     world.fake.reset()
     await world.connect_webhooks()
     world.dvorik.runtime.texts.invalidate()
-    world.dvorik.runtime.rate_limiter = InMemoryRateLimiter()
+    use_rate_limiter(world, InMemoryRateLimiter())
     return world
+
+
+def use_rate_limiter(world: Telegram, limiter: RateLimiter) -> None:
+    """The bots count look-ups with `limiter` from now on (their dispatchers took the
+    Runtime's parts when they were built, so both are told)."""
+    runtime = world.dvorik.runtime
+    runtime.rate_limiter = limiter
+    if runtime.bots is not None:
+        for app in (runtime.bots.customer, runtime.bots.cashier):
+            app.dispatcher.workflow_data["rate_limiter"] = limiter

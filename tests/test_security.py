@@ -56,7 +56,15 @@ from tests.api import (
     serve_app,
     settings_for,
 )
-from tests.bots import CASHIER_TOKEN, CUSTOMER_TOKEN, SECRET, Telegram, fresh, telegram_world
+from tests.bots import (
+    CASHIER_TOKEN,
+    CUSTOMER_TOKEN,
+    SECRET,
+    Telegram,
+    fresh,
+    telegram_world,
+    use_rate_limiter,
+)
 from tests.databases import redis_url, require_redis
 from tests.factories import make_admin
 
@@ -403,7 +411,7 @@ async def test_parallel_code_guesses_by_one_cashier_get_at_most_the_limit(
         await require_redis(REDIS_URL)
         limiter = RedisRateLimiter(REDIS_URL)
         await limiter._redis.delete(f"rate:cashier-lookup:{row.id}")
-        telegram.dvorik.runtime.rate_limiter = limiter
+        use_rate_limiter(telegram, limiter)
     cashier = FakeUser(id=next(_telegram_ids), first_name="Угадайка")
     await telegram.fake.send_text(CASHIER_TOKEN, cashier, f"/start {invite}")
     guesses = [f"ZZZZ{n:04d}".replace("0", "2").replace("1", "3") for n in range(2 * limit + 5)]

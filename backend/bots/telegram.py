@@ -100,6 +100,11 @@ def create_bots(settings: Settings, workflow: dict[str, object]) -> Bots | None:
     from backend.bots import cashier, customer
     from backend.bots.webhooks import claim_first
 
+    # Handlers take the Runtime's parts by name (the `runtime` key stays for the till's
+    # notice to a customer, which needs the customer bot).
+    shared = ("settings", "sessions", "read_sessions", "tasks", "rate_limiter", "pubsub")
+    workflow = {**{key: getattr(workflow["runtime"], key) for key in shared}, **workflow}
+
     def app(name: str, token: str, router_factory: object) -> BotApp:
         # The till bot keeps no conversation state, and aiogram reads the state
         # of every update: in memory that read is not a Redis round trip.
