@@ -14,6 +14,9 @@ a re-read, the audit line), the press acknowledged in the webhook's answer,
 and the till's and the customer's messages sent side by side. Database work
 comes first and the words after it (`Reply`), so no handler waits for a
 connection while holding one.
+
+Handlers flagged `active_cashier` are given the sender (`require_active_cashier`);
+the look-up reads the cashier itself, in the one session it looks the code up in.
 """
 
 from __future__ import annotations
