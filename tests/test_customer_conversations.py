@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -167,6 +168,24 @@ async def test_the_birthday_prompt_offers_cancel_and_cancel_leaves_it(
     assert "отменили" in (await says(telegram, user, "отмена"))[-1]
     assert await state_of(telegram, user) is None
     assert "Выберите действие" in (await says(telegram, user, "/cancel"))[-1]
+
+
+async def test_a_birthday_set_while_the_prompt_waits_is_kept_and_the_prompt_ends(
+    telegram: Telegram, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    user = await new_customer(telegram)
+    await says(telegram, user, "/birthday")
+    async with sessions() as session, session.begin():  # an admin sets it meanwhile
+        stored = await session.scalar(select(Customer).where(Customer.telegram_id == user.id))
+        assert stored is not None
+        stored.birthday = date(1990, 5, 9)
+
+    answer = await says(telegram, user, "01.02.1991")
+
+    assert answer == [
+        "Дата рождения уже указана: 09.05.1990. Изменить её может только администратор магазина."
+    ]
+    assert await state_of(telegram, user) is None
 
 
 async def test_a_first_start_without_the_welcome_discount_greets_a_new_customer(

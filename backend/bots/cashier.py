@@ -14,20 +14,25 @@ a re-read, the audit line), the press acknowledged in the webhook's answer,
 and the till's and the customer's messages sent side by side. Database work
 comes first and the words after it (`Reply`), so no handler waits for a
 connection while holding one.
+
+Handlers flagged `active_cashier` are given the sender (`require_active_cashier`);
+the look-up reads the cashier itself, in the one session it looks the code up in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiogram import F, Router
+from aiogram.dispatcher.flags import get_flag
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart, ExceptionTypeFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery, TelegramMethod
@@ -37,10 +42,12 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    TelegramObject,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.bots.texts import Texts, reply
+from backend.bots.transactions import in_transaction, reading
 from backend.domain import cashiers, discounts, shop_settings
 from backend.domain.amounts import (
     NotACode,
@@ -63,10 +70,12 @@ from backend.domain.errors import (
 from backend.domain.models import Cashier, Discount
 from backend.domain.money import bill, rubles
 from backend.domain.templates import Rendered
-from backend.runtime import Runtime
+from backend.rate_limits import RateLimiter
+from backend.settings import Settings
 
 if TYPE_CHECKING:
     from backend.bots.update_claims import UpdateClaim
+    from backend.telegram.clients import BotClients
 
 log = logging.getLogger("dvorik.bots.cashier")
 
@@ -76,33 +85,41 @@ class Redeem(CallbackData, prefix="redeem"):
     amount_cents: int = -1  # -1: no purchase amount given
 
 
+# A handler flagged so runs for an active cashier only, who is given to it as `cashier`.
+ACTIVE_CASHIER = {"active_cashier": True}
+
+
 def create_router() -> Router:
     router = Router(name="cashier")
+    router.message.middleware(require_active_cashier)
+    router.edited_message.middleware(require_active_cashier)
     router.message.register(start, CommandStart())
-    router.message.register(today, Command("today"))
-    router.message.register(show_help, Command("help"))
+    router.message.register(today, Command("today"), flags=ACTIVE_CASHIER)
+    router.message.register(show_help, Command("help"), flags=ACTIVE_CASHIER)
     router.message.register(look_up, F.text)
     router.callback_query.register(redeem, Redeem.filter(), flags={"claims_update": True})
-    router.message.register(anything_else)
-    router.edited_message.register(anything_else)
+    router.message.register(anything_else, flags=ACTIVE_CASHIER)
+    router.edited_message.register(anything_else, flags=ACTIVE_CASHIER)
     router.callback_query.register(stale_button)
+    router.errors.register(invite_invalid, ExceptionTypeFilter(InviteInvalid))
     router.errors.register(on_error)
     return router
 
 
-async def start(message: Message, command: CommandObject, runtime: Runtime, texts: Texts) -> None:
+async def start(
+    message: Message,
+    command: CommandObject,
+    sessions: async_sessionmaker[AsyncSession],
+    texts: Texts,
+) -> None:
     if message.from_user is None:
         return
-    cashier = await current_cashier(message.from_user.id, runtime)
+    telegram_id = message.from_user.id
+    cashier = await reading(sessions, cashiers.find_by_telegram_id, telegram_id)
     if cashier is None and command.args:
-        try:
-            async with runtime.sessions() as session, session.begin():
-                cashier = await cashiers.join(
-                    session, command.args, message.from_user.id, now=utcnow()
-                )
-        except InviteInvalid:
-            await reply(message, await texts.get("cashier_invite_invalid"))
-            return
+        cashier = await in_transaction(
+            sessions, cashiers.join, command.args, telegram_id, now=utcnow()
+        )
     if cashier is None:
         await reply(message, await texts.get("cashier_not_allowed"))
         return
@@ -110,21 +127,36 @@ async def start(message: Message, command: CommandObject, runtime: Runtime, text
     await reply(message, await texts.get(welcome, name=cashier.name, store=cashier.store))
 
 
-async def current_cashier(telegram_id: int, runtime: Runtime) -> Cashier | None:
-    async with runtime.sessions() as session:
-        return await cashiers.find_by_telegram_id(session, telegram_id)
+async def invite_invalid(event: ErrorEvent, texts: Texts) -> None:
+    """`/start <invite>` with an invite that is unknown, used or expired."""
+    if event.update.message is not None:
+        await reply(event.update.message, await texts.get("cashier_invite_invalid"))
 
 
-async def active_cashier(message: Message, runtime: Runtime, texts: Texts) -> Cashier | None:
-    """The sender if they are an active cashier; otherwise they are told why not."""
-    cashier = await current_cashier(message.from_user.id, runtime) if message.from_user else None
+async def require_active_cashier(
+    handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+    event: TelegramObject,
+    data: dict[str, Any],
+) -> Any:
+    """Inner middleware: a handler flagged `active_cashier` gets the sender as `cashier`;
+    anyone else is told why not, and the handler does not run."""
+    if not get_flag(data, "active_cashier") or not isinstance(event, Message):
+        return await handler(event, data)
+    sessions: async_sessionmaker[AsyncSession] = data["sessions"]
+    texts: Texts = data["texts"]
+    cashier = (
+        await reading(sessions, cashiers.find_by_telegram_id, event.from_user.id)
+        if event.from_user
+        else None
+    )
     if cashier is None:
-        await reply(message, await texts.get("cashier_not_allowed"))
+        await reply(event, await texts.get("cashier_not_allowed"))
         return None
     if not cashier.is_active:
-        await reply(message, await texts.get("cashier_inactive"))
+        await reply(event, await texts.get("cashier_inactive"))
         return None
-    return cashier
+    data["cashier"] = cashier
+    return await handler(event, data)
 
 
 @dataclass(frozen=True)
@@ -159,13 +191,18 @@ class Redeemed:
     amount: Decimal | None
 
 
-async def look_up(message: Message, state: FSMContext, runtime: Runtime, texts: Texts) -> None:
+async def look_up(
+    message: Message,
+    state: FSMContext,
+    sessions: async_sessionmaker[AsyncSession],
+    rate_limiter: RateLimiter,
+    texts: Texts,
+) -> None:
     """A typed code: the cashier, the look-up limit and the code in one session."""
     if message.from_user is None:
         return
     typed = await with_shown_code(message.text or "", state)
-    async with runtime.sessions() as session:
-        found = await find_offer(session, message.from_user.id, typed, runtime, texts)
+    found = await reading(sessions, find_offer, message.from_user.id, typed, rate_limiter, texts)
     if isinstance(found, Reply):
         await reply(message, await found.text(texts))
         return
@@ -216,7 +253,7 @@ def bill_values(amount: Decimal, percent: int) -> dict[str, object]:
 
 
 async def find_offer(
-    session: AsyncSession, telegram_id: int, typed: str, runtime: Runtime, texts: Texts
+    session: AsyncSession, telegram_id: int, typed: str, rate_limiter: RateLimiter, texts: Texts
 ) -> Found | Reply:
     cashier = await cashiers.find_by_telegram_id(session, telegram_id)
     if cashier is None:
@@ -230,9 +267,7 @@ async def find_offer(
     except UnreadableAmount as error:
         return Reply("cashier_amount_unreadable", {"code": error.details["code"]})
     limit = await shop_settings.get_int(session, "cashier_lookups_per_minute")
-    verdict = await runtime.rate_limiter.hit(
-        f"cashier-lookup:{cashier.id}", limit=limit, window_seconds=60
-    )
+    verdict = await rate_limiter.hit(f"cashier-lookup:{cashier.id}", limit=limit, window_seconds=60)
     if not verdict.allowed:
         return Reply("cashier_rate_limited", {"seconds": verdict.retry_after})
     try:
@@ -246,7 +281,8 @@ async def redeem(
     query: CallbackQuery,
     callback_data: Redeem,
     state: FSMContext,
-    runtime: Runtime,
+    sessions: async_sessionmaker[AsyncSession],
+    bot_clients: BotClients | None,
     texts: Texts,
     update_claim: UpdateClaim | None = None,
 ) -> AnswerCallbackQuery | None:
@@ -267,7 +303,7 @@ async def redeem(
     if not isinstance(query.message, Message):
         return acknowledged
     amount = Decimal(callback_data.amount_cents) / 100 if callback_data.amount_cents >= 0 else None
-    async with runtime.sessions() as session:
+    async with sessions() as session:
         outcome = await redeem_offer(
             session, query.from_user.id, callback_data.discount_id, amount, texts, update_claim
         )
@@ -288,7 +324,7 @@ async def redeem(
         )
     told, _ = await asyncio.gather(
         send(reply(query.message, till)),
-        notify_customer(outcome, runtime, texts),
+        notify_customer(outcome, bot_clients, texts),
         return_exceptions=True,
     )
     if isinstance(told, BaseException):
@@ -323,15 +359,15 @@ async def redeem_offer(
     except DomainError as error:
         if claim is not None and not await claim.take_alone():
             return None
-        known = await session.get(Discount, discount_id)
+        known = await discounts.find_by_id(session, discount_id)
         typed = known.code if known else ""
         return await refusal(error, session, texts, typed=typed, discount=known)
     return Redeemed(redemption, amount)
 
 
-async def notify_customer(redeemed: Redeemed, runtime: Runtime, texts: Texts) -> None:
+async def notify_customer(redeemed: Redeemed, bots: BotClients | None, texts: Texts) -> None:
     """Tell the customer their code was used; a blocked bot or outage must not undo it."""
-    bots, redemption = runtime.bots, redeemed.redemption
+    redemption = redeemed.redemption
     customer, discount = redemption.customer, redemption.discount
     if bots is None or customer is None:
         return
@@ -369,7 +405,8 @@ async def refusal(
     if isinstance(error, CodeAlreadyRedeemed):
         if discount is None:
             discount = await discounts.find_by_code(session, typed)
-        who = await session.get(Cashier, discount.cashier_id) if discount.cashier_id else None
+        cashier_id = discount.cashier_id
+        who = await cashiers.find_by_id(session, cashier_id) if cashier_id else None
         if discount.redeemed_at is None:
             return Reply("cashier_code_redeemed", {"code": discount.code})
         when = discount.redeemed_at
@@ -391,17 +428,20 @@ async def refusal(
     return Reply("cashier_unknown_input")
 
 
-async def today(message: Message, runtime: Runtime, texts: Texts) -> None:
-    cashier = await active_cashier(message, runtime, texts)
-    if cashier is None:
-        return
-    zone = runtime.settings.zone
+async def today(
+    message: Message,
+    cashier: Cashier,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    texts: Texts,
+) -> None:
+    zone = settings.zone
     day = business_date(utcnow(), zone)
     start = datetime.combine(day, time(0), tzinfo=zone)
-    async with runtime.sessions() as session:
-        redeemed = await discounts.redeemed_by_cashier(
-            session, cashier.id, start=start, end=start + timedelta(days=1)
-        )
+    end = start + timedelta(days=1)
+    redeemed = await reading(
+        sessions, discounts.redeemed_by_cashier, cashier.id, start=start, end=end
+    )
     lines = [
         await texts.get(
             "cashier_today_line",
@@ -420,14 +460,12 @@ async def today(message: Message, runtime: Runtime, texts: Texts) -> None:
     )
 
 
-async def show_help(message: Message, runtime: Runtime, texts: Texts) -> None:
-    if await active_cashier(message, runtime, texts) is not None:
-        await reply(message, await texts.get("cashier_help"))
+async def show_help(message: Message, texts: Texts) -> None:
+    await reply(message, await texts.get("cashier_help"))
 
 
-async def anything_else(message: Message, runtime: Runtime, texts: Texts) -> None:
-    if await active_cashier(message, runtime, texts) is not None:
-        await reply(message, await texts.get("cashier_unknown_input"))
+async def anything_else(message: Message, texts: Texts) -> None:
+    await reply(message, await texts.get("cashier_unknown_input"))
 
 
 async def stale_button(query: CallbackQuery, texts: Texts) -> AnswerCallbackQuery:

@@ -60,7 +60,7 @@ def create_storage(redis_url: str | None) -> BaseStorage:
 def workflow_data(runtime: Runtime) -> dict[str, Any]:
     """What every handler may ask for by name."""
     return {
-        "runtime": runtime,
+        "bot_clients": runtime.bots,
         "texts": runtime.texts,
         "settings": runtime.settings,
         "sessions": runtime.sessions,

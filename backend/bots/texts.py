@@ -17,12 +17,11 @@ from zoneinfo import ZoneInfo
 
 from aiogram.methods import SendMessage
 from aiogram.types import Message
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.domain import button_labels, templates
 from backend.domain.clock import last_valid_day
-from backend.domain.models import DiscountKind, ParseMode, Template
+from backend.domain.models import DiscountKind, ParseMode
 from backend.domain.templates import Rendered
 
 TTL = 30.0
@@ -39,8 +38,7 @@ class Texts:
     async def _texts(self) -> dict[str, tuple[str, ParseMode]]:
         if time.monotonic() - self._loaded_at > TTL:
             async with self.sessions() as session:
-                rows = await session.scalars(select(Template))
-                stored = {row.key: (row.text, row.parse_mode) for row in rows}
+                stored = await templates.stored_texts(session)
                 past = await button_labels.past_labels(session, templates.defaults())
             defaults = {
                 key: (item.text, ParseMode.PLAIN) for key, item in templates.defaults().items()

@@ -209,6 +209,12 @@ def _filled(text: str, value: str) -> tuple[str, markup.Source]:
     return "".join(parts), markup.Source(text, tuple(starts), tuple(origins), tuple(names))
 
 
+async def stored_texts(session: AsyncSession) -> dict[str, tuple[str, ParseMode]]:
+    """Every stored template's text and parse mode, by key (the defaults not included)."""
+    rows = await session.scalars(select(Template))
+    return {row.key: (row.text, row.parse_mode) for row in rows}
+
+
 async def render_message(session: AsyncSession, key: str, **values: object) -> Rendered:
     """The template filled in (the stored text, else the default) with its parse mode."""
     template = await session.scalar(select(Template).where(Template.key == key))

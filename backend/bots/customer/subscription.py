@@ -1,0 +1,179 @@
+"""Subscribing: /start (with its deep-link source), the channel check, and coming back.
+
+A shop may ask customers to join its channel first: then /start registers the
+customer unsubscribed and asks them to join, and «I have joined» checks and
+subscribes. The welcome depends on who they were: new (with the welcome
+discount, if the shop gives one), already with us, or back after /stop or a
+block, when a birthday gift that came due while away is handed over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from aiogram import Bot
+from aiogram.filters import CommandObject
+from aiogram.types import CallbackQuery, Message, User
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.bots.customer.cabinet import send_discount_card
+from backend.bots.customer.keyboards import check_channel_button, menu
+from backend.bots.texts import Texts, reply
+from backend.bots.transactions import in_transaction, reading
+from backend.domain import birthdays, customers, shop_settings
+from backend.domain.channels import must_join
+from backend.domain.clock import utcnow
+from backend.domain.models import CustomerStatus
+from backend.settings import Settings
+from backend.telegram.channels import TelegramChannels
+
+MAX_SOURCE = 64
+
+
+def profile_of(user: User) -> customers.TelegramProfile:
+    return customers.TelegramProfile(
+        telegram_id=user.id,
+        first_name=user.first_name or "",
+        last_name=user.last_name,
+        username=user.username,
+        language=user.language_code,
+    )
+
+
+def clean_source(args: str | None) -> str | None:
+    """The /start deep-link parameter, as Telegram allows it ([A-Za-z0-9_-], 64 chars)."""
+    if not args:
+        return None
+    kept = "".join(ch for ch in args if ch.isascii() and (ch.isalnum() or ch in "_-"))
+    return kept[:MAX_SOURCE] or None
+
+
+async def start(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    texts: Texts,
+) -> None:
+    if message.from_user is None:
+        return
+    who, now = profile_of(message.from_user), utcnow()
+    channel = str(await in_transaction(sessions, shop_settings.get, "subscription_channel"))
+    if await must_join(TelegramChannels(bot), channel, who.telegram_id):
+        await in_transaction(
+            sessions, customers.register, who, now=now, source=clean_source(command.args)
+        )
+        await reply(
+            message,
+            await texts.get("channel_required", channel=channel),
+            reply_markup=await check_channel_button(texts),
+        )
+        return
+    await subscribe_and_greet(message, who, clean_source(command.args), sessions, settings, texts)
+
+
+async def check_channel(
+    query: CallbackQuery,
+    bot: Bot,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    texts: Texts,
+) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        channel = str(await reading(sessions, shop_settings.get, "subscription_channel"))
+        if await must_join(TelegramChannels(bot), channel, query.from_user.id):
+            await reply(query.message, await texts.get("channel_required", channel=channel))
+            return
+        who = profile_of(query.from_user)
+        await subscribe_and_greet(query.message, who, None, sessions, settings, texts)
+
+
+async def resume(
+    message: Message,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    texts: Texts,
+) -> None:
+    if message.from_user is None:
+        return
+    who = profile_of(message.from_user)
+    await subscribe_and_greet(message, who, None, sessions, settings, texts)
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """A subscription, with who the customer was before it and any gift they came back to."""
+
+    result: customers.Subscription
+    was_new: bool
+    was_active: bool
+    back: birthdays.BirthdaySaved | None
+
+
+async def subscribe(
+    session: AsyncSession,
+    who: customers.TelegramProfile,
+    *,
+    source: str | None,
+    now: datetime,
+    zone: tzinfo,
+) -> Subscribed:
+    before = await customers.find_by_telegram_id(session, who.telegram_id)
+    was_active = before is not None and before.status is CustomerStatus.ACTIVE
+    # Registered while asked to join the channel is not subscribed yet: still new.
+    was_new = before is None or before.subscribed_at is None
+    result = await customers.subscribe(session, who, now=now, source=source)
+    birthday = result.customer.birthday
+    back = None
+    if not was_new and not was_active and birthday is not None:
+        # Told while away that /start brings the birthday gifts back: keep it.
+        back = await birthdays.gift_if_due(session, result.customer, birthday, now=now, zone=zone)
+    return Subscribed(result, was_new, was_active, back)
+
+
+async def subscribe_and_greet(
+    message: Message,
+    who: customers.TelegramProfile,
+    source: str | None,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    texts: Texts,
+) -> None:
+    done = await in_transaction(
+        sessions, subscribe, who, source=source, now=utcnow(), zone=settings.zone
+    )
+    customer, discount = done.result.customer, done.result.discount
+    keyboard = await menu(texts, customer)
+    name = customer.first_name
+    if discount is not None:
+        greeting = await texts.get("welcome", first_name=name)
+        await reply(message, greeting, reply_markup=keyboard)
+        await reply(
+            message,
+            await texts.get(
+                "welcome_discount",
+                first_name=name,
+                percent=discount.percent,
+                code=discount.code,
+                expires_on=texts.last_day(discount.expires_at),
+            ),
+        )
+        return
+    key = "welcome" if done.was_new else "already_subscribed" if done.was_active else "welcome_back"
+    await reply(message, await texts.get(key, first_name=name), reply_markup=keyboard)
+    if done.back is not None and done.back.gift is not None:
+        gift = done.back.gift
+        await reply(
+            message,
+            await texts.get(
+                "birthday_discount",
+                first_name=name,
+                percent=gift.percent,
+                code=gift.code,
+                expires_on=texts.last_day(gift.expires_at),
+            ),
+        )
+        await send_discount_card(message, gift, texts)
