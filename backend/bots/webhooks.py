@@ -70,15 +70,16 @@ async def receive(bot_name: str, request: Request, secret: SecretHeader = None) 
 
 
 async def webhook_answer(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
-    """The method as Telegram's webhook answer; one with files is called here instead."""
+    """The method as Telegram's webhook answer; one with files is called here instead.
+
+    The session prepares the parameters as for a call of its own (defaults
+    filled in, unset fields left out, files set aside) and gives them as one
+    JSON object, read back here so the route answers `{"method": ..., ...}`.
+    """
     files: dict[str, InputFile] = {}
-    params = {
-        key: prepared
-        for key, value in method.model_dump(warnings=False).items()
-        if (prepared := bot.session.prepare_value(value, bot=bot, files=files, _dumps_json=False))
-        is not None
-    }
+    prepared = bot.session.prepare_value(method.model_dump(warnings=False), bot=bot, files=files)
     if files:
         await Dispatcher.silent_call_request(bot, method)
         return {"ok": True}
+    params: dict[str, Any] = bot.session.json_loads(prepared)
     return {"method": method.__api_method__, **params}

@@ -4,8 +4,8 @@ Message ids are per chat and shared by both sides, as in a real private chat,
 so a button pressed on "message 3" really refers to the bot's third message
 there, and edits or deletes of messages that never existed fail like on Telegram.
 
-Channels exist only when a test or demo adds them (`add_channel`); `getChat`,
-registered here, finds them by "@username" or id and, like Telegram, answers
+Channels exist only when a test or demo adds them (`add_channel`); `find_chat`
+finds them by "@username" or id for `getChat` and, like Telegram, answers
 "chat not found" for anything it does not know.
 """
 
@@ -16,25 +16,13 @@ import contextlib
 import copy
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from backend.fake_telegram.errors import bad_request
-from backend.fake_telegram.methods import method
-from backend.fake_telegram.models import BotState, FakeUser, SentMessage
-from backend.fake_telegram.params import Params
-
-if TYPE_CHECKING:
-    from backend.fake_telegram.state import FakeTelegram
+from backend.fake_telegram.models import FakeUser, SentMessage
 
 CALLBACK_QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
 FIRST_CHANNEL_ID = -1_001_500_000_000  # Telegram's channel ids are -100 followed by the id
-GIFT_TYPES = (
-    "unlimited_gifts",
-    "limited_gifts",
-    "unique_gifts",
-    "premium_subscription",
-    "gifts_from_channels",
-)
 
 
 class ChatLog:
@@ -181,17 +169,3 @@ class ChatLog:
             raise bad_request(CALLBACK_QUERY_INVALID)
         del self._callbacks[query_id or ""]
         return pending[1]
-
-
-@method("getChat")
-async def get_chat(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
-    """A ChatFullInfo: the Chat plus the fields Telegram always sends with it."""
-    reference = p.raw("chat_id")
-    if reference in (None, ""):
-        raise bad_request("chat_id is empty")
-    return {
-        **fake.chats.find_chat(reference),
-        "accent_color_id": 0,
-        "max_reaction_count": 11,
-        "accepted_gift_types": dict.fromkeys(GIFT_TYPES, False),
-    }

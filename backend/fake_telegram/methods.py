@@ -2,7 +2,9 @@
 
 Handlers take the fake, the calling bot and the call's parameters, and either
 return the `result` or raise `BotApiError`. Names are matched case-insensitively,
-as Telegram does; anything not listed here answers 404.
+as Telegram does; anything not listed here answers 404. A handler sees the fake
+only as `Telegram` (its chats and counters), so the methods don't depend on the
+`FakeTelegram` that dispatches to them.
 """
 
 from __future__ import annotations
@@ -12,18 +14,25 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from backend.fake_telegram.chats import ChatLog
 from backend.fake_telegram.errors import bad_request, conflict, forbidden
 from backend.fake_telegram.markup import check_length, formatted, inline_markup
 from backend.fake_telegram.models import BotState, SentMessage, Upload, jsonable
 from backend.fake_telegram.params import Params
 
-if TYPE_CHECKING:
-    from backend.fake_telegram.state import FakeTelegram
 
-Handler = Callable[["FakeTelegram", BotState, Params], Awaitable[Any]]
+class Telegram(Protocol):
+    """What a method reads and changes of the fake: its chats and its counters."""
+
+    chats: ChatLog
+    sent_count: int
+    forbidden_count: int
+
+
+Handler = Callable[[Telegram, BotState, Params], Awaitable[Any]]
 METHODS: dict[str, tuple[str, Handler]] = {}  # lower-cased name → (canonical name, handler)
 
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -35,6 +44,13 @@ NOT_MODIFIED = (
 CONFLICT_WEBHOOK = "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"  # noqa: E501
 CONFLICT_POLLING = (
     "terminated by other getUpdates request; make sure that only one bot instance is running"
+)
+GIFT_TYPES = (
+    "unlimited_gifts",
+    "limited_gifts",
+    "unique_gifts",
+    "premium_subscription",
+    "gifts_from_channels",
 )
 
 
@@ -55,7 +71,7 @@ def chat_id_of(p: Params) -> int | None:
         return None
 
 
-def _target(fake: FakeTelegram, bot: BotState, p: Params) -> tuple[int, dict[str, Any]]:
+def _target(fake: Telegram, bot: BotState, p: Params) -> tuple[int, dict[str, Any]]:
     if "chat_id" not in p:
         raise bad_request("chat_id is empty")
     chat_id = chat_id_of(p)
@@ -64,7 +80,7 @@ def _target(fake: FakeTelegram, bot: BotState, p: Params) -> tuple[int, dict[str
     return chat_id, fake.chats.chat(chat_id)
 
 
-def _reachable(fake: FakeTelegram, bot: BotState, chat_id: int) -> None:
+def _reachable(fake: Telegram, bot: BotState, chat_id: int) -> None:
     if (bot.token, chat_id) in fake.chats.blocked:
         fake.forbidden_count += 1
         raise forbidden()
@@ -77,7 +93,7 @@ def _message_id(p: Params, missing: str) -> int:
 
 
 def _record(
-    fake: FakeTelegram,
+    fake: Telegram,
     bot: BotState,
     chat_id: int,
     name: str,
@@ -107,7 +123,7 @@ def _record(
 
 
 def _new_message(
-    fake: FakeTelegram, bot: BotState, chat: dict[str, Any], markup: dict[str, Any] | None
+    fake: Telegram, bot: BotState, chat: dict[str, Any], markup: dict[str, Any] | None
 ) -> dict[str, Any]:
     message: dict[str, Any] = {
         "message_id": fake.chats.next_message_id(bot.token, chat["id"]),
@@ -141,12 +157,12 @@ def _text(
 
 
 @method("getMe")
-async def get_me(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def get_me(fake: Telegram, bot: BotState, p: Params) -> Any:
     return bot.as_user()
 
 
 @method("sendMessage")
-async def send_message(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def send_message(fake: Telegram, bot: BotState, p: Params) -> Any:
     chat_id, chat = _target(fake, bot, p)
     sent = _text(p, "text", 4096, "message", required=True)
     assert sent is not None
@@ -162,7 +178,7 @@ async def send_message(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
 
 
 @method("sendPhoto")
-async def send_photo(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def send_photo(fake: Telegram, bot: BotState, p: Params) -> Any:
     chat_id, chat = _target(fake, bot, p)
     photo = p.file("photo")
     if photo is None:
@@ -203,14 +219,14 @@ async def send_photo(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
 
 
 @method("sendChatAction")
-async def send_chat_action(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def send_chat_action(fake: Telegram, bot: BotState, p: Params) -> Any:
     chat_id, _ = _target(fake, bot, p)
     p.string("action", required="action is empty")
     _reachable(fake, bot, chat_id)
     return True
 
 
-async def _edit(fake: FakeTelegram, bot: BotState, p: Params, name: str, *, text: bool) -> Any:
+async def _edit(fake: Telegram, bot: BotState, p: Params, name: str, *, text: bool) -> Any:
     markup = inline_markup(p.structured("reply_markup", what="reply keyboard markup"))
     sent = _text(p, "text", 4096, "message", required=True) if text else None
     new_text, shown = sent if sent is not None else (None, {})
@@ -244,17 +260,17 @@ async def _edit(fake: FakeTelegram, bot: BotState, p: Params, name: str, *, text
 
 
 @method("editMessageText")
-async def edit_message_text(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def edit_message_text(fake: Telegram, bot: BotState, p: Params) -> Any:
     return await _edit(fake, bot, p, "editMessageText", text=True)
 
 
 @method("editMessageReplyMarkup")
-async def edit_message_reply_markup(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def edit_message_reply_markup(fake: Telegram, bot: BotState, p: Params) -> Any:
     return await _edit(fake, bot, p, "editMessageReplyMarkup", text=False)
 
 
 @method("deleteMessage")
-async def delete_message(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def delete_message(fake: Telegram, bot: BotState, p: Params) -> Any:
     chat_id, _ = _target(fake, bot, p)
     message_id = _message_id(p, "message identifier is not specified")
     if not fake.chats.forget(bot.token, chat_id, message_id):
@@ -264,7 +280,7 @@ async def delete_message(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
 
 
 @method("answerCallbackQuery")
-async def answer_callback_query(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def answer_callback_query(fake: Telegram, bot: BotState, p: Params) -> Any:
     chat_id = fake.chats.answer_callback(bot.token, p.string("callback_query_id"))
     text = p.string("text")
     if text is not None:
@@ -274,7 +290,7 @@ async def answer_callback_query(fake: FakeTelegram, bot: BotState, p: Params) ->
 
 
 @method("setWebhook")
-async def set_webhook(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def set_webhook(fake: Telegram, bot: BotState, p: Params) -> Any:
     url = p.string("url") or ""
     secret = p.string("secret_token")
     allowed_updates = p.structured("allowed_updates")
@@ -302,7 +318,7 @@ async def set_webhook(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
 
 
 @method("deleteWebhook")
-async def delete_webhook(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def delete_webhook(fake: Telegram, bot: BotState, p: Params) -> Any:
     bot.webhook_url = ""
     bot.webhook_secret = None
     if p.flag("drop_pending_updates"):
@@ -311,7 +327,7 @@ async def delete_webhook(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
 
 
 @method("getWebhookInfo")
-async def get_webhook_info(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def get_webhook_info(fake: Telegram, bot: BotState, p: Params) -> Any:
     info: dict[str, Any] = {
         "url": bot.webhook_url,
         "has_custom_certificate": False,
@@ -328,8 +344,22 @@ async def get_webhook_info(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
     return info
 
 
+@method("getChat")
+async def get_chat(fake: Telegram, bot: BotState, p: Params) -> Any:
+    """A ChatFullInfo: the Chat plus the fields Telegram always sends with it."""
+    reference = p.raw("chat_id")
+    if reference in (None, ""):
+        raise bad_request("chat_id is empty")
+    return {
+        **fake.chats.find_chat(reference),
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+        "accepted_gift_types": dict.fromkeys(GIFT_TYPES, False),
+    }
+
+
 @method("getChatMember")
-async def get_chat_member(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def get_chat_member(fake: Telegram, bot: BotState, p: Params) -> Any:
     """As Telegram: a channel by "@username" or id, a deleted one is "chat not found"."""
     if p.raw("chat_id") in (None, ""):
         raise bad_request("chat_id is empty")
@@ -350,7 +380,7 @@ def _commands_key(p: Params) -> str:
 
 
 @method("setMyCommands")
-async def set_my_commands(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def set_my_commands(fake: Telegram, bot: BotState, p: Params) -> Any:
     commands = p.structured("commands")
     if not isinstance(commands, list):
         raise bad_request("can't parse commands JSON object")
@@ -364,18 +394,18 @@ async def set_my_commands(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
 
 
 @method("getMyCommands")
-async def get_my_commands(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def get_my_commands(fake: Telegram, bot: BotState, p: Params) -> Any:
     return bot.commands.get(_commands_key(p), [])
 
 
 @method("deleteMyCommands")
-async def delete_my_commands(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def delete_my_commands(fake: Telegram, bot: BotState, p: Params) -> Any:
     bot.commands.pop(_commands_key(p), None)
     return True
 
 
 @method("getUpdates")
-async def get_updates(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def get_updates(fake: Telegram, bot: BotState, p: Params) -> Any:
     """Long polling: confirm below `offset`, then wait up to `timeout` for something new."""
     if bot.webhook_url:
         raise conflict(CONFLICT_WEBHOOK)
@@ -407,10 +437,10 @@ async def get_updates(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
 
 
 @method("close")
-async def close(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def close(fake: Telegram, bot: BotState, p: Params) -> Any:
     return True
 
 
 @method("logOut")
-async def log_out(fake: FakeTelegram, bot: BotState, p: Params) -> Any:
+async def log_out(fake: Telegram, bot: BotState, p: Params) -> Any:
     return True
