@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.bots.texts import Texts
 from backend.domain.database import create_engine, create_read_sessionmaker, create_sessionmaker
 from backend.domain.tasks import TaskQueue
 from backend.pubsub import PubSub, create_pubsub
 from backend.rate_limits import RateLimiter, RedisRateLimiter, create_rate_limiter
 from backend.settings import Settings
 from backend.telegram.clients import BotClients, create_bot_clients
+from backend.telegram.texts import Texts
 from backend.workers.broker import TaskiqTaskQueue, create_task_queue
 from backend.workers.in_process import InProcessTaskQueue
 

@@ -46,7 +46,7 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.bots.texts import Texts, reply
+from backend.bots.texts import reply
 from backend.bots.transactions import in_transaction, reading
 from backend.domain import cashiers, discounts, shop_settings
 from backend.domain.amounts import (
@@ -72,6 +72,7 @@ from backend.domain.money import bill, rubles
 from backend.domain.templates import Rendered
 from backend.rate_limits import RateLimiter
 from backend.settings import Settings
+from backend.telegram.texts import Texts
 
 if TYPE_CHECKING:
     from backend.bots.update_claims import UpdateClaim

@@ -12,12 +12,13 @@ from datetime import datetime
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.bots.texts import Texts, reply
+from backend.bots.texts import reply
 from backend.bots.transactions import in_transaction
 from backend.domain import admins
 from backend.domain.clock import utcnow
 from backend.domain.models import Admin
 from backend.settings import Settings
+from backend.telegram.texts import Texts
 
 
 async def admin_link(

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.bots.customer.cabinet import send_discount_card
 from backend.bots.customer.keyboards import cancel_button
-from backend.bots.texts import Texts, reply
+from backend.bots.texts import reply
 from backend.bots.transactions import in_transaction
 from backend.domain import birthdays
 from backend.domain.clock import business_date, utcnow
@@ -26,6 +26,7 @@ from backend.domain.errors import BirthdayAlreadySet, InvalidBirthday
 from backend.domain.models import Customer
 from backend.domain.templates import Rendered
 from backend.settings import Settings
+from backend.telegram.texts import Texts
 
 
 class BirthdayForm(StatesGroup):

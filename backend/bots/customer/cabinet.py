@@ -11,12 +11,13 @@ from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.bots.customer.keyboards import menu
-from backend.bots.texts import Texts, reply
+from backend.bots.texts import reply
 from backend.bots.transactions import reading
 from backend.domain import discounts
 from backend.domain.clock import utcnow
 from backend.domain.models import Customer, CustomerStatus, Discount
 from backend.telegram.qr_codes import qr_png
+from backend.telegram.texts import Texts
 
 
 async def show_discounts(

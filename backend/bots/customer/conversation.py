@@ -25,10 +25,11 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.bots.customer.keyboards import menu
-from backend.bots.texts import Texts, reply
+from backend.bots.texts import reply
 from backend.bots.transactions import reading
 from backend.domain import customers
 from backend.domain.models import Customer
+from backend.telegram.texts import Texts
 
 LEAVES_STATE = {"leaves_state": True}
 KNOWN_CUSTOMER = {"known_customer": True}

@@ -14,7 +14,8 @@ import logging
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
-from backend.bots.texts import Texts, reply
+from backend.bots.texts import reply
+from backend.telegram.texts import Texts
 
 log = logging.getLogger("dvorik.bots.customer")
 

@@ -15,8 +15,8 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from backend.bots.texts import Texts
 from backend.domain.models import Customer, CustomerStatus
+from backend.telegram.texts import Texts
 
 MENU = ("button_my_discounts", "button_birthday", "button_profile", "button_help")
 

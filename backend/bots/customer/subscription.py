@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.bots.customer.cabinet import send_discount_card
 from backend.bots.customer.keyboards import check_channel_button, menu
-from backend.bots.texts import Texts, reply
+from backend.bots.texts import reply
 from backend.bots.transactions import in_transaction, reading
 from backend.domain import birthdays, customers, shop_settings
 from backend.domain.channels import must_join
@@ -27,6 +27,7 @@ from backend.domain.clock import utcnow
 from backend.domain.models import CustomerStatus
 from backend.settings import Settings
 from backend.telegram.channels import TelegramChannels
+from backend.telegram.texts import Texts
 
 MAX_SOURCE = 64
 

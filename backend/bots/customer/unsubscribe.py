@@ -13,11 +13,12 @@ from aiogram.types import ChatMemberUpdated, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.bots.customer.keyboards import menu
-from backend.bots.texts import Texts, reply
+from backend.bots.texts import reply
 from backend.bots.transactions import in_transaction
 from backend.domain import customers
 from backend.domain.clock import utcnow
 from backend.domain.models import Customer
+from backend.telegram.texts import Texts
 
 
 async def stop(
