@@ -19,7 +19,6 @@ from backend.domain import (
     jobs,
     pagination,
     segments,
-    shop_settings,
 )
 from backend.domain import models as m
 from backend.domain.clock import business_date
@@ -306,8 +305,7 @@ class CustomerMutations:
                 segment_id=selection.segment_id,
                 now=info.context.now(),
             )
-            threshold = await shop_settings.get_int(session, "bulk_background_threshold")
-            if len(ids) <= threshold:
+            if await bulk.runs_inline(session, len(ids)):
                 affected = await bulk.tag_customers(
                     session, ids, add=add or [], remove=remove or [], actor=actor
                 )
@@ -344,8 +342,7 @@ class CustomerMutations:
             ids = await bulk.select_customers(
                 session, customer_ids=selection.ids, segment_id=selection.segment_id, now=now
             )
-            threshold = await shop_settings.get_int(session, "bulk_background_threshold")
-            inline = len(ids) <= threshold
+            inline = await bulk.runs_inline(session, len(ids))
             if inline:
                 affected = await bulk.issue_to_customers(
                     session, ids, request, actor=actor, now=now
