@@ -29,12 +29,12 @@ deleting the segment mid-send cannot change who gets the message.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,6 +102,29 @@ async def get(session: AsyncSession, broadcast_id: int, *, for_update: bool = Fa
     if broadcast is None:
         raise NotFound(f"broadcast {broadcast_id} does not exist", entity="broadcast")
     return broadcast
+
+
+async def by_ids(session: AsyncSession, ids: Iterable[int]) -> list[Broadcast]:
+    """The broadcasts among `ids` that exist, in no particular order (one statement)."""
+    return list(await session.scalars(select(Broadcast).where(Broadcast.id.in_(list(ids)))))
+
+
+def listing(statuses: Collection[BroadcastStatus] | None = None) -> Select[Broadcast]:
+    """Every broadcast, or those in one of `statuses` (the API pages it newest first)."""
+    query = select(Broadcast)
+    if statuses:
+        query = query.where(Broadcast.status.in_(statuses))
+    return query
+
+
+def delivery_listing(
+    broadcast_id: int, status: DeliveryStatus | None = None
+) -> Select[BroadcastDelivery]:
+    """A broadcast's delivery rows, or those in `status` (the API pages them in order)."""
+    query = select(BroadcastDelivery).where(BroadcastDelivery.broadcast_id == broadcast_id)
+    if status is not None:
+        query = query.where(BroadcastDelivery.status == status)
+    return query
 
 
 async def create(

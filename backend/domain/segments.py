@@ -513,6 +513,21 @@ async def get(session: AsyncSession, segment_id: int, *, for_update: bool = Fals
     return segment
 
 
+async def find(session: AsyncSession, segment_id: int) -> Segment | None:
+    """The segment, or None; one already in the session is not read again."""
+    return await session.get(Segment, segment_id)
+
+
+async def list_all(session: AsyncSession) -> list[Segment]:
+    """Every segment, by name."""
+    return list(await session.scalars(select(Segment).order_by(Segment.name)))
+
+
+async def by_ids(session: AsyncSession, ids: Iterable[int]) -> list[Segment]:
+    """The segments among `ids` that exist, in no particular order (one statement)."""
+    return list(await session.scalars(select(Segment).where(Segment.id.in_(list(ids)))))
+
+
 async def create(
     session: AsyncSession,
     name: str,

@@ -3,11 +3,10 @@
 import datetime as dt
 
 import strawberry
-from sqlalchemy import Select, select
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from backend.domain import pagination
+from backend.domain import audit, pagination
 from backend.domain.models import AuditEntry as AuditRow
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
@@ -40,27 +39,6 @@ class AuditEntry:
         )
 
 
-def _query(
-    entity_type: str | None,
-    entity_id: str | None,
-    actor_id: int | None,
-    actor_kind: ActorKind | None,
-    action: str | None,
-) -> Select[AuditRow]:
-    query = select(AuditRow)
-    if actor_kind is not None:
-        query = query.where(AuditRow.actor_kind == actor_kind)
-    if entity_type is not None:
-        query = query.where(AuditRow.entity_type == entity_type)
-    if entity_id is not None:
-        query = query.where(AuditRow.entity_id == entity_id)
-    if actor_id is not None:
-        query = query.where(AuditRow.actor_id == actor_id)
-    if action is not None:
-        query = query.where(AuditRow.action == action)
-    return query
-
-
 @strawberry.type
 class AuditQueries:
     @strawberry.field(
@@ -79,7 +57,13 @@ class AuditQueries:
         action: str | None = None,
         actor_kind: ActorKind | None = None,
     ) -> Connection[AuditEntry]:
-        query = _query(entity_type, entity_id, actor_id, actor_kind, action)
+        query = audit.listing(
+            entity_type=entity_type,
+            entity_id=entity_id,
+            actor_id=actor_id,
+            actor_kind=actor_kind,
+            action=action,
+        )
         session = await info.context.session()
         page = await pagination.keyset_page(
             session, query, ORDERING, first=first, after=decode_cursor(after, ORDERING)

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from backend.domain import broadcasts, pagination
+from backend.domain import broadcasts, pagination, segments
 from backend.domain import models as m
 from backend.domain.clock import utcnow
 from backend.graphql.customers import Customer
@@ -145,7 +144,7 @@ class Broadcast:
         after: str | None = None,
         status: DeliveryStatus | None = None,
     ) -> Connection[Delivery]:
-        query = _deliveries(self.id, status)
+        query = broadcasts.delivery_listing(self.id, status)
         session = await info.context.session()
         page = await pagination.keyset_page(
             session,
@@ -248,20 +247,6 @@ async def _snapshot(runtime: Runtime, broadcast_id: int) -> BroadcastProgress:
     return BroadcastProgress.of(broadcasts.progress_message(broadcast_id, stats, now=utcnow()))
 
 
-def _deliveries(broadcast_id: int, status: DeliveryStatus | None) -> Select[m.BroadcastDelivery]:
-    query = select(m.BroadcastDelivery).where(m.BroadcastDelivery.broadcast_id == broadcast_id)
-    if status is not None:
-        query = query.where(m.BroadcastDelivery.status == status)
-    return query
-
-
-def _broadcasts(statuses: list[BroadcastStatus] | None) -> Select[m.Broadcast]:
-    query = select(m.Broadcast)
-    if statuses:
-        query = query.where(m.Broadcast.status.in_(statuses))
-    return query
-
-
 # --- Inputs --------------------------------------------------------------------------------
 
 
@@ -306,7 +291,7 @@ class BroadcastQueries:
         after: str | None = None,
         status: list[BroadcastStatus] | None = None,
     ) -> Connection[Broadcast]:
-        query = _broadcasts(status)
+        query = broadcasts.listing(status)
         session = await info.context.session()
         page = await pagination.keyset_page(
             session, query, ORDERING, first=first, after=decode_cursor(after, ORDERING)
@@ -337,7 +322,7 @@ class _Changed:
         stats = await broadcasts.stats(session, row.id)
         segment = None
         if row.segment_id is not None:  # already in the identity map when it was checked
-            segment = await session.get(m.Segment, row.segment_id)
+            segment = await segments.find(session, row.segment_id)
         return cls(row, stats, segment)
 
     def answer(self, info: Info) -> Broadcast:

@@ -152,11 +152,10 @@ class DiscountQueries:
     ) -> Discount | None:
         if (id is None) == (code is None):
             raise ValidationFailed("give exactly one of id and code", field="id")
-        if id is not None:
-            session = await info.context.session()
-            row = await session.get(DiscountRow, id)
-            return Discount.of(row) if row else None
         session = await info.context.session()
+        if id is not None:
+            row = await discounts.find_by_id(session, id)
+            return Discount.of(row) if row else None
         try:
             return Discount.of(await discounts.find_by_code(session, code or ""))
         except CodeNotFound:

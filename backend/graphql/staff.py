@@ -3,7 +3,6 @@
 import datetime as dt
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
 from backend.domain import admins, cashiers
@@ -76,14 +75,12 @@ class StaffQueries:
     @strawberry.field(permission_classes=allow("Query.admins"))
     async def admins(self, info: Info) -> list[Admin]:
         session = await info.context.session()
-        rows = await session.scalars(select(m.Admin).order_by(m.Admin.email))
-        return [Admin.of(row) for row in rows]
+        return [Admin.of(row) for row in await admins.list_all(session)]
 
     @strawberry.field(permission_classes=allow("Query.cashiers"))
     async def cashiers(self, info: Info) -> list[Cashier]:
         session = await info.context.session()
-        rows = await session.scalars(select(m.Cashier).order_by(m.Cashier.store, m.Cashier.name))
-        return [Cashier.of(row) for row in rows]
+        return [Cashier.of(row) for row in await cashiers.list_all(session)]
 
 
 @strawberry.type
