@@ -6,12 +6,12 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from backend.domain import audit, pagination
+from backend.domain import audit, models, pagination
 from backend.domain.models import AuditEntry as AuditRow
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.permissions import allow
-from backend.graphql.scalars import ActorKind
+from backend.graphql.scalars import ActorKind, to_api, to_domain
 
 ORDERING = pagination.Ordering(AuditRow.id, AuditRow.id, pagination.Direction.DESC)
 
@@ -34,6 +34,7 @@ class AuditEntry:
         return copied(
             cls,
             row,
+            actor_kind=to_api(ActorKind, row.actor_kind),
             before=None if row.before is None else JSON(row.before),
             after=None if row.after is None else JSON(row.after),
         )
@@ -61,7 +62,7 @@ class AuditQueries:
             entity_type=entity_type,
             entity_id=entity_id,
             actor_id=actor_id,
-            actor_kind=actor_kind,
+            actor_kind=to_domain(models.ActorKind, actor_kind),
             action=action,
         )
         session = await info.context.session()

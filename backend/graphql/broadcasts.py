@@ -31,7 +31,7 @@ from backend.graphql.customers import Customer
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.permissions import allow
-from backend.graphql.scalars import BroadcastStatus, DeliveryStatus, ParseMode
+from backend.graphql.scalars import BroadcastStatus, DeliveryStatus, ParseMode, to_api, to_domain
 from backend.pubsub import broadcast_channel
 from backend.runtime import Runtime
 
@@ -81,7 +81,7 @@ class BroadcastStats:
 
     @classmethod
     def of(cls, stats: broadcasts.BroadcastStats) -> "BroadcastStats":
-        return copied(cls, stats)
+        return copied(cls, stats, status=to_api(BroadcastStatus, stats.status))
 
 
 @strawberry.type(description="One customer's copy of a broadcast.")
@@ -100,7 +100,7 @@ class Delivery:
 
     @classmethod
     def of(cls, row: m.BroadcastDelivery) -> "Delivery":
-        return copied(cls, row)
+        return copied(cls, row, status=to_api(DeliveryStatus, row.status))
 
 
 @strawberry.type(description="A message to many customers, and where its sending stands.")
@@ -144,7 +144,7 @@ class Broadcast:
         after: str | None = None,
         status: DeliveryStatus | None = None,
     ) -> Connection[Delivery]:
-        query = broadcasts.delivery_listing(self.id, status)
+        query = broadcasts.delivery_listing(self.id, to_domain(m.DeliveryStatus, status))
         session = await info.context.session()
         page = await pagination.keyset_page(
             session,
@@ -161,7 +161,12 @@ class Broadcast:
 
     @classmethod
     def of(cls, row: m.Broadcast) -> "Broadcast":
-        return copied(cls, row)
+        return copied(
+            cls,
+            row,
+            parse_mode=to_api(ParseMode, row.parse_mode),
+            status=to_api(BroadcastStatus, row.status),
+        )
 
 
 @strawberry.type(description="A live progress snapshot of a broadcast.")
@@ -291,7 +296,7 @@ class BroadcastQueries:
         after: str | None = None,
         status: list[BroadcastStatus] | None = None,
     ) -> Connection[Broadcast]:
-        query = broadcasts.listing(status)
+        query = broadcasts.listing([to_domain(m.BroadcastStatus, one) for one in status or ()])
         session = await info.context.session()
         page = await pagination.keyset_page(
             session, query, ORDERING, first=first, after=decode_cursor(after, ORDERING)
@@ -360,7 +365,7 @@ class BroadcastMutations:
                 session,
                 title=input.title,
                 text=input.text,
-                parse_mode=input.parse_mode,
+                parse_mode=to_domain(m.ParseMode, input.parse_mode),
                 segment_id=input.segment_id,
                 promo_percent=input.promo_percent,
                 actor=actor,
@@ -381,7 +386,7 @@ class BroadcastMutations:
                 actor=actor,
                 title=input.title,
                 text=input.text,
-                parse_mode=input.parse_mode,
+                parse_mode=to_domain(m.ParseMode, input.parse_mode),
                 segment_id=input.segment_id,
                 clear_segment=input.clear_segment,
                 promo_percent=input.promo_percent,

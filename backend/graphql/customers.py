@@ -25,7 +25,7 @@ from backend.domain.clock import business_date
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, SortDirection, connection, decode_cursor
 from backend.graphql.permissions import allow, hidden_unless, searchable_fields
-from backend.graphql.scalars import CustomerStatus, DiscountKind, require_aware
+from backend.graphql.scalars import CustomerStatus, DiscountKind, require_aware, to_api, to_domain
 
 if TYPE_CHECKING:
     from backend.graphql.discounts import Discount
@@ -80,7 +80,14 @@ class Customer:
 
     @classmethod
     def of(cls, row: m.Customer, **preloaded: Any) -> "Customer":
-        return copied(cls, row, telegram_id=str(row.telegram_id), model=row, **preloaded)
+        return copied(
+            cls,
+            row,
+            telegram_id=str(row.telegram_id),
+            status=to_api(CustomerStatus, row.status),
+            model=row,
+            **preloaded,
+        )
 
 
 def _discounts(rows: list[m.Discount]) -> list["Discount"]:
@@ -197,6 +204,8 @@ class CustomerFilter:
         raw: dict[str, Any] = {
             name: getattr(self, name) for name in rule_fields if getattr(self, name) is not None
         }
+        if self.status is not None:
+            raw["status"] = [to_domain(m.CustomerStatus, status) for status in self.status]
         return customer_search.CustomerFilter(
             search=self.search,
             search_in=frozenset(SEARCHED_AS[field] for field in searchable_fields(role, SEARCH)),
@@ -336,7 +345,7 @@ class CustomerMutations:
         actor = await info.context.actor()
         now = info.context.now()
         request = discounts.IssueRequest(
-            kind, percent=percent, valid_days=valid_days, reason=reason
+            to_domain(m.DiscountKind, kind), percent=percent, valid_days=valid_days, reason=reason
         )
         async with info.context.transaction() as session:
             ids = await bulk.select_customers(
@@ -357,7 +366,7 @@ class CustomerMutations:
         await info.context.runtime.tasks.enqueue(
             "bulk_issue_discount",
             customer_ids=ids,
-            kind=kind.value,
+            kind=request.kind.value,
             reason=reason,
             percent=percent,
             valid_days=valid_days,

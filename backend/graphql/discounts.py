@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from backend.domain import discount_search, discounts, kpi, notifications, pagination
+from backend.domain import discount_search, discounts, kpi, models, notifications, pagination
 from backend.domain.clock import last_valid_day
 from backend.domain.errors import CodeNotFound, ValidationFailed
 from backend.domain.models import Discount as DiscountRow
@@ -15,7 +15,14 @@ from backend.graphql.customer_messages import CustomerNotification, enqueue_afte
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.permissions import allow
-from backend.graphql.scalars import ActorKind, DiscountKind, DiscountStatus, require_aware
+from backend.graphql.scalars import (
+    ActorKind,
+    DiscountKind,
+    DiscountStatus,
+    require_aware,
+    to_api,
+    to_domain,
+)
 
 if TYPE_CHECKING:
     from backend.graphql.customers import Customer
@@ -82,7 +89,13 @@ class Discount:
 
     @classmethod
     def of(cls, row: DiscountRow) -> "Discount":
-        return copied(cls, row, issued_by=row.issued_by_kind)
+        return copied(
+            cls,
+            row,
+            kind=to_api(DiscountKind, row.kind),
+            status=to_api(DiscountStatus, row.status),
+            issued_by=to_api(ActorKind, row.issued_by_kind),
+        )
 
 
 @strawberry.input
@@ -98,8 +111,8 @@ class DiscountFilter:
 
     def to_domain(self) -> discount_search.DiscountFilter:
         return discount_search.DiscountFilter(
-            kinds=tuple(kind for kind in self.kinds or ()),
-            statuses=tuple(self.statuses or ()),
+            kinds=tuple(to_domain(models.DiscountKind, kind) for kind in self.kinds or ()),
+            statuses=tuple(to_domain(models.DiscountStatus, one) for one in self.statuses or ()),
             issued_from=require_aware(self.issued_from, "issuedFrom"),
             issued_to=require_aware(self.issued_to, "issuedTo"),
             cashier_id=self.cashier_id,
@@ -118,11 +131,46 @@ class IssueDiscountInput:
     valid_days: int | None = None
 
 
-StatusCount = strawberry.type(kpi.StatusCount)
-KindCount = strawberry.type(kpi.KindCount)
-DiscountStats = strawberry.type(
-    kpi.DiscountStats, description="Discounts issued in a period, and redemptions in it."
-)
+@strawberry.type
+class StatusCount:
+    status: DiscountStatus
+    count: int
+
+    @classmethod
+    def of(cls, count: kpi.StatusCount) -> "StatusCount":
+        return cls(status=to_api(DiscountStatus, count.status), count=count.count)
+
+
+@strawberry.type
+class KindCount:
+    kind: DiscountKind
+    count: int
+
+    @classmethod
+    def of(cls, count: kpi.KindCount) -> "KindCount":
+        return cls(kind=to_api(DiscountKind, count.kind), count=count.count)
+
+
+@strawberry.type(description="Discounts issued in a period, and redemptions in it.")
+class DiscountStats:
+    start: dt.date
+    end: dt.date
+    zone: str
+    issued: int
+    by_status: list[StatusCount]
+    by_kind: list[KindCount]
+    average_percent: float | None
+    redeemed: int
+    purchase_total: Decimal
+
+    @classmethod
+    def of(cls, stats: kpi.DiscountStats) -> "DiscountStats":
+        return copied(
+            cls,
+            stats,
+            by_status=[StatusCount.of(count) for count in stats.by_status],
+            by_kind=[KindCount.of(count) for count in stats.by_kind],
+        )
 
 
 @strawberry.type
@@ -162,11 +210,12 @@ class DiscountQueries:
             return None
 
     @strawberry.field(permission_classes=allow("Query.discountStats"))
-    async def discount_stats(self, info: Info, start: dt.date, end: dt.date) -> DiscountStats:  # type: ignore[valid-type]
+    async def discount_stats(self, info: Info, start: dt.date, end: dt.date) -> DiscountStats:
         session = await info.context.session()
-        return await kpi.discount_stats(
+        stats = await kpi.discount_stats(
             session, start=start, end=end, zone=info.context.settings.zone
         )
+        return DiscountStats.of(stats)
 
 
 @strawberry.type
@@ -175,7 +224,7 @@ class DiscountMutations:
     async def issue_discount(self, info: Info, input: IssueDiscountInput) -> Discount:
         actor = await info.context.actor()
         request = discounts.IssueRequest(
-            input.kind,
+            to_domain(models.DiscountKind, input.kind),
             percent=input.percent,
             valid_days=input.valid_days,
             reason=input.reason,

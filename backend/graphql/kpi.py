@@ -28,8 +28,9 @@ from strawberry.types import Info
 
 from backend.domain import kpi as report
 from backend.domain import kpi_rollup
-from backend.graphql import scalars  # noqa: F401 - registers DiscountKind, used by the report
+from backend.graphql.mapping import copied
 from backend.graphql.permissions import allow
+from backend.graphql.scalars import DiscountKind, to_api
 
 log = logging.getLogger("dvorik.graphql.kpi")
 # One request of this process (per event loop) stores the rollup's days at a time.
@@ -53,12 +54,39 @@ strawberry.type(
     description="`total`: customers created before the period's end; `new`: within it; "
     "`active`, `unsubscribed`, `blocked`: current counts over all customers.",
 )
-strawberry.type(
-    report.DiscountKindKpi,
+
+
+@strawberry.type(
     description="Discounts of one kind (all kinds when `kind` is null): issued and redeemed "
-    "within the period; `converted`: issued within it and redeemed by now.",
+    "within the period; `converted`: issued within it and redeemed by now."
 )
-strawberry.type(report.DiscountKpi)
+class DiscountKindKpi:
+    kind: DiscountKind | None
+    issued: int
+    redeemed: int
+    converted: int
+    conversion: float
+    issued_series: report.Series
+    redeemed_series: report.Series
+
+    @classmethod
+    def of(cls, figures: report.DiscountKindKpi) -> "DiscountKindKpi":
+        return copied(cls, figures, kind=to_api(DiscountKind, figures.kind))
+
+
+@strawberry.type
+class DiscountKpi:
+    overall: DiscountKindKpi
+    by_kind: list[DiscountKindKpi]
+
+    @classmethod
+    def of(cls, figures: report.DiscountKpi) -> "DiscountKpi":
+        return cls(
+            overall=DiscountKindKpi.of(figures.overall),
+            by_kind=[DiscountKindKpi.of(kind) for kind in figures.by_kind],
+        )
+
+
 strawberry.type(
     report.BroadcastConversion,
     description="Promo discounts a broadcast handed out within the period, and how many "
@@ -70,11 +98,38 @@ strawberry.type(
 )
 strawberry.type(report.StoreRedemptions, description="Null store: no store was recorded.")
 strawberry.type(report.RedemptionKpi)
-strawberry.type(
-    report.KpiReport,
+
+
+@strawberry.type(
     description="Key figures over business days start..end (both included) in the shop's "
-    "zone; `buckets` are the buckets every series has.",
+    "zone; `buckets` are the buckets every series has."
 )
+class KpiReport:
+    start: dt.date
+    end: dt.date
+    granularity: report.Granularity
+    zone: str
+    as_of: dt.datetime
+    buckets: list[dt.date]
+    customers: report.CustomerKpi
+    discounts: DiscountKpi
+    broadcasts: list[report.BroadcastConversion]
+    redemptions: report.RedemptionKpi
+
+    @classmethod
+    def of(cls, figures: report.KpiReport) -> "KpiReport":
+        return cls(
+            start=figures.start,
+            end=figures.end,
+            granularity=figures.granularity,
+            zone=figures.zone,
+            as_of=figures.as_of,
+            buckets=figures.buckets,
+            customers=figures.customers,
+            discounts=DiscountKpi.of(figures.discounts),
+            broadcasts=figures.broadcasts,
+            redemptions=figures.redemptions,
+        )
 
 
 @strawberry.type
@@ -89,15 +144,16 @@ class KpiQueries:
         start: dt.date,
         end: dt.date,
         granularity: report.Granularity = report.Granularity.DAY,
-    ) -> report.KpiReport:
+    ) -> KpiReport:
         zone, now = info.context.settings.zone, info.context.now()
         report.check_period(start, end)
         session = await info.context.session()
         if await kpi_rollup.lacks(session, zone=zone, start=start, now=now):
             await _store_days(info, session, zone, start, now)
-        return await report.kpi(
+        figures = await report.kpi(
             session, start=start, end=end, granularity=granularity, zone=zone, now=now
         )
+        return KpiReport.of(figures)
 
 
 async def _store_days(

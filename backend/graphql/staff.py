@@ -10,7 +10,7 @@ from backend.domain import models as m
 from backend.domain.errors import NotFound, ValidationFailed
 from backend.graphql.mapping import copied
 from backend.graphql.permissions import allow
-from backend.graphql.scalars import AdminRole
+from backend.graphql.scalars import AdminRole, to_api, to_domain
 
 
 @strawberry.type
@@ -24,7 +24,12 @@ class Admin:
 
     @classmethod
     def of(cls, row: m.Admin) -> "Admin":
-        return copied(cls, row, telegram_id=str(row.telegram_id) if row.telegram_id else None)
+        return copied(
+            cls,
+            row,
+            role=to_api(AdminRole, row.role),
+            telegram_id=str(row.telegram_id) if row.telegram_id else None,
+        )
 
 
 @strawberry.type
@@ -93,7 +98,7 @@ class StaffMutations:
                 session,
                 input.email,
                 input.password,
-                input.role,
+                to_domain(m.AdminRole, input.role),
                 actor=actor,
                 telegram_id=_telegram_id(input.telegram_id),
             )
@@ -106,7 +111,7 @@ class StaffMutations:
             row = await admins.change_access(
                 session,
                 id,
-                role=input.role,
+                role=to_domain(m.AdminRole, input.role),
                 is_active=input.is_active,
                 actor=actor,
             )
