@@ -2,21 +2,19 @@
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from backend.domain import discount_search, discounts, kpi, models, notifications, pagination
-from backend.domain.clock import last_valid_day
 from backend.domain.errors import CodeNotFound, ValidationFailed
 from backend.domain.models import Discount as DiscountRow
-from backend.graphql.customer_messages import CustomerNotification, enqueue_after_commit
+from backend.graphql.customer_messages import enqueue_after_commit
+from backend.graphql.customers.types import Discount
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.permissions import allow
 from backend.graphql.scalars import (
-    ActorKind,
     DiscountKind,
     DiscountStatus,
     require_aware,
@@ -24,78 +22,7 @@ from backend.graphql.scalars import (
     to_domain,
 )
 
-if TYPE_CHECKING:
-    from backend.graphql.customers import Customer
-    from backend.graphql.staff import Cashier
-
 ORDERING = pagination.Ordering(DiscountRow.issued_at, DiscountRow.id, pagination.Direction.DESC)
-
-
-@strawberry.type(description="A percent off behind a code a cashier types at the till.")
-class Discount:
-    id: int
-    customer_id: int
-    kind: DiscountKind
-    percent: int
-    code: str
-    status: DiscountStatus
-    issued_at: dt.datetime
-    expires_at: dt.datetime
-    redeemed_at: dt.datetime | None
-    cancelled_at: dt.datetime | None
-    issued_by: ActorKind
-    issued_by_admin_id: int | None
-    reason: str | None
-    cashier_id: int | None
-    purchase_amount: Decimal | None
-    store: str | None
-    broadcast_id: int | None
-
-    @strawberry.field
-    async def customer(
-        self, info: Info
-    ) -> Annotated["Customer", strawberry.lazy("backend.graphql.customers")] | None:
-        from backend.graphql.customers import Customer
-
-        row = await info.context.loaders.customer.load(self.customer_id)
-        return Customer.of(row) if row else None
-
-    @strawberry.field(description="Who redeemed it at the till.")
-    async def cashier(
-        self, info: Info
-    ) -> Annotated["Cashier", strawberry.lazy("backend.graphql.staff")] | None:
-        from backend.graphql.staff import Cashier
-
-        if self.cashier_id is None:
-            return None
-        row = await info.context.loaders.cashier.load(self.cashier_id)
-        return Cashier.of(row) if row else None
-
-    @strawberry.field(
-        description="The last day the code can be used, in the shop's time zone: the day the"
-        " customer and the till are shown (expiresAt is the midnight after it)."
-    )
-    def valid_through(self, info: Info) -> dt.date:
-        return last_valid_day(self.expires_at, info.context.settings.zone)
-
-    @strawberry.field(
-        description="Whether the customer is told of it: queued, held for quiet hours, sent,"
-        " or not sent and why (blocked, unsubscribed). None: no notice (given by the bot)."
-    )
-    async def notification(self, info: Info) -> CustomerNotification | None:
-        session = await info.context.session()
-        row = await notifications.for_discount(session, self.id)
-        return CustomerNotification.of(row) if row else None
-
-    @classmethod
-    def of(cls, row: DiscountRow) -> "Discount":
-        return copied(
-            cls,
-            row,
-            kind=to_api(DiscountKind, row.kind),
-            status=to_api(DiscountStatus, row.status),
-            issued_by=to_api(ActorKind, row.issued_by_kind),
-        )
 
 
 @strawberry.input

@@ -8,7 +8,7 @@ few statements as a page of 10.
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
@@ -16,8 +16,12 @@ from strawberry.dataloader import DataLoader
 from backend.domain import admins, broadcasts, cashiers, customers, discount_search, segments
 from backend.domain.models import Admin, Broadcast, Cashier, Customer, Discount, Segment
 
-if TYPE_CHECKING:
-    from backend.graphql.context import Context
+
+class Sessions(Protocol):
+    """What the loaders need of the request's context: a read session of their own."""
+
+    async def session(self) -> AsyncSession: ...
+
 
 V = TypeVar("V")
 
@@ -42,7 +46,7 @@ class Loaders:
     broadcast_stats: DataLoader[int, broadcasts.BroadcastStats]
 
 
-def create_loaders(context: "Context") -> Loaders:
+def create_loaders(context: Sessions) -> Loaders:
     def by_id(
         read: Callable[[AsyncSession, Sequence[int]], Awaitable[list[R]]],
     ) -> DataLoader[int, R | None]:

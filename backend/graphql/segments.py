@@ -14,7 +14,7 @@ from strawberry.types import Info
 
 from backend.domain import models as m
 from backend.domain import pagination, segments
-from backend.graphql.customers import Customer
+from backend.graphql.customers.types import Customer
 from backend.graphql.mapping import copied
 from backend.graphql.permissions import allow
 

@@ -1,20 +1,17 @@
 """Broadcasts as the admin API shows them: the card, its stats and its delivery rows."""
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from backend.domain import broadcasts, pagination
 from backend.domain import models as m
-from backend.graphql.customers import Customer
+from backend.graphql.customers.types import Customer
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.scalars import BroadcastStatus, DeliveryStatus, ParseMode, to_api, to_domain
-
-if TYPE_CHECKING:
-    from backend.graphql.segments import Segment
+from backend.graphql.segments import Segment
 
 DELIVERY_ORDERING = pagination.Ordering(
     m.BroadcastDelivery.id, m.BroadcastDelivery.id, pagination.Direction.ASC
@@ -72,11 +69,7 @@ class Broadcast:
     updated_at: dt.datetime
 
     @strawberry.field
-    async def segment(
-        self, info: Info
-    ) -> Annotated["Segment", strawberry.lazy("backend.graphql.segments")] | None:
-        from backend.graphql.segments import Segment
-
+    async def segment(self, info: Info) -> Segment | None:
         if self.segment_id is None:
             return None
         row = await info.context.loaders.segment.load(self.segment_id)
