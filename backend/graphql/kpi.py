@@ -1,7 +1,8 @@
 """The KPI dashboard in the admin API: key figures over a period, with chart series.
 
 The domain's frozen report dataclasses are registered as GraphQL types as they
-are (the same classes, so nothing is copied); every series comes out as
+are (the same classes, so nothing is copied), except the three that hold a
+`DiscountKind`, declared here to map it to the API's enum; every series comes out as
 `{ name total points { bucket value } }` with one point per bucket, zeros
 included, so a chart draws it as it is.
 
