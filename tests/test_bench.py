@@ -126,7 +126,7 @@ async def test_common_tags_switch_the_list_to_a_per_row_plan_with_the_same_answe
             await make_customer(
                 session, tags=tags, status=status, created_at=start + timedelta(hours=number)
             )
-    monkeypatch.setattr(segments, "COMMON_TAG", 6)  # сладкоежка: 15 members, vip: 5
+    monkeypatch.setattr(segments.members, "COMMON_TAG", 6)  # сладкоежка: 15 members, vip: 5
     now = datetime(2025, 4, 1, tzinfo=UTC)
     order = customer_search.ordering("created_at", Direction.DESC)
     for raw, common in (

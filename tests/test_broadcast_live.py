@@ -22,7 +22,7 @@ from backend.domain.clock import utcnow
 from backend.domain.deliveries import IN_FLIGHT
 from backend.domain.models import AdminRole, BroadcastDelivery, CustomerStatus, DeliveryStatus
 from backend.graphql import tokens
-from backend.graphql.broadcasts import QUIET_CHECK_SECONDS
+from backend.graphql.broadcasts.progress import QUIET_CHECK_SECONDS
 from tests.api import JWT_SECRET
 from tests.bots import CUSTOMER_TOKEN, Telegram, telegram_world
 from tests.factories import make_admin, make_customer

@@ -376,7 +376,7 @@ async def test_tags_are_looked_up_once_and_a_tag_nobody_has_is_handled_by_its_ru
         ({"tags_none": ["сладкоежка"]}, [plain.id]),
     ]
     for common_from in (1, 1000):  # each tag common, then none
-        monkeypatch.setattr(segments, "COMMON_TAG", common_from)
+        monkeypatch.setattr(segments.members, "COMMON_TAG", common_from)
         for raw, expected in cases:
             rules = segments.parse_rules(raw)
             tags = await segments.look_up_tags(session, rules, probe=True)

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -115,6 +116,16 @@ async def create(
 async def find_by_email(session: AsyncSession, email: str) -> Admin | None:
     result = await session.scalars(select(Admin).where(func.lower(Admin.email) == email.lower()))
     return result.first()
+
+
+async def list_all(session: AsyncSession) -> list[Admin]:
+    """Every admin, by email (the owner's list)."""
+    return list(await session.scalars(select(Admin).order_by(Admin.email)))
+
+
+async def by_ids(session: AsyncSession, ids: Sequence[int]) -> list[Admin]:
+    """The admins among `ids` that exist, in no particular order (one statement)."""
+    return list(await session.scalars(select(Admin).where(Admin.id.in_(ids))))
 
 
 async def find_by_telegram_id(session: AsyncSession, telegram_id: int) -> Admin | None:

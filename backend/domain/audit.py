@@ -1,7 +1,7 @@
 """Who did what: every change a person makes leaves an `AuditEntry`.
 
 Services call `record` inside the same transaction as the change, so a change
-and its audit line land (or roll back) together.
+and its audit line land (or roll back) together; `listing` is what owners read.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain.clock import utcnow
@@ -80,3 +81,26 @@ async def record(
     session.add(entry)
     await session.flush()
     return entry
+
+
+def listing(
+    *,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    actor_id: int | None = None,
+    actor_kind: ActorKind | None = None,
+    action: str | None = None,
+) -> Select[AuditEntry]:
+    """The log's lines for which every filter given holds (the API pages it newest first)."""
+    query = select(AuditEntry)
+    if actor_kind is not None:
+        query = query.where(AuditEntry.actor_kind == actor_kind)
+    if entity_type is not None:
+        query = query.where(AuditEntry.entity_type == entity_type)
+    if entity_id is not None:
+        query = query.where(AuditEntry.entity_id == entity_id)
+    if actor_id is not None:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    return query

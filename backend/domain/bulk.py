@@ -1,8 +1,9 @@
 """Bulk customer actions: tag many, or give many a discount, in one transaction.
 
-A selection is explicit ids or a segment. Small selections run inline; the
-GraphQL layer hands larger ones to a background job (threshold in the shop
-settings) which calls these same functions. Every discount given in bulk gets
+A selection is explicit ids or a segment. Small selections run inline
+(`runs_inline`: up to the shop setting `bulk_background_threshold`); the
+GraphQL layer hands larger ones to a background job which calls these same
+functions. Every discount given in bulk gets
 its notice row in the same transaction (`notifications.plan_discount_notices`);
 the workers send them through the broadcast engine's shared rate limit.
 """
@@ -15,7 +16,7 @@ from datetime import datetime, tzinfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.domain import audit, customers, discounts, notifications, segments
+from backend.domain import audit, customers, discounts, notifications, segments, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.clock import shop_zone
 from backend.domain.errors import ValidationFailed
@@ -44,6 +45,11 @@ async def select_customers(
         raise ValidationFailed(f"at most {MAX_EXPLICIT_IDS} ids; use a segment", field="ids")
     found = await session.scalars(select(Customer.id).where(Customer.id.in_(ids)))
     return sorted(found)
+
+
+async def runs_inline(session: AsyncSession, count: int) -> bool:
+    """Whether a bulk action on `count` customers runs in the request (or in a background job)."""
+    return count <= await shop_settings.get_int(session, "bulk_background_threshold")
 
 
 async def tag_customers(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -79,6 +80,16 @@ async def join(session: AsyncSession, raw_code: str, telegram_id: int, *, now: d
 async def find_by_telegram_id(session: AsyncSession, telegram_id: int) -> Cashier | None:
     result = await session.scalars(select(Cashier).where(Cashier.telegram_id == telegram_id))
     return result.first()
+
+
+async def list_all(session: AsyncSession) -> list[Cashier]:
+    """Every cashier, by store and then name (the admin's list)."""
+    return list(await session.scalars(select(Cashier).order_by(Cashier.store, Cashier.name)))
+
+
+async def by_ids(session: AsyncSession, ids: Sequence[int]) -> list[Cashier]:
+    """The cashiers among `ids` that exist, in no particular order (one statement)."""
+    return list(await session.scalars(select(Cashier).where(Cashier.id.in_(ids))))
 
 
 async def set_active(

@@ -28,6 +28,7 @@ from backend.domain.models import (
     Discount,
     DiscountKind,
     Tag,
+    customer_tags,
 )
 
 MAX_TAG_LENGTH = 64
@@ -68,6 +69,22 @@ async def get(session: AsyncSession, customer_id: int, *, for_update: bool = Fal
 async def find_by_telegram_id(session: AsyncSession, telegram_id: int) -> Customer | None:
     result = await session.scalars(select(Customer).where(Customer.telegram_id == telegram_id))
     return result.first()
+
+
+async def by_ids(session: AsyncSession, ids: Sequence[int]) -> list[Customer]:
+    """The customers among `ids` that exist, in no particular order (one statement)."""
+    return list(await session.scalars(select(Customer).where(Customer.id.in_(ids))))
+
+
+async def tag_names(session: AsyncSession, ids: Sequence[int]) -> list[tuple[int, str]]:
+    """(customer id, tag name) for every tag of these customers, by tag name."""
+    rows = await session.execute(
+        select(customer_tags.c.customer_id, Tag.name)
+        .join(Tag, Tag.id == customer_tags.c.tag_id)
+        .where(customer_tags.c.customer_id.in_(ids))
+        .order_by(Tag.name)
+    )
+    return [(customer_id, name) for customer_id, name in rows]
 
 
 async def register(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain.models import Discount, DiscountKind, DiscountStatus
 
@@ -42,3 +44,13 @@ def query(discount_filter: DiscountFilter) -> Select[Discount]:
     if f.broadcast_id is not None:
         conditions.append(Discount.broadcast_id == f.broadcast_id)
     return select(Discount).where(*conditions)
+
+
+async def of_customers(session: AsyncSession, customer_ids: Sequence[int]) -> list[Discount]:
+    """Every discount of these customers, newest first (one statement for a page of them)."""
+    result = await session.scalars(
+        select(Discount)
+        .where(Discount.customer_id.in_(customer_ids))
+        .order_by(Discount.issued_at.desc(), Discount.id.desc())
+    )
+    return list(result)

@@ -3,16 +3,15 @@
 import datetime as dt
 
 import strawberry
-from sqlalchemy import Select, select
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from backend.domain import pagination
+from backend.domain import audit, models, pagination
 from backend.domain.models import AuditEntry as AuditRow
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.permissions import allow
-from backend.graphql.scalars import ActorKind
+from backend.graphql.scalars import ActorKind, to_api, to_domain
 
 ORDERING = pagination.Ordering(AuditRow.id, AuditRow.id, pagination.Direction.DESC)
 
@@ -35,30 +34,10 @@ class AuditEntry:
         return copied(
             cls,
             row,
+            actor_kind=to_api(ActorKind, row.actor_kind),
             before=None if row.before is None else JSON(row.before),
             after=None if row.after is None else JSON(row.after),
         )
-
-
-def _query(
-    entity_type: str | None,
-    entity_id: str | None,
-    actor_id: int | None,
-    actor_kind: ActorKind | None,
-    action: str | None,
-) -> Select[AuditRow]:
-    query = select(AuditRow)
-    if actor_kind is not None:
-        query = query.where(AuditRow.actor_kind == actor_kind)
-    if entity_type is not None:
-        query = query.where(AuditRow.entity_type == entity_type)
-    if entity_id is not None:
-        query = query.where(AuditRow.entity_id == entity_id)
-    if actor_id is not None:
-        query = query.where(AuditRow.actor_id == actor_id)
-    if action is not None:
-        query = query.where(AuditRow.action == action)
-    return query
 
 
 @strawberry.type
@@ -79,7 +58,13 @@ class AuditQueries:
         action: str | None = None,
         actor_kind: ActorKind | None = None,
     ) -> Connection[AuditEntry]:
-        query = _query(entity_type, entity_id, actor_id, actor_kind, action)
+        query = audit.listing(
+            entity_type=entity_type,
+            entity_id=entity_id,
+            actor_id=actor_id,
+            actor_kind=to_domain(models.ActorKind, actor_kind),
+            action=action,
+        )
         session = await info.context.session()
         page = await pagination.keyset_page(
             session, query, ORDERING, first=first, after=decode_cursor(after, ORDERING)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
@@ -26,11 +26,9 @@ from backend.domain.clock import utcnow
 from backend.domain.errors import Unauthenticated
 from backend.domain.models import Admin
 from backend.graphql import tokens
+from backend.graphql.loaders import Loaders, create_loaders
 from backend.observability.requests import request_id_of
 from backend.runtime import Runtime
-
-if TYPE_CHECKING:
-    from backend.graphql.loaders import Loaders
 
 
 class Context(BaseContext):
@@ -54,8 +52,6 @@ class Context(BaseContext):
 
     @cached_property
     def loaders(self) -> Loaders:
-        from backend.graphql.loaders import create_loaders
-
         return create_loaders(self)
 
     async def session(self) -> AsyncSession:

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from backend.domain import customer_care
-from backend.graphql.customers import Customer
+from backend.graphql.customers.types import Customer
 from backend.graphql.permissions import allow
 
 

@@ -16,15 +16,12 @@ import logging
 import strawberry
 from strawberry.types import Info
 
-from backend.domain import notifications
+from backend.domain import models, notifications
 from backend.domain.models.notifications import CustomerNotification as NotificationRow
-from backend.domain.models.notifications import NotificationStatus
 from backend.graphql.permissions import allow
-from backend.graphql.scalars import ParseMode
+from backend.graphql.scalars import NotificationStatus, ParseMode, to_api, to_domain
 
 log = logging.getLogger("dvorik.graphql.customer_messages")
-
-strawberry.enum(NotificationStatus, description="Where a message to one customer stands.")
 
 
 @strawberry.type(description="One message to one customer: a discount's notice or an admin's.")
@@ -49,7 +46,7 @@ class CustomerNotification:
             customer_id=row.customer_id,
             discount_id=row.discount_id,
             template_key=row.template_key,
-            status=row.status,
+            status=to_api(NotificationStatus, row.status),
             reason=row.reason,
             not_before=row.not_before,
             sent_at=row.sent_at,
@@ -92,7 +89,7 @@ class CustomerMessageMutations:
                 customer_id,
                 template_key=template_key,
                 text=text,
-                parse_mode=parse_mode,
+                parse_mode=to_domain(models.ParseMode, parse_mode),
                 actor=actor,
                 now=info.context.now(),
             )

@@ -2,87 +2,27 @@
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
-from backend.domain import discount_search, discounts, kpi, notifications, pagination
-from backend.domain.clock import last_valid_day
+from backend.domain import discount_search, discounts, kpi, models, notifications, pagination
 from backend.domain.errors import CodeNotFound, ValidationFailed
 from backend.domain.models import Discount as DiscountRow
-from backend.graphql.customer_messages import CustomerNotification, enqueue_after_commit
+from backend.graphql.customer_messages import enqueue_after_commit
+from backend.graphql.customers.types import Discount
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.permissions import allow
-from backend.graphql.scalars import ActorKind, DiscountKind, DiscountStatus, require_aware
-
-if TYPE_CHECKING:
-    from backend.graphql.customers import Customer
-    from backend.graphql.staff import Cashier
+from backend.graphql.scalars import (
+    DiscountKind,
+    DiscountStatus,
+    require_aware,
+    to_api,
+    to_domain,
+)
 
 ORDERING = pagination.Ordering(DiscountRow.issued_at, DiscountRow.id, pagination.Direction.DESC)
-
-
-@strawberry.type(description="A percent off behind a code a cashier types at the till.")
-class Discount:
-    id: int
-    customer_id: int
-    kind: DiscountKind
-    percent: int
-    code: str
-    status: DiscountStatus
-    issued_at: dt.datetime
-    expires_at: dt.datetime
-    redeemed_at: dt.datetime | None
-    cancelled_at: dt.datetime | None
-    issued_by: ActorKind
-    issued_by_admin_id: int | None
-    reason: str | None
-    cashier_id: int | None
-    purchase_amount: Decimal | None
-    store: str | None
-    broadcast_id: int | None
-
-    @strawberry.field
-    async def customer(
-        self, info: Info
-    ) -> Annotated["Customer", strawberry.lazy("backend.graphql.customers")] | None:
-        from backend.graphql.customers import Customer
-
-        row = await info.context.loaders.customer.load(self.customer_id)
-        return Customer.of(row) if row else None
-
-    @strawberry.field(description="Who redeemed it at the till.")
-    async def cashier(
-        self, info: Info
-    ) -> Annotated["Cashier", strawberry.lazy("backend.graphql.staff")] | None:
-        from backend.graphql.staff import Cashier
-
-        if self.cashier_id is None:
-            return None
-        row = await info.context.loaders.cashier.load(self.cashier_id)
-        return Cashier.of(row) if row else None
-
-    @strawberry.field(
-        description="The last day the code can be used, in the shop's time zone: the day the"
-        " customer and the till are shown (expiresAt is the midnight after it)."
-    )
-    def valid_through(self, info: Info) -> dt.date:
-        return last_valid_day(self.expires_at, info.context.settings.zone)
-
-    @strawberry.field(
-        description="Whether the customer is told of it: queued, held for quiet hours, sent,"
-        " or not sent and why (blocked, unsubscribed). None: no notice (given by the bot)."
-    )
-    async def notification(self, info: Info) -> CustomerNotification | None:
-        session = await info.context.session()
-        row = await notifications.for_discount(session, self.id)
-        return CustomerNotification.of(row) if row else None
-
-    @classmethod
-    def of(cls, row: DiscountRow) -> "Discount":
-        return copied(cls, row, issued_by=row.issued_by_kind)
 
 
 @strawberry.input
@@ -98,8 +38,8 @@ class DiscountFilter:
 
     def to_domain(self) -> discount_search.DiscountFilter:
         return discount_search.DiscountFilter(
-            kinds=tuple(kind for kind in self.kinds or ()),
-            statuses=tuple(self.statuses or ()),
+            kinds=tuple(to_domain(models.DiscountKind, kind) for kind in self.kinds or ()),
+            statuses=tuple(to_domain(models.DiscountStatus, one) for one in self.statuses or ()),
             issued_from=require_aware(self.issued_from, "issuedFrom"),
             issued_to=require_aware(self.issued_to, "issuedTo"),
             cashier_id=self.cashier_id,
@@ -118,11 +58,46 @@ class IssueDiscountInput:
     valid_days: int | None = None
 
 
-StatusCount = strawberry.type(kpi.StatusCount)
-KindCount = strawberry.type(kpi.KindCount)
-DiscountStats = strawberry.type(
-    kpi.DiscountStats, description="Discounts issued in a period, and redemptions in it."
-)
+@strawberry.type
+class StatusCount:
+    status: DiscountStatus
+    count: int
+
+    @classmethod
+    def of(cls, count: kpi.StatusCount) -> "StatusCount":
+        return cls(status=to_api(DiscountStatus, count.status), count=count.count)
+
+
+@strawberry.type
+class KindCount:
+    kind: DiscountKind
+    count: int
+
+    @classmethod
+    def of(cls, count: kpi.KindCount) -> "KindCount":
+        return cls(kind=to_api(DiscountKind, count.kind), count=count.count)
+
+
+@strawberry.type(description="Discounts issued in a period, and redemptions in it.")
+class DiscountStats:
+    start: dt.date
+    end: dt.date
+    zone: str
+    issued: int
+    by_status: list[StatusCount]
+    by_kind: list[KindCount]
+    average_percent: float | None
+    redeemed: int
+    purchase_total: Decimal
+
+    @classmethod
+    def of(cls, stats: kpi.DiscountStats) -> "DiscountStats":
+        return copied(
+            cls,
+            stats,
+            by_status=[StatusCount.of(count) for count in stats.by_status],
+            by_kind=[KindCount.of(count) for count in stats.by_kind],
+        )
 
 
 @strawberry.type
@@ -152,22 +127,22 @@ class DiscountQueries:
     ) -> Discount | None:
         if (id is None) == (code is None):
             raise ValidationFailed("give exactly one of id and code", field="id")
-        if id is not None:
-            session = await info.context.session()
-            row = await session.get(DiscountRow, id)
-            return Discount.of(row) if row else None
         session = await info.context.session()
+        if id is not None:
+            row = await discounts.find_by_id(session, id)
+            return Discount.of(row) if row else None
         try:
             return Discount.of(await discounts.find_by_code(session, code or ""))
         except CodeNotFound:
             return None
 
     @strawberry.field(permission_classes=allow("Query.discountStats"))
-    async def discount_stats(self, info: Info, start: dt.date, end: dt.date) -> DiscountStats:  # type: ignore[valid-type]
+    async def discount_stats(self, info: Info, start: dt.date, end: dt.date) -> DiscountStats:
         session = await info.context.session()
-        return await kpi.discount_stats(
+        stats = await kpi.discount_stats(
             session, start=start, end=end, zone=info.context.settings.zone
         )
+        return DiscountStats.of(stats)
 
 
 @strawberry.type
@@ -176,7 +151,7 @@ class DiscountMutations:
     async def issue_discount(self, info: Info, input: IssueDiscountInput) -> Discount:
         actor = await info.context.actor()
         request = discounts.IssueRequest(
-            input.kind,
+            to_domain(models.DiscountKind, input.kind),
             percent=input.percent,
             valid_days=input.valid_days,
             reason=input.reason,

@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, introspection_types, specified_scalar_types
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import StreamExecutionResult
 
@@ -138,7 +138,8 @@ class TranslateErrors(SchemaExtension):
             return None
         context = self.execution_context
         written = names_written(context.query, context.variables)
-        types = frozenset(context.schema._schema.type_map)
+        ours = context.schema.schema_converter.type_map
+        types = frozenset({*ours, *introspection_types, *specified_scalar_types})
 
         def hide(message: str) -> str:
             return without_schema_names(message, written, types)

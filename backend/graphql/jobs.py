@@ -16,15 +16,15 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
-from backend.domain import jobs, pagination
+from backend.domain import jobs, models, pagination
 from backend.domain.errors import NotFound
-from backend.domain.models import BulkJob, JobState
+from backend.domain.models import BulkJob
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.permissions import allow
+from backend.graphql.scalars import JobState, to_api, to_domain
 from backend.runtime import Runtime
 
-strawberry.enum(JobState)
 ORDERING = pagination.Ordering(BulkJob.id, BulkJob.id, pagination.Direction.DESC)
 POLL_SECONDS = 0.5
 
@@ -43,7 +43,7 @@ class Job:
 
     @classmethod
     def of(cls, row: BulkJob) -> "Job":
-        return copied(cls, row, id=row.key)
+        return copied(cls, row, id=row.key, state=to_api(JobState, row.state))
 
 
 async def _read(runtime: Runtime, key: str) -> Job | None:
@@ -86,7 +86,7 @@ class JobSubscriptions:
         if last is None:
             raise NotFound(f"job {id} does not exist", entity="job")
         yield last
-        while last.state not in jobs.TERMINAL:
+        while to_domain(models.JobState, last.state) not in jobs.TERMINAL:
             await asyncio.sleep(POLL_SECONDS)
             current = await _read(runtime, id)
             if current is None:  # cannot happen: jobs are never deleted

@@ -15,7 +15,7 @@ import strawberry
 
 from backend.domain import kpi as report
 from backend.graphql.mapping import copied
-from backend.graphql.scalars import DiscountKind
+from backend.graphql.scalars import DiscountKind, to_api
 
 
 @strawberry.enum(description="How a period is cut into chart buckets.")
@@ -97,6 +97,7 @@ class DiscountKindKpi:
         return copied(
             cls,
             figures,
+            kind=to_api(DiscountKind, figures.kind),
             issued_series=Series.of(figures.issued_series),
             redeemed_series=Series.of(figures.redeemed_series),
         )

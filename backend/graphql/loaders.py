@@ -6,29 +6,32 @@ few statements as a page of 10.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from backend.domain import broadcasts
-from backend.domain.models import (
-    Admin,
-    Broadcast,
-    Cashier,
-    Customer,
-    Discount,
-    Segment,
-    Tag,
-    customer_tags,
-)
+from backend.domain import admins, broadcasts, cashiers, customers, discount_search, segments
+from backend.domain.models import Admin, Broadcast, Cashier, Customer, Discount, Segment
 
-if TYPE_CHECKING:
-    from backend.graphql.context import Context
+
+class Sessions(Protocol):
+    """What the loaders need of the request's context: a read session of their own."""
+
+    async def session(self) -> AsyncSession: ...
+
 
 V = TypeVar("V")
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Row)
 
 
 @dataclass(frozen=True)
@@ -43,33 +46,21 @@ class Loaders:
     broadcast_stats: DataLoader[int, broadcasts.BroadcastStats]
 
 
-def create_loaders(context: "Context") -> Loaders:
-    def by_id(model: Any) -> DataLoader[int, Any]:
-        async def load(ids: Sequence[int]) -> list[Any]:
-            session = await context.session()
-            rows = await session.scalars(select(model).where(model.id.in_(ids)))
-            found = {row.id: row for row in rows}
+def create_loaders(context: Sessions) -> Loaders:
+    def by_id(
+        read: Callable[[AsyncSession, Sequence[int]], Awaitable[list[R]]],
+    ) -> DataLoader[int, R | None]:
+        async def load(ids: Sequence[int]) -> list[R | None]:
+            found = {row.id: row for row in await read(await context.session(), ids)}
             return [found.get(key) for key in ids]
 
         return DataLoader(load_fn=load)
 
     async def load_tags(ids: Sequence[int]) -> list[list[str]]:
-        session = await context.session()
-        rows = await session.execute(
-            select(customer_tags.c.customer_id, Tag.name)
-            .join(Tag, Tag.id == customer_tags.c.tag_id)
-            .where(customer_tags.c.customer_id.in_(ids))
-            .order_by(Tag.name)
-        )
-        return _grouped(ids, ((customer_id, name) for customer_id, name in rows))
+        return _grouped(ids, await customers.tag_names(await context.session(), ids))
 
     async def load_discounts(ids: Sequence[int]) -> list[list[Discount]]:
-        session = await context.session()
-        rows = await session.scalars(
-            select(Discount)
-            .where(Discount.customer_id.in_(ids))
-            .order_by(Discount.issued_at.desc(), Discount.id.desc())
-        )
+        rows = await discount_search.of_customers(await context.session(), ids)
         return _grouped(ids, ((row.customer_id, row) for row in rows))
 
     async def load_stats(ids: Sequence[int]) -> list[broadcasts.BroadcastStats]:
@@ -78,13 +69,13 @@ def create_loaders(context: "Context") -> Loaders:
         return [found[key] for key in ids]
 
     return Loaders(
-        customer=by_id(Customer),
+        customer=by_id(customers.by_ids),
         customer_tags=DataLoader(load_fn=load_tags),
         customer_discounts=DataLoader(load_fn=load_discounts),
-        cashier=by_id(Cashier),
-        admin=by_id(Admin),
-        segment=by_id(Segment),
-        broadcast=by_id(Broadcast),
+        cashier=by_id(cashiers.by_ids),
+        admin=by_id(admins.by_ids),
+        segment=by_id(segments.by_ids),
+        broadcast=by_id(broadcasts.by_ids),
         broadcast_stats=DataLoader(load_fn=load_stats),
     )
 

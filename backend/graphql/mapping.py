@@ -2,9 +2,13 @@
 
 Types list only what the API shows; `copied` fills each plain field from the
 attribute of the same name and takes the rest from `overrides`, so a new
-column shows up by adding one annotated line to the type.
+column shows up by adding one annotated line to the type. An enum is never
+copied as it is: the domain's enums (StrEnums) are not the API's, and each
+`of` maps its enum fields with `scalars.to_api`; one left out is a TypeError
+here, not a value the schema happens to serialize.
 """
 
+from enum import StrEnum
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -16,4 +20,7 @@ def copied(cls: type[T], source: object, **overrides: Any) -> T:
     values = {
         name: overrides.pop(name) if name in overrides else getattr(source, name) for name in names
     }
+    for name, value in values.items():
+        if isinstance(value, StrEnum):
+            raise TypeError(f"{cls.__name__}.{name} is a domain enum: map it with to_api")
     return cls(**values, **overrides)

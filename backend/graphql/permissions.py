@@ -284,7 +284,8 @@ class RolePermission(BasePermission):
         admin = await info.context.admin()
         if admin is None:
             raise Unauthenticated("sign in first: send Authorization: Bearer <token>")
-        coordinate = f"{info._raw_info.parent_type.name}.{info.field_name}"
+        # The response path names the type the field is on ("Query", "Mutation", ...).
+        coordinate = f"{info.path.typename}.{info.field_name}"
         if not role_allows(admin.role, self.required):
             raise Forbidden(f"{coordinate} needs the {self.required.value} role")
         refused = refused_argument(coordinate, admin.role, kwargs)

@@ -8,14 +8,13 @@ from typing import Annotated, Any, cast
 from weakref import WeakKeyDictionary
 
 import strawberry
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from backend.domain import models as m
 from backend.domain import pagination, segments
-from backend.graphql.customers import Customer
+from backend.graphql.customers.types import Customer
 from backend.graphql.mapping import copied
 from backend.graphql.permissions import allow
 
@@ -96,8 +95,7 @@ class SegmentQueries:
     @strawberry.field(permission_classes=allow("Query.segments"), description="By name.")
     async def segments(self, info: Info) -> list[Segment]:
         session = await info.context.session()
-        rows = await session.scalars(select(m.Segment).order_by(m.Segment.name))
-        return [Segment.of(row) for row in rows]
+        return [Segment.of(row) for row in await segments.list_all(session)]
 
     @strawberry.field(permission_classes=allow("Query.segment"))
     async def segment(self, info: Info, id: int) -> Segment | None:

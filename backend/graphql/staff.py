@@ -3,7 +3,6 @@
 import datetime as dt
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
 from backend.domain import admins, cashiers
@@ -11,7 +10,7 @@ from backend.domain import models as m
 from backend.domain.errors import NotFound, ValidationFailed
 from backend.graphql.mapping import copied
 from backend.graphql.permissions import allow
-from backend.graphql.scalars import AdminRole
+from backend.graphql.scalars import AdminRole, to_api, to_domain
 
 
 @strawberry.type
@@ -25,7 +24,12 @@ class Admin:
 
     @classmethod
     def of(cls, row: m.Admin) -> "Admin":
-        return copied(cls, row, telegram_id=str(row.telegram_id) if row.telegram_id else None)
+        return copied(
+            cls,
+            row,
+            role=to_api(AdminRole, row.role),
+            telegram_id=str(row.telegram_id) if row.telegram_id else None,
+        )
 
 
 @strawberry.type
@@ -76,14 +80,12 @@ class StaffQueries:
     @strawberry.field(permission_classes=allow("Query.admins"))
     async def admins(self, info: Info) -> list[Admin]:
         session = await info.context.session()
-        rows = await session.scalars(select(m.Admin).order_by(m.Admin.email))
-        return [Admin.of(row) for row in rows]
+        return [Admin.of(row) for row in await admins.list_all(session)]
 
     @strawberry.field(permission_classes=allow("Query.cashiers"))
     async def cashiers(self, info: Info) -> list[Cashier]:
         session = await info.context.session()
-        rows = await session.scalars(select(m.Cashier).order_by(m.Cashier.store, m.Cashier.name))
-        return [Cashier.of(row) for row in rows]
+        return [Cashier.of(row) for row in await cashiers.list_all(session)]
 
 
 @strawberry.type
@@ -96,7 +98,7 @@ class StaffMutations:
                 session,
                 input.email,
                 input.password,
-                input.role,
+                to_domain(m.AdminRole, input.role),
                 actor=actor,
                 telegram_id=_telegram_id(input.telegram_id),
             )
@@ -109,7 +111,7 @@ class StaffMutations:
             row = await admins.change_access(
                 session,
                 id,
-                role=input.role,
+                role=to_domain(m.AdminRole, input.role),
                 is_active=input.is_active,
                 actor=actor,
             )

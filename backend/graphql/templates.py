@@ -9,7 +9,7 @@ from backend.domain import models as m
 from backend.domain import template_admin
 from backend.graphql.mapping import copied
 from backend.graphql.permissions import allow
-from backend.graphql.scalars import ParseMode
+from backend.graphql.scalars import ParseMode, to_api, to_domain
 
 
 @strawberry.type(description="A text a bot sends; {name} placeholders are filled in on sending.")
@@ -26,7 +26,12 @@ class Template:
 
     @classmethod
     def of(cls, row: m.Template) -> "Template":
-        return copied(cls, row, placeholders=template_admin.placeholders(row.key))
+        return copied(
+            cls,
+            row,
+            parse_mode=to_api(ParseMode, row.parse_mode),
+            placeholders=template_admin.placeholders(row.key),
+        )
 
 
 @strawberry.type
@@ -54,7 +59,12 @@ class TemplateMutations:
         actor = await info.context.actor()
         async with info.context.transaction() as session:
             row = await template_admin.create(
-                session, key, text, actor=actor, parse_mode=parse_mode, description=description
+                session,
+                key,
+                text,
+                actor=actor,
+                parse_mode=to_domain(m.ParseMode, parse_mode),
+                description=description,
             )
         return Template.of(row)
 
@@ -77,7 +87,7 @@ class TemplateMutations:
                 key,
                 actor=actor,
                 text=text,
-                parse_mode=parse_mode,
+                parse_mode=to_domain(m.ParseMode, parse_mode),
                 description=description,
             )
         return Template.of(row)
