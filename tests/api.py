@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from graphql import GraphQLSchema, build_schema
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from strawberry import Schema
 
 from backend.app import create_app
 from backend.bots.dispatchers import BotApps
@@ -159,3 +161,9 @@ async def login(client: GraphQLClient, email: str, password: str) -> str:
     response = await client(LOGIN, email=email, password=password)
     token: str = response.data["login"]["token"]
     return token
+
+
+def graphql_core(schema: Schema) -> GraphQLSchema:
+    """The graphql-core schema of `schema`, built from its SDL with public API: the types,
+    fields and arguments clients see (for static checks of the schema's shape)."""
+    return build_schema(schema.as_str())

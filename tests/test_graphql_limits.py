@@ -26,8 +26,10 @@ from backend.domain.models import AdminRole
 from backend.graphql.document_limits import FIELDS_MARKER, measure
 from backend.graphql.query_cost import DEFAULT_LIMIT, operation_cost
 from backend.graphql.schema import MAX_ALIASES, MAX_DEPTH, MAX_DOCUMENT_LENGTH, schema
-from tests.api import GraphQLClient
+from tests.api import GraphQLClient, graphql_core
 from tests.processes import DVORIK, environment, free_port, running, wait_for_http
+
+SHAPE = graphql_core(schema)  # the schema's types, fields and arguments
 
 
 async def test_too_deep_a_query_is_refused(staff: dict[AdminRole, GraphQLClient]) -> None:
@@ -35,7 +37,7 @@ async def test_too_deep_a_query_is_refused(staff: dict[AdminRole, GraphQLClient]
     query = f"{{ customers(first: 1) {{ edges {{ node {{ {nested} }} }} }} }}"
     response = await staff[AdminRole.OWNER](query)
     # Too costly as well (20 discounts a customer, four times over), yet one refusal, one code.
-    cost = operation_cost(schema._schema, parse(query))
+    cost = operation_cost(SHAPE, parse(query))
     assert cost is not None and cost.units > DEFAULT_LIMIT
     assert response.error_codes and set(response.error_codes) == {"QUERY_TOO_COMPLEX"}
     assert "data" not in response.body or response.body["data"] is None

@@ -56,8 +56,10 @@ from backend.graphql.permissions import (
     sees_field,
 )
 from backend.graphql.schema import schema
-from tests.api import JWT_SECRET, GraphQLClient, RunningServer
+from tests.api import JWT_SECRET, GraphQLClient, RunningServer, graphql_core
 from tests.factories import make_admin, make_customer
+
+SHAPE = graphql_core(schema)  # the schema's types, fields and arguments
 
 ROOTS = ("Query", "Mutation", "Subscription")
 SCALAR_SAMPLES: dict[str, Any] = {
@@ -132,7 +134,7 @@ def test_the_exported_schema_and_the_matrix_agree_both_ways() -> None:
 def test_object_fields_in_the_matrix_exist() -> None:
     for coordinate in ROLE_MATRIX:
         type_name, field_name = coordinate.split(".")
-        graphql_type = schema._schema.get_type(type_name)
+        graphql_type = SHAPE.get_type(type_name)
         assert isinstance(graphql_type, GraphQLObjectType), coordinate
         assert field_name in graphql_type.fields, coordinate
 
@@ -177,7 +179,7 @@ def operation(root: str, name: str, field: GraphQLField) -> tuple[str, dict[str,
 def root_fields() -> list[tuple[str, str, GraphQLField]]:
     found = []
     for root in ("Query", "Mutation"):
-        graphql_root = schema._schema.get_type(root)
+        graphql_root = SHAPE.get_type(root)
         assert isinstance(graphql_root, GraphQLObjectType)
         found += [(root, name, field) for name, field in graphql_root.fields.items()]
     return found
@@ -221,7 +223,7 @@ PROTOCOL = Subprotocol("graphql-transport-ws")
 
 
 def subscription_fields() -> list[tuple[str, GraphQLField]]:
-    root = schema._schema.get_type("Subscription")
+    root = SHAPE.get_type("Subscription")
     assert isinstance(root, GraphQLObjectType)
     return list(root.fields.items())
 
@@ -338,7 +340,7 @@ def argument_paths(path: str, input_type: GraphQLInputType) -> set[str]:
 
 def schema_arguments() -> set[str]:
     found: set[str] = set()
-    for type_name, graphql_type in schema._schema.type_map.items():
+    for type_name, graphql_type in SHAPE.type_map.items():
         if type_name.startswith("__") or type_name == "Mutation":
             continue
         if not isinstance(graphql_type, GraphQLObjectType):
@@ -366,7 +368,7 @@ def test_arguments_read_fields_the_schema_has() -> None:
     for path, rule in ARGUMENT_MATRIX.items():
         for coordinate in rule.fields:
             type_name, field_name = coordinate.split(".")
-            graphql_type = schema._schema.get_type(type_name)
+            graphql_type = SHAPE.get_type(type_name)
             assert isinstance(graphql_type, GraphQLObjectType), (path, coordinate)
             assert field_name in graphql_type.fields, (path, coordinate)
 
@@ -392,7 +394,7 @@ def test_arguments_no_permission_checks_read_no_guarded_field() -> None:
 def test_mutations_with_arguments_need_a_role_that_sees_every_guarded_field() -> None:
     """Why mutations' arguments are left out of the argument matrix (sign-in, which is
     public, takes credentials, and `logout` takes nothing)."""
-    mutations = schema._schema.get_type("Mutation")
+    mutations = SHAPE.get_type("Mutation")
     assert isinstance(mutations, GraphQLObjectType)
     for name, field in mutations.fields.items():
         required = ROLE_MATRIX[f"Mutation.{name}"]

@@ -57,11 +57,11 @@ from backend.graphql.query_cost import (
     operation_cost,
 )
 from backend.graphql.schema import schema
-from tests.api import GraphQLClient, RunningServer, serve, settings_for, signed_in
+from tests.api import GraphQLClient, RunningServer, graphql_core, serve, settings_for, signed_in
 from tests.test_graphql_customers import counting_statements
 from tests.test_graphql_limits import fan_out, selections
 
-SCHEMA = schema._schema
+SCHEMA = graphql_core(schema)
 CONTRACT = Path(__file__).resolve().parents[1] / "frontend-contract"
 DASHBOARD = (CONTRACT / "dashboard" / "KpiDashboard.graphql").read_text()
 TWO_YEARS = {"start": "2024-01-01", "end": "2025-12-31"}  # 731 days, the most a report covers
