@@ -40,7 +40,7 @@ as many points as the report around it has buckets), so a cost is a small
 polynomial in the enclosing page size and bucket count; the field that
 fixes one (a connection, `kpi`) substitutes it. Arguments are read from the
 document and the request's variables, which a graphql-core rule cannot see:
-`LimitQueryCost` binds them into the rule for each request.
+`query_cost_limit.LimitQueryCost` binds them into the rule for each request.
 """
 
 from __future__ import annotations
@@ -49,14 +49,14 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar, cast
+from typing import Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
+    GraphQLArgument,
     GraphQLField,
     GraphQLInterfaceType,
     GraphQLNamedType,
@@ -66,15 +66,12 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     Undefined,
-    ValidationContext,
-    ValidationRule,
     VariableNode,
     get_named_type,
     get_nullable_type,
     is_list_type,
     value_from_ast_untyped,
 )
-from strawberry.extensions import SchemaExtension
 
 from backend.domain import kpi as report
 from backend.domain import shop_settings
@@ -333,8 +330,7 @@ class _Costing:
                 if isinstance(value, VariableNode):
                     return self.values.get(value.name.value, Undefined)
                 return value_from_ast_untyped(value)
-        declared = definition.args.get(name)
-        return declared.default_value if declared else Undefined
+        return _declared_default(definition.args.get(name))
 
     def _page(self, node: FieldNode, definition: GraphQLField) -> int:
         """`first`, within 1..MAX_PAGE_SIZE (beyond, the resolver refuses it: VALIDATION)."""
@@ -427,67 +423,16 @@ def operation_cost(
     return OperationCost(total.units, costing.visited)
 
 
-class QueryCost(ValidationRule):
-    """Refuses an operation costing more than `limit` (bound per request by `LimitQueryCost`).
-
-    Only a document no other rule refused is costed: a wrong or oversized one
-    gets its own code (INVALID_QUERY, QUERY_TOO_COMPLEX) and no second one,
-    and its arguments may not mean anything yet.
-    """
-
-    limit: ClassVar[int] = DEFAULT_LIMIT
-    variables: ClassVar[Mapping[str, Any]] = {}
-    operation_name: ClassVar[str | None] = None
-
-    def __init__(self, context: ValidationContext) -> None:
-        super().__init__(context)
-        self._refused = False
-        report = context.on_error
-
-        def noted(error: GraphQLError) -> None:
-            self._refused = True
-            report(error)
-
-        context.on_error = noted  # type: ignore[method-assign]
-
-    def leave_document(self, node: DocumentNode, *_args: object) -> None:
-        if self._refused:
-            return
-        cost = operation_cost(self.context.schema, node, self.variables, self.operation_name)
-        if cost is not None and cost.units > self.limit:
-            message = (
-                f"Query cost {cost.units} is {COST_MARKER} of {self.limit}: ask for smaller"
-                " pages, shorter periods or fewer fields"
-            )
-            self.report_error(
-                GraphQLError(message, extensions={"cost": cost.units, "limit": self.limit})
-            )
-
-    @classmethod
-    def bound(
-        cls, limit: int, variables: Mapping[str, Any], operation_name: str | None
-    ) -> type[QueryCost]:
-        attributes = {"limit": limit, "variables": variables, "operation_name": operation_name}
-        return cast(type[QueryCost], type(cls.__name__, (cls,), attributes))
-
-
-class LimitQueryCost(SchemaExtension):
-    """Adds `QueryCost` to this request's validation, with its variables and limit.
-
-    The limit is the setting `GRAPHQL_MAX_QUERY_COST` of the context's runtime
-    (read per request, so a test or an operator can change it without a new schema).
-    """
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        rule = QueryCost.bound(
-            _limit(context.context), context.variables or {}, context.operation_name
-        )
-        context.validation_rules = (*context.validation_rules, rule)
-        yield
-
-
-def _limit(context: object) -> int:
-    settings = getattr(context, "settings", None)
-    limit = getattr(settings, "graphql_max_query_cost", DEFAULT_LIMIT)
-    return limit if isinstance(limit, int) else DEFAULT_LIMIT
+def _declared_default(declared: GraphQLArgument | None) -> Any:
+    """An argument's default: as a value (a schema built in code, like strawberry's) or as
+    a literal (a schema built from SDL, like the exported one)."""
+    if declared is None:
+        return Undefined
+    if declared.default_value is not Undefined:
+        return declared.default_value
+    default = declared.default
+    if default is None:
+        return Undefined
+    if default.value is not Undefined:
+        return default.value
+    return Undefined if default.literal is None else value_from_ast_untyped(default.literal)

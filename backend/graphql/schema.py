@@ -28,7 +28,7 @@ from strawberry.types import ExecutionResult
 from backend.domain.errors import ErrorCode
 from backend.graphql.document_limits import MAX_ALIASES, MAX_DEPTH, DocumentLimits
 from backend.graphql.errors import TranslateErrors
-from backend.graphql.query_cost import LimitQueryCost
+from backend.graphql.query_cost_limit import LimitQueryCost
 from backend.observability.operations import MeasureOperations
 
 PACKAGE = "backend.graphql"
