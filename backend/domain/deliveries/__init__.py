@@ -67,6 +67,7 @@ from backend.domain.deliveries.ending import (
     count_ambiguous,
     expire_leases,
     finish_if_done,
+    sending_status,
 )
 from backend.domain.deliveries.markers import (
     AMBIGUOUS,
@@ -132,6 +133,7 @@ __all__ = [
     "renew_leases",
     "renewed",
     "resolve_audience",
+    "sending_status",
     "start_sending",
     "unstart_one",
     "update_marks",

@@ -1,6 +1,7 @@
 """How a broadcast's sending ends: lost runs' rows settled, the broadcast finished once.
 
-A run settles the rows a dead worker left once their lease ran out
+A run obeys the broadcast's status (`sending_status`: a pause or cancel stops
+it), settles the rows a dead worker left once their lease ran out
 (`expire_leases`: never resending one that may have gone out), and the one
 run that finds nothing pending ends the broadcast (`finish_if_done`).
 """
@@ -32,6 +33,12 @@ from backend.domain.deliveries.outcomes import (
 from backend.domain.models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryStatus
 
 _D = BroadcastDelivery
+
+
+async def sending_status(session: AsyncSession, broadcast_id: int) -> BroadcastStatus:
+    """The status a run obeys: it sends while "sending"; a deleted broadcast is cancelled."""
+    status = await session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id))
+    return status or BroadcastStatus.CANCELLED  # deleted: nothing left to send
 
 
 @dataclass(frozen=True)
