@@ -47,7 +47,6 @@ from backend.domain.models import (
 from backend.fake_telegram import FakeTelegram, SentMessage, create_app
 from backend.pubsub import InProcessPubSub, broadcast_channel
 from backend.telegram.clients import create_bot
-from backend.workers import sending
 from backend.workers.message_sender import MessageSender
 from backend.workers.sending import (
     CHAT_INTERVAL,
@@ -58,6 +57,7 @@ from backend.workers.sending import (
     SendRateLimiter,
     process_broadcast,
 )
+from backend.workers.sending.outgoing import Spacing
 from tests.api import serve_app
 from tests.databases import redis_url, require_redis
 from tests.factories import next_telegram_id
@@ -632,20 +632,52 @@ async def test_messages_asking_at_once_are_booked_together_in_order() -> None:
     assert max(gone[2:]) < min(0.5 + lag.margin, 1.0), (max(gone[2:]), lag.worst)
 
 
+async def test_a_limiter_closing_mid_booking_can_itself_be_cancelled() -> None:
+    """Closing cancels the booking writer and waits for it; a cancel of the close must hold.
+
+    The writer's CancelledError used to be swallowed whole, and with it a cancel
+    of the task closing the limiter (a worker's shutdown), which then went on.
+    """
+    limiter = await redis_limiter(1000)
+    booking_started = asyncio.Event()
+
+    async def stuck(chat_ids: list[int]) -> list[tuple[bool, float]]:
+        booking_started.set()
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.5)  # letting go of its connection takes a moment
+        return []
+
+    limiter._bookings.book_many = stuck
+    waiting = asyncio.create_task(limiter.before_send(1))
+    await booking_started.wait()
+    closing = asyncio.create_task(limiter.close())
+    await asyncio.sleep(0.05)  # the close has cancelled the writer and waits for it
+    closing.cancel()
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+        assert closing.cancelled()
+    finally:
+        waiting.cancel()
+        await limiter.close()
+
+
 async def test_a_worker_starved_of_cpu_does_not_catch_up_in_a_burst(
     sessions: Sessions, fake: FakeTelegram, bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Slots are booked ahead; after a stall the due messages still go out at the pace."""
     audience = await arrange(sessions, 30)
     spaced = 0  # deliveries that reached the engine's spacing (their moment is set there)
-    space = sending._Spacing.wait
+    space = Spacing.wait
 
     async def counted(self: Any, rate: float | None) -> None:
         nonlocal spaced
         spaced += 1
         await space(self, rate)
 
-    monkeypatch.setattr(sending._Spacing, "wait", counted)
+    monkeypatch.setattr(Spacing, "wait", counted)
     ahead: list[int] = []
 
     async with LoopLag() as lag:
