@@ -24,7 +24,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import (
     AsyncBroker,
-    InMemoryBroker,
     TaskiqMessage,
     TaskiqMiddleware,
     TaskiqResult,
@@ -35,7 +34,6 @@ from taskiq.cli.scheduler.run import is_cron_task_now
 from backend.domain import broadcasts, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
-from backend.domain.database import create_sessionmaker
 from backend.domain.models import (
     Broadcast,
     BroadcastStatus,
@@ -47,19 +45,17 @@ from backend.domain.models import (
     ParseMode,
     Template,
 )
-from backend.domain.tasks import RecordingTaskQueue
 from backend.fake_telegram import FakeTelegram
 from backend.fake_telegram import create_app as fake_telegram_app
 from backend.runtime import Runtime
-from backend.workers import tasks
-from backend.workers.broker import (
+from backend.task_queue import (
     CONSUMER_GROUP,
     QUEUE,
-    EmbeddedTaskQueue,
+    DvorikStreamBroker,
+    EmbeddedBroker,
     TaskiqTaskQueue,
     create_broker,
     create_task_queue,
-    run_worker,
 )
 from backend.workers.schedule import (
     SCHEDULE,
@@ -70,9 +66,12 @@ from backend.workers.schedule import (
     slot_key,
 )
 from backend.workers.tasks import BroadcastRuns, resume_orphaned_broadcasts_job, send_notification
+from backend.workers.tasks import broadcasts as broadcast_tasks
+from backend.workers.worker import run_worker
 from tests.api import serve_app, settings_for
 from tests.databases import redis_url, require_redis
 from tests.factories import make_customer, make_discount
+from tests.task_queues import RecordingTaskQueue, broker_with_tasks, sent_tasks
 
 REDIS_URL = redis_url("TEST_REDIS_URL", 14)
 # 09:00 on 10 March 2026 in Vladivostok (UTC+10).
@@ -101,7 +100,7 @@ async def runtime(
 @pytest.fixture
 async def broker(runtime: Runtime) -> AsyncIterator[AsyncBroker]:
     """The embedded (in-memory) broker with every task, working with `runtime`."""
-    in_memory = create_broker(None)
+    in_memory = broker_with_tasks()
     in_memory.state.runtime = runtime
     await in_memory.startup()
     yield in_memory
@@ -393,8 +392,8 @@ async def fire_birthday_slot_twice(
         TaskiqScheduler(broker, [first]).on_ready(first, slot),
         TaskiqScheduler(broker, [second]).on_ready(second, slot),
     )
-    assert isinstance(broker, InMemoryBroker)
-    await broker.wait_all()
+    assert isinstance(broker, EmbeddedBroker)
+    await broker.wait_idle()
     return executions.names
 
 
@@ -425,8 +424,9 @@ async def test_embedded_mode_runs_enqueued_tasks_in_process(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     runtime = Runtime.start(settings_for(engine))
-    queue = EmbeddedTaskQueue(runtime.sessions, create_broker(None))
-    runtime.tasks = queue
+    queue = runtime.tasks
+    assert isinstance(queue, TaskiqTaskQueue)
+    sent = sent_tasks(queue.broker)
     async with sessions() as session, session.begin():
         customer = await make_customer(session)
         await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
@@ -436,13 +436,14 @@ async def test_embedded_mode_runs_enqueued_tasks_in_process(
             tagging = await queue.enqueue(
                 "bulk_add_tags", customer_ids=[customer.id], add=["vip"], remove=[], admin_id=None
             )
-            unknown = await queue.enqueue("no_such_task", x=1)
-            await queue.drain()
+            unknown = await queue.enqueue("no_such_task", x=1)  # logged, not run
+            await queue.wait_idle()
+            tagged = await queue.broker.result_backend.get_result(tagging)
     finally:
         await runtime.stop()
 
-    assert queue.results[tagging] == 1  # bulk jobs stay on the in-process path
-    assert [name for name, _ in queue.enqueued] == [
+    assert tagged.return_value == 1
+    assert [name for name, _ in sent.enqueued] == [
         "expire_discounts",
         "bulk_add_tags",
         "no_such_task",
@@ -460,7 +461,7 @@ async def test_a_worker_runs_what_the_api_enqueued_over_redis(
     redis: Redis, runtime: Runtime, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     queue_name = f"dvorik:test:{uuid.uuid4().hex}"
-    api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name, with_tasks=False))
+    api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name))
     async with sessions() as session, session.begin():
         customer = await make_customer(session)
         discount = await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
@@ -492,14 +493,14 @@ async def test_a_task_whose_worker_died_before_acking_is_run_by_another(
     redis: Redis, runtime: Runtime, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     queue_name = f"dvorik:test:{uuid.uuid4().hex}"
-    api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name, with_tasks=False))
+    api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name))
     async with sessions() as session, session.begin():
         customer = await make_customer(session)
         discount = await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
     await api.enqueue("expire_discounts", now=(NINE_AM + timedelta(days=2)).isoformat())
 
     # Worker 1 reads the message (XREADGROUP) and dies before running or acking it.
-    dying = create_broker(REDIS_URL, queue_name=queue_name, consumer="dying", with_tasks=False)
+    dying = create_broker(REDIS_URL, queue_name=queue_name, consumer="dying")
     await dying.startup()
     messages = dying.listen()
     taken = await anext(messages)
@@ -535,14 +536,12 @@ async def _pending_is(redis: Redis, queue_name: str, count: int) -> bool:
 
 
 async def test_the_api_queue_follows_redis_url(engine: AsyncEngine) -> None:
-    embedded = create_task_queue(settings_for(engine), create_sessionmaker(engine))
-    with_redis = create_task_queue(
-        settings_for(engine, redis_url=REDIS_URL), create_sessionmaker(engine)
-    )
+    embedded = create_task_queue(settings_for(engine))
+    with_redis = create_task_queue(settings_for(engine, redis_url=REDIS_URL))
 
-    assert isinstance(embedded, EmbeddedTaskQueue)
-    assert embedded.broker.find_task("process_broadcast") is not None
-    assert isinstance(with_redis, TaskiqTaskQueue)
+    assert isinstance(embedded.broker, EmbeddedBroker)
+    assert isinstance(with_redis.broker, DvorikStreamBroker)
+    await embedded.close()
     await with_redis.close()
 
 
@@ -574,8 +573,9 @@ async def test_embedded_mode_starts_a_due_broadcast_and_sends_it(
 ) -> None:
     fake = FakeTelegram()
     async with running_with_telegram(engine, fake) as runtime:
-        queue = EmbeddedTaskQueue(runtime.sessions, create_broker(None))
-        runtime.tasks = queue
+        queue = runtime.tasks
+        assert isinstance(queue, TaskiqTaskQueue)
+        sent = sent_tasks(queue.broker)
         async with sessions() as session, session.begin():
             people = [await make_customer(session) for _ in range(2)]
             actor = Actor.system("test")
@@ -587,9 +587,9 @@ async def test_embedded_mode_starts_a_due_broadcast_and_sends_it(
             await queue.enqueue(
                 "start_due_broadcasts", now=(NINE_AM + timedelta(minutes=1)).isoformat()
             )
-            await asyncio.wait_for(queue.drain(), 30)
+            await asyncio.wait_for(queue.wait_idle(), 30)
 
-    assert [name for name, _ in queue.enqueued] == ["start_due_broadcasts", "process_broadcast"]
+    assert [name for name, _ in sent.enqueued] == ["start_due_broadcasts", "process_broadcast"]
     for person in people:
         assert [m.text for m in fake.messages_to(person.telegram_id, token=CUSTOMER_TOKEN)] == [
             "Привет!"
@@ -613,7 +613,7 @@ async def test_a_broadcast_runs_once_at_a_time_in_a_worker_however_its_message_c
     for the run in progress: two engine runs side by side would only compete.
     """
     running = peak = started = 0
-    real_job = tasks.broadcast_job
+    real_job = broadcast_tasks.broadcast_job
 
     async def counted(*args: Any, **kwargs: Any) -> Any:
         nonlocal running, peak, started
@@ -624,7 +624,7 @@ async def test_a_broadcast_runs_once_at_a_time_in_a_worker_however_its_message_c
         finally:
             running -= 1
 
-    monkeypatch.setattr(tasks, "broadcast_job", counted)
+    monkeypatch.setattr(broadcast_tasks, "broadcast_job", counted)
     fake = FakeTelegram()
     queue_name = f"dvorik:test:{uuid.uuid4().hex}"
     async with running_with_telegram(engine, fake) as runtime:
@@ -633,7 +633,7 @@ async def test_a_broadcast_runs_once_at_a_time_in_a_worker_however_its_message_c
             await shop_settings.set_value(session, "broadcast_send_rate_per_second", 10, ACTOR)
             made = await broadcasts.create(session, title="Долгая", text="Привет!", actor=ACTOR)
             await broadcasts.send_now(session, made.id, actor=ACTOR, now=datetime.now(UTC))
-        api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name, with_tasks=False))
+        api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name))
         await api.enqueue("process_broadcast", broadcast_id=made.id)
         await api.enqueue("process_broadcast", broadcast_id=made.id)
         # 30 messages at 10/s take 3 s, six times the redelivery time.
@@ -666,7 +666,7 @@ async def test_a_rate_override_pins_the_worker_s_pace_above_the_shop_s_maximum(
 ) -> None:
     """BROADCAST_RATE_OVERRIDE (load tests against the fake) beats the shop setting."""
     runtime = Runtime.start(settings_for(engine, broadcast_rate_override=5000))
-    worker = create_broker(None)
+    worker = broker_with_tasks()
     worker.state.runtime = runtime
     await worker.startup()
     try:
@@ -783,7 +783,7 @@ async def test_a_long_task_is_not_taken_over_while_its_worker_lives(
             await shop_settings.set_value(session, "broadcast_send_rate_per_second", 3, ACTOR)
             made = await broadcasts.create(session, title="Долгая", text="Привет!", actor=ACTOR)
             await broadcasts.send_now(session, made.id, actor=ACTOR, now=datetime.now(UTC))
-        api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name, with_tasks=False))
+        api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name))
         await api.enqueue("process_broadcast", broadcast_id=made.id)
         # 20 messages at 3/s take about 7 s, over four times the redelivery time.
         worker = create_broker(
