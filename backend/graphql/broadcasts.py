@@ -28,6 +28,7 @@ from strawberry.types import Info
 from backend.domain import broadcasts, pagination
 from backend.domain import models as m
 from backend.domain.clock import utcnow
+from backend.domain.tasks import enqueue_after_commit
 from backend.graphql.customers import Customer
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
@@ -349,16 +350,9 @@ class _Changed:
             loaders.segment.prime(self.segment.id, self.segment)
         return Broadcast.of(self.row)
 
-    async def announce(self, info: Info, *, enqueue: bool = False) -> Broadcast:
-        """After the commit: start the engine if asked, tell live viewers, answer."""
+    async def announce(self, info: Info) -> Broadcast:
+        """After the commit: tell live viewers, answer."""
         runtime: Runtime = info.context.runtime
-        if enqueue:
-            try:
-                await runtime.tasks.enqueue("process_broadcast", broadcast_id=self.row.id)
-            except Exception:  # committed already: the scheduler's sweep starts it later
-                log.warning(
-                    "broadcast %s: could not queue its sending; the sweep will", self.row.id
-                )
         await publish_progress(runtime, self.row.id, self.stats)
         return self.answer(info)
 
@@ -425,7 +419,8 @@ class BroadcastMutations:
         async with info.context.transaction() as session:
             row = await broadcasts.send_now(session, id, actor=actor, now=info.context.now())
             changed = await _Changed.read(session, row)
-        return await changed.announce(info, enqueue=True)
+            enqueue_after_commit(session, "process_broadcast", broadcast_id=row.id)
+        return await changed.announce(info)
 
     @strawberry.mutation(permission_classes=allow("Mutation.pauseBroadcast"))
     async def pause_broadcast(self, info: Info, id: int) -> Broadcast:
@@ -441,7 +436,8 @@ class BroadcastMutations:
         async with info.context.transaction() as session:
             row = await broadcasts.resume(session, id, actor=actor)
             changed = await _Changed.read(session, row)
-        return await changed.announce(info, enqueue=True)
+            enqueue_after_commit(session, "process_broadcast", broadcast_id=row.id)
+        return await changed.announce(info)
 
     @strawberry.mutation(
         permission_classes=allow("Mutation.cancelBroadcast"),

@@ -11,7 +11,7 @@ from backend.domain import discount_search, discounts, kpi, notifications, pagin
 from backend.domain.clock import last_valid_day
 from backend.domain.errors import CodeNotFound, ValidationFailed
 from backend.domain.models import Discount as DiscountRow
-from backend.graphql.customer_messages import CustomerNotification, enqueue_after_commit
+from backend.graphql.customer_messages import CustomerNotification, send_after_commit
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
 from backend.graphql.permissions import allow
@@ -189,7 +189,7 @@ class DiscountMutations:
             plan = await notifications.plan_discount_notices(
                 session, [row], actor=actor, now=now, zone=zone
             )
-        await enqueue_after_commit(info, plan.queued)  # held ones: the sweep, in the morning
+            send_after_commit(session, plan.queued)  # held ones: the sweep, in the morning
         return Discount.of(row)
 
     @strawberry.mutation(permission_classes=allow("Mutation.cancelDiscount"))
