@@ -42,9 +42,13 @@ from backend.domain.models import (
     Discount,
     DiscountKind,
     DiscountStatus,
+    LoginAttempt,
     ParseMode,
+    RevokedToken,
+    TelegramUpdate,
     Template,
 )
+from backend.domain.models.staff import LoginOutcome
 from backend.fake_telegram import FakeTelegram
 from backend.fake_telegram import create_app as fake_telegram_app
 from backend.runtime import Runtime
@@ -233,6 +237,53 @@ async def test_expire_task_expires_what_is_past_its_date_once(
     assert statuses == {short.id: DiscountStatus.EXPIRED, month.id: DiscountStatus.ACTIVE}
 
 
+async def test_the_hourly_clean_up_forgets_old_records_and_keeps_recent_ones(
+    broker: AsyncBroker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Seen Telegram updates are kept 2 days, sign-in attempts 15 minutes, revocations
+    until their token expires: the scheduled clean-up drops what is older, only that."""
+    async with sessions() as session, session.begin():
+        session.add_all(
+            [
+                TelegramUpdate(
+                    bot="customer", update_id=1, received_at=NINE_AM - timedelta(days=3)
+                ),
+                TelegramUpdate(
+                    bot="customer", update_id=2, received_at=NINE_AM - timedelta(days=1)
+                ),
+                LoginAttempt(
+                    email="a@example.com",
+                    ip="10.0.0.1",
+                    net="10.0.0.0/24",
+                    at=NINE_AM - timedelta(hours=1),
+                    outcome=LoginOutcome.FAILED,
+                ),
+                LoginAttempt(
+                    email="a@example.com",
+                    ip="10.0.0.1",
+                    net="10.0.0.0/24",
+                    at=NINE_AM - timedelta(minutes=5),
+                    outcome=LoginOutcome.FAILED,
+                ),
+                RevokedToken(jti="expired", expires_at=NINE_AM - timedelta(minutes=1)),
+                RevokedToken(jti="valid", expires_at=NINE_AM + timedelta(minutes=10)),
+            ]
+        )
+    assert "forget-old-records" in {slot.schedule_id for slot in SCHEDULE}
+
+    dropped = await run(broker, "forget_old_records", now=NINE_AM.isoformat())
+    again = await run(broker, "forget_old_records", now=NINE_AM.isoformat())
+
+    assert dropped == {"telegram_updates": 1, "sign_in": 2}
+    assert again == {"telegram_updates": 0, "sign_in": 0}
+    async with sessions() as session:
+        assert list(await session.scalars(select(TelegramUpdate.update_id))) == [2]
+        assert list(await session.scalars(select(LoginAttempt.at))) == [
+            NINE_AM - timedelta(minutes=5)
+        ]
+        assert list(await session.scalars(select(RevokedToken.jti))) == ["valid"]
+
+
 async def test_bulk_tasks_run_through_the_broker(
     broker: AsyncBroker, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -342,6 +393,7 @@ async def test_a_birthday_template_in_html_reaches_the_customer_formatted(
         ("expire-discounts", datetime(2026, 3, 9, 14, 5, tzinfo=UTC)),  # 00:05
         ("due-broadcasts", datetime(2026, 3, 9, 14, 6, tzinfo=UTC)),  # every minute
         ("due-notifications", datetime(2026, 3, 9, 14, 7, tzinfo=UTC)),  # every minute
+        ("forget-old-records", datetime(2026, 3, 9, 14, 30, tzinfo=UTC)),  # hourly at :30
     ],
 )
 def test_schedule_runs_in_the_shops_time_zone(schedule_id: str, fires_at_utc: datetime) -> None:
@@ -353,12 +405,16 @@ def test_schedule_runs_in_the_shops_time_zone(schedule_id: str, fires_at_utc: da
 
     assert fires(fires_at_utc)
     every_minute = schedule_id in ("due-broadcasts", "due-notifications")
-    assert every_minute or not fires(fires_at_utc + timedelta(hours=1))
+    hourly = schedule_id == "forget-old-records"
+    assert every_minute or hourly or not fires(fires_at_utc + timedelta(hours=1))
+    assert hourly == (fires(fires_at_utc + timedelta(hours=1)) and not every_minute)
+    assert every_minute or not fires(fires_at_utc + timedelta(minutes=1))
     assert {slot.schedule_id for slot in SCHEDULE} == {
         "birthdays",
         "expire-discounts",
         "due-broadcasts",
         "due-notifications",
+        "forget-old-records",
     }
 
 

@@ -2,7 +2,9 @@
 
 * birthdays: daily at 09:00 (`give_birthday_discounts`);
 * scheduled broadcasts: every minute (`start_due_broadcasts`);
-* expired discounts: daily at 00:05 (`expire_discounts`).
+* expired discounts: daily at 00:05 (`expire_discounts`);
+* old records (Telegram updates seen, stale sign-in attempts and
+  revocations): hourly at :30 (`forget_old_records`).
 
 Broadcasts left "sending" with no live run are not on this schedule: every
 worker process (and the embedded server) looks for them every few seconds
@@ -17,8 +19,9 @@ Two schedulers started by mistake must not double anything. Two layers:
 1. The domain guarantees it, with or without Redis: a birthday discount has a
    once_key per customer and year (a unique index), `send_now` locks the
    broadcast row and refuses a broadcast that is no longer scheduled, and
-   `expire_due` is an UPDATE of what is still active. A second run of the
-   same slot changes nothing and greets, starts or queues nothing.
+   `expire_due` is an UPDATE of what is still active, and the clean-up
+   DELETEs only what is old. A second run of the same slot changes nothing
+   and greets, starts or queues nothing.
 2. With Redis, each slot is also claimed before it is sent (SET NX PX on
    `dvorik:schedule:<schedule id>:<minute UTC>`): the second scheduler drops
    its copy, so the work is not even queued twice. This saves work and
@@ -72,6 +75,8 @@ SCHEDULE = (
     # Discount notices held for quiet hours, bulk notices, any whose task was lost.
     Slot("due-notifications", "deliver_due_notifications", "* * * * *"),
     Slot("expire-discounts", "expire_discounts", "5 0 * * *"),
+    # Rows kept for a while only: seen Telegram updates (2 days), sign-in attempts.
+    Slot("forget-old-records", "forget_old_records", "30 * * * *"),
 )
 
 

@@ -13,9 +13,10 @@ an idempotent domain operation. The scheduled ones take an optional `now` so
 tests (and a manual re-run) can fix the moment.
 
 By concern: `broadcasts`, `notifications`, `bulk`, `discounts` (birthdays,
-expiry); the worker's side: `lifecycle` (start-up and shut-down),
-`state` (what tasks receive), `send_limiter` and `broadcast_runs` (surviving
-a Redis outage, one run and one resume at a time).
+expiry), `clean_up` (rows past their keeping time); the worker's side:
+`lifecycle` (start-up and shut-down), `state` (what tasks receive),
+`send_limiter` and `broadcast_runs` (surviving a Redis outage, one run and
+one resume at a time).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from taskiq import AsyncBroker, TaskiqEvents
 
-from backend.workers.tasks import broadcasts, bulk, discounts, notifications
+from backend.workers.tasks import broadcasts, bulk, clean_up, discounts, notifications
 from backend.workers.tasks.broadcast_runs import BroadcastRuns
 from backend.workers.tasks.broadcasts import resume_orphaned_broadcasts_job
 from backend.workers.tasks.lifecycle import start_runtime, stop_runtime
@@ -41,6 +42,7 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "bulk_issue_discount": bulk.bulk_issue_discount,
     "give_birthday_discounts": discounts.give_birthday_discounts,
     "expire_discounts": discounts.expire_discounts,
+    "forget_old_records": clean_up.forget_old_records,
 }
 
 
