@@ -243,32 +243,22 @@ async def test_the_hourly_clean_up_forgets_old_records_and_keeps_recent_ones(
     """Seen Telegram updates are kept 2 days, sign-in attempts 15 minutes, revocations
     until their token expires: the scheduled clean-up drops what is older, only that."""
     async with sessions() as session, session.begin():
-        session.add_all(
-            [
-                TelegramUpdate(
-                    bot="customer", update_id=1, received_at=NINE_AM - timedelta(days=3)
-                ),
-                TelegramUpdate(
-                    bot="customer", update_id=2, received_at=NINE_AM - timedelta(days=1)
-                ),
+        for update_id, age in ((1, timedelta(days=3)), (2, timedelta(days=1))):
+            session.add(
+                TelegramUpdate(bot="customer", update_id=update_id, received_at=NINE_AM - age)
+            )
+        for age in (timedelta(hours=1), timedelta(minutes=5)):
+            session.add(
                 LoginAttempt(
                     email="a@example.com",
                     ip="10.0.0.1",
                     net="10.0.0.0/24",
-                    at=NINE_AM - timedelta(hours=1),
+                    at=NINE_AM - age,
                     outcome=LoginOutcome.FAILED,
-                ),
-                LoginAttempt(
-                    email="a@example.com",
-                    ip="10.0.0.1",
-                    net="10.0.0.0/24",
-                    at=NINE_AM - timedelta(minutes=5),
-                    outcome=LoginOutcome.FAILED,
-                ),
-                RevokedToken(jti="expired", expires_at=NINE_AM - timedelta(minutes=1)),
-                RevokedToken(jti="valid", expires_at=NINE_AM + timedelta(minutes=10)),
-            ]
-        )
+                )
+            )
+        session.add(RevokedToken(jti="expired", expires_at=NINE_AM - timedelta(minutes=1)))
+        session.add(RevokedToken(jti="valid", expires_at=NINE_AM + timedelta(minutes=10)))
     assert "forget-old-records" in {slot.schedule_id for slot in SCHEDULE}
 
     dropped = await run(broker, "forget_old_records", now=NINE_AM.isoformat())
