@@ -535,6 +535,38 @@ async def test_a_worker_runs_what_the_api_enqueued_over_redis(
     assert group["pending"] == 0  # acknowledged after it ran
 
 
+async def test_a_stopping_worker_s_read_ends_even_if_redis_py_lost_its_cancel(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Python 3.11 redis-py's `asyncio.wait_for` can return normally from a cancelled
+    send; the stream read then went on for ever, and Taskiq's Receiver waited for it
+    (shielded) when the worker stopped: the worker hung (seen in about 1 run in 20)."""
+    broker = create_broker(REDIS_URL, queue_name=f"dvorik:test:{uuid.uuid4().hex}")
+    assert isinstance(broker, DvorikStreamBroker)
+    await broker.startup()
+    reads = 0
+
+    async def read_losing_the_cancel(_redis: Redis) -> tuple[Any, Any]:
+        nonlocal reads
+        reads += 1
+        with contextlib.suppress(asyncio.CancelledError):  # what wait_for does on 3.11
+            await asyncio.sleep(0.05)
+        return [], [b"0-0", []]
+
+    monkeypatch.setattr(broker, "_read", read_losing_the_cancel)
+    messages = broker.listen()
+    reading = asyncio.create_task(anext(messages))
+    try:
+        await asyncio.sleep(0.2)
+        reading.cancel()
+        await asyncio.wait({reading}, timeout=5)
+        assert reading.cancelled()
+        assert reads >= 2  # the loop went on after the first read, then ended at the cancel
+    finally:
+        await messages.aclose()
+        await broker.shutdown()
+
+
 async def test_a_task_whose_worker_died_before_acking_is_run_by_another(
     redis: Redis, runtime: Runtime, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -68,6 +68,10 @@ class DvorikStreamBroker(RedisStreamBroker):
     running (`_keep_alive`, at most every third of `idle_timeout`), so only a
     dead worker's messages ever become idle enough to be claimed.
 
+    A stopping worker's Receiver cancels the read in progress and waits for it
+    (shielded) before it finishes: `_raise_lost_cancel` makes sure that cancel
+    ends the loop even when redis-py lost it on the way (see there).
+
     It also outlives a Redis outage: while Redis is unreachable the worker
     keeps running its tasks and retries the stream with a backoff; a Redis
     that comes back empty (no persistence) has lost the consumer group, which
@@ -83,6 +87,7 @@ class DvorikStreamBroker(RedisStreamBroker):
         async with Redis(connection_pool=self.connection_pool) as redis:
             self.touch = redis.register_script(_TOUCH)
             while True:
+                _raise_lost_cancel()
                 try:
                     fetched, claimed = await self._read(redis)
                 except ResponseError as error:
@@ -212,6 +217,22 @@ class _Outage:
         if self.failures:
             log.warning("%s is reachable again after %d retries", self.what, self.failures)
             self.failures = 0
+
+
+def _raise_lost_cancel() -> None:
+    """Raise the cancel of this task again if a callee returned normally instead.
+
+    redis-py sends each command through `asyncio.wait_for`, which on Python
+    3.11 returns the result, dropping a cancel of the caller, when the send
+    has just finished (CPython gh-86296; fixed in 3.12). A lost cancel of the
+    read kept `listen` reading forever while Taskiq's Receiver waited for it
+    to end inside a shielded scope: the worker never stopped, and the outer
+    cancel could not end it either. The task's pending cancel count
+    (`Task.cancelling`) still tells, so the next pass raises it.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def consumer_name() -> str:

@@ -191,7 +191,8 @@ async def run_embedded(runtime: Runtime, *, schedule: bool = True) -> AsyncItera
         if loop is not None:
             await _cancelled(loop)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(broker.wait_idle(), EMBEDDED_GRACE_SECONDS)
+            async with asyncio.timeout(EMBEDDED_GRACE_SECONDS):
+                await broker.wait_idle()
         await broker.shutdown()
         broker.state.pop("runtime", None)
 

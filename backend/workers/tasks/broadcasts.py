@@ -125,8 +125,9 @@ async def sweep_forever(
             await resume_orphaned_broadcasts_job(runtime, runs)
         except Exception as error:
             log.warning("could not look for broadcasts nobody sends: %r", error)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every)
+        with contextlib.suppress(TimeoutError):  # not wait_for: it can drop a cancel on 3.11
+            async with asyncio.timeout(every):
+                await stop.wait()
 
 
 async def broadcast_job(
@@ -199,7 +200,8 @@ async def process_broadcast(
     # broker takes it for a dead worker's): wait for that run instead of racing it.
     while runs.running_here(broadcast_id):
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), OWN_RUN_POLL)
+            async with asyncio.timeout(OWN_RUN_POLL):
+                await stop.wait()
             return None  # stopping: the run here hands the broadcast back
     async with runs.running(broadcast_id):
         if stop.is_set():
