@@ -97,7 +97,7 @@ class DvorikStreamBroker(RedisStreamBroker):
                         raise
                     log.warning("stream %r lost its consumer group: creating it", self.queue_name)
                     with contextlib.suppress(*REDIS_DOWN):  # down again: the next pass waits
-                        await self._declare_consumer_group()
+                        await self._create_consumer_group(redis)
                     continue
                 except REDIS_DOWN as error:
                     await outage.wait(error)
@@ -114,6 +114,15 @@ class DvorikStreamBroker(RedisStreamBroker):
                             "redelivering task message %r: its worker went away", message_id
                         )
                         yield self._ackable(self.queue_name, message_id, fields)
+
+    async def _create_consumer_group(self, redis: Redis) -> None:
+        """The consumer group again, as `startup` creates it; one there already is kept."""
+        try:
+            await redis.xgroup_create(
+                self.queue_name, self.consumer_group_name, id=self.consumer_id, mkstream=True
+            )
+        except ResponseError as error:  # BUSYGROUP: another worker was first
+            log.debug("consumer group of %r: %s", self.queue_name, error)
 
     async def _keep_alive(self) -> None:
         """Reset the idle time of the messages this worker runs (still its own), if due."""
@@ -168,12 +177,12 @@ class DvorikStreamBroker(RedisStreamBroker):
         Every task is safe to run twice, so an acknowledgement lost in an outage
         costs a redelivery at worst (none if Redis came back empty).
         """
-        ack = self._ack_generator(id=message_id, queue_name=stream)
 
         async def resilient() -> None:
             for attempt in range(ACK_ATTEMPTS):
                 try:
-                    await ack()
+                    async with Redis(connection_pool=self.connection_pool) as redis:
+                        await redis.xack(stream, self.consumer_group_name, message_id)
                     return
                 except REDIS_DOWN as error:
                     if attempt == ACK_ATTEMPTS - 1:
