@@ -255,7 +255,8 @@ def worker(
 ) -> None:
     """Run background tasks from Redis: broadcasts, notifications, bulk jobs, scheduled work."""
     from backend.observability.metrics import start_worker_metrics
-    from backend.workers.broker import consumer_name, create_broker, run_worker
+    from backend.task_queue import consumer_name, create_broker
+    from backend.workers.worker import run_worker
 
     config = needs_redis("background tasks")
     start_worker_metrics(config)

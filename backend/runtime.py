@@ -17,10 +17,9 @@ from backend.domain.tasks import TaskQueue
 from backend.pubsub import PubSub, create_pubsub
 from backend.rate_limits import RateLimiter, RedisRateLimiter, create_rate_limiter
 from backend.settings import Settings
+from backend.task_queue import TaskiqTaskQueue, create_task_queue
 from backend.telegram.clients import BotClients, create_bot_clients
 from backend.telegram.texts import Texts
-from backend.workers.broker import TaskiqTaskQueue, create_task_queue
-from backend.workers.in_process import InProcessTaskQueue
 
 
 @dataclass
@@ -50,7 +49,7 @@ class Runtime:
             read_engine=read_engine,
             read_sessions=create_read_sessionmaker(read_engine),
             pubsub=create_pubsub(settings.redis_url),
-            tasks=create_task_queue(settings, sessions),
+            tasks=create_task_queue(settings),
             rate_limiter=create_rate_limiter(settings.redis_url),
             texts=Texts(sessions, settings.zone),
             bots=create_bot_clients(settings),
@@ -61,8 +60,6 @@ class Runtime:
             await self.bots.close()
         if isinstance(self.rate_limiter, RedisRateLimiter):
             await self.rate_limiter.close()
-        if isinstance(self.tasks, InProcessTaskQueue):
-            await self.tasks.drain()
         if isinstance(self.tasks, TaskiqTaskQueue):
             await self.tasks.close()
         await self.pubsub.close()

@@ -67,7 +67,7 @@ LIMIT_TOLERANCE = 0.03
 # The ceiling's worker paces at this (the limiter still books every slot).
 NO_LIMIT = {"BROADCAST_RATE_OVERRIDE": "100000"}
 WARM_UP = 5.0  # seconds before the rate check starts counting
-QUEUE = "dvorik:tasks"  # backend.workers.broker.QUEUE
+QUEUE = "dvorik:tasks"  # backend.task_queue.QUEUE
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -185,9 +185,9 @@ async def status_of(sessions: Sessions, broadcast_id: int) -> BroadcastStatus:
 
 
 async def enqueue(redis_url: str, broadcast_id: int) -> None:
-    from backend.workers.broker import TaskiqTaskQueue, create_broker
+    from backend.task_queue import TaskiqTaskQueue, create_broker
 
-    queue = TaskiqTaskQueue(create_broker(redis_url, with_tasks=False))
+    queue = TaskiqTaskQueue(create_broker(redis_url))
     try:
         await queue.enqueue("process_broadcast", broadcast_id=broadcast_id)
     finally:

@@ -15,12 +15,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from taskiq import AsyncBroker
 
-from backend.domain.tasks import RecordingTaskQueue
 from backend.fake_telegram import FakeTelegram
 from backend.fake_telegram import create_app as fake_telegram_app
 from backend.runtime import Runtime
-from backend.workers.broker import create_broker
 from tests.api import serve_app, settings_for
+from tests.task_queues import RecordingTaskQueue, broker_with_tasks
 
 CUSTOMER_TOKEN = "700000011:" + "n" * 35
 CASHIER_TOKEN = "700000012:" + "m" * 35
@@ -58,7 +57,7 @@ async def notification_worker(engine: AsyncEngine) -> AsyncIterator[Worker]:
         )
         runtime = Runtime.start(settings)
         runtime.tasks = RecordingTaskQueue()
-        broker = create_broker(None)
+        broker = broker_with_tasks()
         broker.state.runtime = runtime
         await broker.startup()
         try:

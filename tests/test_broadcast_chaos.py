@@ -63,7 +63,7 @@ from backend.domain.models import (
     DeliveryStatus,
 )
 from backend.fake_telegram import FakeTelegram, create_app
-from backend.workers.broker import QUEUE, TaskiqTaskQueue, create_broker
+from backend.task_queue import QUEUE, TaskiqTaskQueue, create_broker
 from tests.api import environment_for, serve, serve_app, settings_for, signed_in
 from tests.bots import CUSTOMER_TOKEN, bots_environment
 from tests.databases import migrated_mariadb, redis_url, require_redis
@@ -221,7 +221,7 @@ async def test_sigkilled_worker_twice_every_recipient_messaged_at_most_once(
     async with serve_app(create_app(fake)) as fake_url:
         # The production defaults of the lease and redelivery times: no override.
         env = environment_for(engine, REDIS_URL=REDIS_URL, **bots_environment(fake_url))
-        api = TaskiqTaskQueue(create_broker(REDIS_URL, with_tasks=False))
+        api = TaskiqTaskQueue(create_broker(REDIS_URL))
         try:
             await api.enqueue("process_broadcast", broadcast_id=broadcast_id)
         finally:

@@ -18,10 +18,10 @@ from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
 from backend.domain.models import ActorKind, AdminRole, AuditEntry, CustomerStatus
 from backend.domain.models.notifications import CustomerNotification
-from backend.domain.tasks import RecordingTaskQueue
 from tests.api import GraphQLClient, RunningServer
 from tests.factories import make_customer
 from tests.notification_worker import notification_worker
+from tests.task_queues import SentTasks, sent_by
 
 SEND = """
 mutation($customerId: Int!, $text: String, $templateKey: String, $parseMode: ParseMode! = PLAIN) {
@@ -33,10 +33,8 @@ mutation($customerId: Int!, $text: String, $templateKey: String, $parseMode: Par
 ACTOR = Actor.system("test")
 
 
-def queue_of(server: RunningServer) -> RecordingTaskQueue:
-    queue = server.runtime.tasks
-    assert isinstance(queue, RecordingTaskQueue)
-    return queue
+def queue_of(server: RunningServer) -> SentTasks:
+    return sent_by(server)
 
 
 async def quiet_right_now(sessions: async_sessionmaker[AsyncSession], zone: object) -> None:

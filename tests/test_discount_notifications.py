@@ -25,11 +25,11 @@ from backend.domain.clock import last_valid_day
 from backend.domain.errors import InvalidSetting
 from backend.domain.models import AdminRole, AuditEntry, CustomerStatus, DiscountKind
 from backend.domain.models.notifications import CustomerNotification, NotificationStatus
-from backend.domain.tasks import RecordingTaskQueue
 from backend.telegram.qr_codes import qr_png
 from tests.api import GraphQLClient, RunningServer
 from tests.factories import make_customer
 from tests.notification_worker import notification_worker
+from tests.task_queues import SentTasks, sent_by
 
 VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")
 ACTOR = Actor.system("test")
@@ -66,11 +66,9 @@ async def no_quiet_hours(sessions: async_sessionmaker[AsyncSession]) -> None:
     await set_setting(sessions, "quiet_hours_end", "12:00")
 
 
-def queue_of(server: RunningServer) -> RecordingTaskQueue:
+def queue_of(server: RunningServer) -> SentTasks:
     """What the API queued; emptied first, since ids start again after each test's cleanup."""
-    queue = server.runtime.tasks
-    assert isinstance(queue, RecordingTaskQueue)
-    return queue
+    return sent_by(server)
 
 
 def planned_sends(server: RunningServer) -> list[dict[str, object]]:

@@ -26,10 +26,10 @@ from backend.domain.models import (
     DeliveryStatus,
     ParseMode,
 )
-from backend.domain.tasks import RecordingTaskQueue
 from backend.pubsub import broadcast_channel
 from tests.api import GraphQLClient, RunningServer
 from tests.factories import make_customer
+from tests.task_queues import SentTasks, sent_by
 
 WAIT = 5.0
 VLADIVOSTOK = timezone(timedelta(hours=10))
@@ -89,12 +89,11 @@ SEND_NOW, PAUSE, RESUME, CANCEL = (
 
 
 @pytest.fixture
-def tasks(server: RunningServer) -> RecordingTaskQueue:
-    """The running server's task queue, emptied: what this test's requests enqueue."""
-    queue = server.runtime.tasks
-    assert isinstance(queue, RecordingTaskQueue)
-    queue.enqueued.clear()
-    return queue
+def tasks(server: RunningServer) -> SentTasks:
+    """What the running server's task queue sends, emptied: what this test's requests enqueue."""
+    sent = sent_by(server)
+    sent.enqueued.clear()
+    return sent
 
 
 @pytest.fixture
@@ -118,7 +117,7 @@ async def take(messages: AsyncIterator[dict[str, Any]], count: int) -> list[dict
 
 
 async def test_a_marketer_takes_a_broadcast_from_draft_to_cancelled(
-    marketer: GraphQLClient, server: RunningServer, tasks: RecordingTaskQueue
+    marketer: GraphQLClient, server: RunningServer, tasks: SentTasks
 ) -> None:
     created = await create(marketer, title="  Весна  ", parseMode="HTML")
     broadcast_id = created["id"]
@@ -209,7 +208,7 @@ async def create_error(client: GraphQLClient, **fields: Any) -> str:
 
 
 async def test_changes_the_state_does_not_allow_are_invalid_state_and_change_nothing(
-    marketer: GraphQLClient, server: RunningServer, tasks: RecordingTaskQueue
+    marketer: GraphQLClient, server: RunningServer, tasks: SentTasks
 ) -> None:
     broadcast_id = (await create(marketer))["id"]
     future = (utcnow() + timedelta(hours=2)).isoformat()
@@ -258,7 +257,7 @@ async def test_scheduling_needs_a_future_time_with_a_zone(marketer: GraphQLClien
 
 
 async def test_readonly_can_look_but_every_change_is_forbidden(
-    staff: dict[AdminRole, GraphQLClient], tasks: RecordingTaskQueue
+    staff: dict[AdminRole, GraphQLClient], tasks: SentTasks
 ) -> None:
     broadcast_id = (await create(staff[AdminRole.MARKETING]))["id"]
     readonly = staff[AdminRole.READONLY]

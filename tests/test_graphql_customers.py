@@ -21,7 +21,7 @@ from backend.domain.models import (
     Discount,
     DiscountKind,
 )
-from backend.workers.in_process import InProcessTaskQueue
+from backend.task_queue import TaskiqTaskQueue
 from tests.api import GraphQLClient, RunningServer
 from tests.factories import make_customer, make_discount
 
@@ -275,8 +275,8 @@ async def test_bulk_discount_above_the_threshold_runs_as_a_background_job(
     assert result["affected"] == 4 and result["jobId"]
 
     queue = server.runtime.tasks
-    assert isinstance(queue, InProcessTaskQueue)
-    await queue.drain()
+    assert isinstance(queue, TaskiqTaskQueue)
+    await queue.wait_idle()
     job = await staff[AdminRole.READONLY](
         "query($id: String!) { job(id: $id) { kind state done total } }", id=result["jobId"]
     )

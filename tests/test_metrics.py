@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -11,7 +12,6 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.domain.models import AdminRole
 from backend.observability.metrics import (
@@ -24,8 +24,7 @@ from backend.observability.metrics import (
 )
 from backend.observability.queue_depth import in_process_depth, refresh_queue_depth
 from backend.settings import Settings
-from backend.workers.broker import CONSUMER_GROUP, TaskiqTaskQueue, create_broker
-from backend.workers.in_process import InProcessTaskQueue
+from backend.task_queue import CONSUMER_GROUP, TaskiqTaskQueue, create_broker
 from tests.api import GraphQLClient, RunningServer
 from tests.databases import redis_url, require_redis
 from tests.processes import free_port
@@ -177,7 +176,7 @@ async def test_broadcast_outcomes_and_send_limiter_waits_are_recorded(
 async def test_queue_depth_in_redis_counts_waiting_and_running_tasks() -> None:
     await require_redis(REDIS_URL)
     stream = f"dvorik:test-depth:{uuid.uuid4().hex}"
-    broker = create_broker(REDIS_URL, queue_name=stream, consumer="depth-test", with_tasks=False)
+    broker = create_broker(REDIS_URL, queue_name=stream, consumer="depth-test")
     queue = TaskiqTaskQueue(broker)
     redis = Redis.from_url(REDIS_URL)
     try:
@@ -205,7 +204,7 @@ async def test_queue_depth_in_redis_counts_waiting_and_running_tasks() -> None:
 
 
 async def test_queue_depth_disappears_when_redis_does_not_answer() -> None:
-    queue = TaskiqTaskQueue(create_broker("redis://127.0.0.1:1/0", with_tasks=False))
+    queue = TaskiqTaskQueue(create_broker("redis://127.0.0.1:1/0"))
     try:
         await refresh_queue_depth(queue)
     finally:
@@ -213,14 +212,19 @@ async def test_queue_depth_disappears_when_redis_does_not_answer() -> None:
     assert gauge("dvorik_task_queue_depth", state="waiting") is None  # no stale figure
 
 
-async def test_queue_depth_embedded_counts_tasks_still_running(
-    sessions: async_sessionmaker[AsyncSession], server: RunningServer
-) -> None:
-    queue = InProcessTaskQueue(sessions)
-    await queue.enqueue("bulk_add_tags", customer_ids=[], add=["vip"], remove=[], admin_id=None)
+async def test_queue_depth_embedded_counts_tasks_still_running(server: RunningServer) -> None:
+    queue = TaskiqTaskQueue(create_broker(None))
+    release = asyncio.Event()
+
+    async def waits() -> None:
+        await release.wait()
+
+    queue.broker.register_task(waits, task_name="waits")
+    await queue.enqueue("waits")
     assert in_process_depth(queue) is not None
     assert in_process_depth(queue).running == 1  # type: ignore[union-attr]
-    await queue.drain()
+    release.set()
+    await queue.close()  # after the tasks still running
     assert in_process_depth(queue).running == 0  # type: ignore[union-attr]
 
     samples = await scrape(server)  # the embedded server reports its own queue

@@ -50,7 +50,7 @@ from backend.domain.models import (
 from backend.fake_telegram import FakeTelegram, create_app
 from backend.fake_telegram.models import FakeUser
 from backend.fake_telegram.updates import text_message
-from backend.workers.broker import TaskiqTaskQueue, create_broker
+from backend.task_queue import TaskiqTaskQueue, create_broker
 from tests.api import environment_for, serve_app, signed_in
 from tests.bots import CUSTOMER_TOKEN, SECRET, bots_environment
 from tests.databases import migrated_mariadb
@@ -276,7 +276,7 @@ async def test_sigterm_to_a_worker_mid_broadcast_hands_it_back(
 
     async with serve_app(create_app(fake)) as fake_url:
         env = environment_for(engine, REDIS_URL=redis.url, **bots_environment(fake_url))
-        queue = TaskiqTaskQueue(create_broker(redis.url, with_tasks=False))
+        queue = TaskiqTaskQueue(create_broker(redis.url))
         try:
             await queue.enqueue("process_broadcast", broadcast_id=broadcast_id)
         finally:

@@ -24,7 +24,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import (
     AsyncBroker,
-    InMemoryBroker,
     TaskiqMessage,
     TaskiqMiddleware,
     TaskiqResult,
@@ -35,7 +34,6 @@ from taskiq.cli.scheduler.run import is_cron_task_now
 from backend.domain import broadcasts, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
-from backend.domain.database import create_sessionmaker
 from backend.domain.models import (
     Broadcast,
     BroadcastStatus,
@@ -44,22 +42,24 @@ from backend.domain.models import (
     Discount,
     DiscountKind,
     DiscountStatus,
+    LoginAttempt,
     ParseMode,
+    RevokedToken,
+    TelegramUpdate,
     Template,
 )
-from backend.domain.tasks import RecordingTaskQueue
+from backend.domain.models.staff import LoginOutcome
 from backend.fake_telegram import FakeTelegram
 from backend.fake_telegram import create_app as fake_telegram_app
 from backend.runtime import Runtime
-from backend.workers import tasks
-from backend.workers.broker import (
+from backend.task_queue import (
     CONSUMER_GROUP,
     QUEUE,
-    EmbeddedTaskQueue,
+    DvorikStreamBroker,
+    EmbeddedBroker,
     TaskiqTaskQueue,
     create_broker,
     create_task_queue,
-    run_worker,
 )
 from backend.workers.schedule import (
     SCHEDULE,
@@ -70,9 +70,12 @@ from backend.workers.schedule import (
     slot_key,
 )
 from backend.workers.tasks import BroadcastRuns, resume_orphaned_broadcasts_job, send_notification
+from backend.workers.tasks import broadcasts as broadcast_tasks
+from backend.workers.worker import run_worker
 from tests.api import serve_app, settings_for
 from tests.databases import redis_url, require_redis
 from tests.factories import make_customer, make_discount
+from tests.task_queues import RecordingTaskQueue, broker_with_tasks, sent_tasks
 
 REDIS_URL = redis_url("TEST_REDIS_URL", 14)
 # 09:00 on 10 March 2026 in Vladivostok (UTC+10).
@@ -101,7 +104,7 @@ async def runtime(
 @pytest.fixture
 async def broker(runtime: Runtime) -> AsyncIterator[AsyncBroker]:
     """The embedded (in-memory) broker with every task, working with `runtime`."""
-    in_memory = create_broker(None)
+    in_memory = broker_with_tasks()
     in_memory.state.runtime = runtime
     await in_memory.startup()
     yield in_memory
@@ -234,6 +237,43 @@ async def test_expire_task_expires_what_is_past_its_date_once(
     assert statuses == {short.id: DiscountStatus.EXPIRED, month.id: DiscountStatus.ACTIVE}
 
 
+async def test_the_hourly_clean_up_forgets_old_records_and_keeps_recent_ones(
+    broker: AsyncBroker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Seen Telegram updates are kept 2 days, sign-in attempts 15 minutes, revocations
+    until their token expires: the scheduled clean-up drops what is older, only that."""
+    async with sessions() as session, session.begin():
+        for update_id, age in ((1, timedelta(days=3)), (2, timedelta(days=1))):
+            session.add(
+                TelegramUpdate(bot="customer", update_id=update_id, received_at=NINE_AM - age)
+            )
+        for age in (timedelta(hours=1), timedelta(minutes=5)):
+            session.add(
+                LoginAttempt(
+                    email="a@example.com",
+                    ip="10.0.0.1",
+                    net="10.0.0.0/24",
+                    at=NINE_AM - age,
+                    outcome=LoginOutcome.FAILED,
+                )
+            )
+        session.add(RevokedToken(jti="expired", expires_at=NINE_AM - timedelta(minutes=1)))
+        session.add(RevokedToken(jti="valid", expires_at=NINE_AM + timedelta(minutes=10)))
+    assert "forget-old-records" in {slot.schedule_id for slot in SCHEDULE}
+
+    dropped = await run(broker, "forget_old_records", now=NINE_AM.isoformat())
+    again = await run(broker, "forget_old_records", now=NINE_AM.isoformat())
+
+    assert dropped == {"telegram_updates": 1, "sign_in": 2}
+    assert again == {"telegram_updates": 0, "sign_in": 0}
+    async with sessions() as session:
+        assert list(await session.scalars(select(TelegramUpdate.update_id))) == [2]
+        assert list(await session.scalars(select(LoginAttempt.at))) == [
+            NINE_AM - timedelta(minutes=5)
+        ]
+        assert list(await session.scalars(select(RevokedToken.jti))) == ["valid"]
+
+
 async def test_bulk_tasks_run_through_the_broker(
     broker: AsyncBroker, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -343,6 +383,7 @@ async def test_a_birthday_template_in_html_reaches_the_customer_formatted(
         ("expire-discounts", datetime(2026, 3, 9, 14, 5, tzinfo=UTC)),  # 00:05
         ("due-broadcasts", datetime(2026, 3, 9, 14, 6, tzinfo=UTC)),  # every minute
         ("due-notifications", datetime(2026, 3, 9, 14, 7, tzinfo=UTC)),  # every minute
+        ("forget-old-records", datetime(2026, 3, 9, 14, 30, tzinfo=UTC)),  # hourly at :30
     ],
 )
 def test_schedule_runs_in_the_shops_time_zone(schedule_id: str, fires_at_utc: datetime) -> None:
@@ -354,12 +395,16 @@ def test_schedule_runs_in_the_shops_time_zone(schedule_id: str, fires_at_utc: da
 
     assert fires(fires_at_utc)
     every_minute = schedule_id in ("due-broadcasts", "due-notifications")
-    assert every_minute or not fires(fires_at_utc + timedelta(hours=1))
+    hourly = schedule_id == "forget-old-records"
+    assert every_minute or hourly or not fires(fires_at_utc + timedelta(hours=1))
+    assert hourly == (fires(fires_at_utc + timedelta(hours=1)) and not every_minute)
+    assert every_minute or not fires(fires_at_utc + timedelta(minutes=1))
     assert {slot.schedule_id for slot in SCHEDULE} == {
         "birthdays",
         "expire-discounts",
         "due-broadcasts",
         "due-notifications",
+        "forget-old-records",
     }
 
 
@@ -393,8 +438,8 @@ async def fire_birthday_slot_twice(
         TaskiqScheduler(broker, [first]).on_ready(first, slot),
         TaskiqScheduler(broker, [second]).on_ready(second, slot),
     )
-    assert isinstance(broker, InMemoryBroker)
-    await broker.wait_all()
+    assert isinstance(broker, EmbeddedBroker)
+    await broker.wait_idle()
     return executions.names
 
 
@@ -425,8 +470,9 @@ async def test_embedded_mode_runs_enqueued_tasks_in_process(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     runtime = Runtime.start(settings_for(engine))
-    queue = EmbeddedTaskQueue(runtime.sessions, create_broker(None))
-    runtime.tasks = queue
+    queue = runtime.tasks
+    assert isinstance(queue, TaskiqTaskQueue)
+    sent = sent_tasks(queue.broker)
     async with sessions() as session, session.begin():
         customer = await make_customer(session)
         await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
@@ -436,13 +482,14 @@ async def test_embedded_mode_runs_enqueued_tasks_in_process(
             tagging = await queue.enqueue(
                 "bulk_add_tags", customer_ids=[customer.id], add=["vip"], remove=[], admin_id=None
             )
-            unknown = await queue.enqueue("no_such_task", x=1)
-            await queue.drain()
+            unknown = await queue.enqueue("no_such_task", x=1)  # logged, not run
+            await queue.wait_idle()
+            tagged = await queue.broker.result_backend.get_result(tagging)
     finally:
         await runtime.stop()
 
-    assert queue.results[tagging] == 1  # bulk jobs stay on the in-process path
-    assert [name for name, _ in queue.enqueued] == [
+    assert tagged.return_value == 1
+    assert [name for name, _ in sent.enqueued] == [
         "expire_discounts",
         "bulk_add_tags",
         "no_such_task",
@@ -460,7 +507,7 @@ async def test_a_worker_runs_what_the_api_enqueued_over_redis(
     redis: Redis, runtime: Runtime, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     queue_name = f"dvorik:test:{uuid.uuid4().hex}"
-    api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name, with_tasks=False))
+    api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name))
     async with sessions() as session, session.begin():
         customer = await make_customer(session)
         discount = await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
@@ -488,18 +535,50 @@ async def test_a_worker_runs_what_the_api_enqueued_over_redis(
     assert group["pending"] == 0  # acknowledged after it ran
 
 
+async def test_a_stopping_worker_s_read_ends_even_if_redis_py_lost_its_cancel(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Python 3.11 redis-py's `asyncio.wait_for` can return normally from a cancelled
+    send; the stream read then went on for ever, and Taskiq's Receiver waited for it
+    (shielded) when the worker stopped: the worker hung (seen in about 1 run in 20)."""
+    broker = create_broker(REDIS_URL, queue_name=f"dvorik:test:{uuid.uuid4().hex}")
+    assert isinstance(broker, DvorikStreamBroker)
+    await broker.startup()
+    reads = 0
+
+    async def read_losing_the_cancel(_redis: Redis) -> tuple[Any, Any]:
+        nonlocal reads
+        reads += 1
+        with contextlib.suppress(asyncio.CancelledError):  # what wait_for does on 3.11
+            await asyncio.sleep(0.05)
+        return [], [b"0-0", []]
+
+    monkeypatch.setattr(broker, "_read", read_losing_the_cancel)
+    messages = broker.listen()
+    reading = asyncio.create_task(anext(messages))
+    try:
+        await asyncio.sleep(0.2)
+        reading.cancel()
+        await asyncio.wait({reading}, timeout=5)
+        assert reading.cancelled()
+        assert reads >= 2  # the loop went on after the first read, then ended at the cancel
+    finally:
+        await messages.aclose()
+        await broker.shutdown()
+
+
 async def test_a_task_whose_worker_died_before_acking_is_run_by_another(
     redis: Redis, runtime: Runtime, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     queue_name = f"dvorik:test:{uuid.uuid4().hex}"
-    api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name, with_tasks=False))
+    api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name))
     async with sessions() as session, session.begin():
         customer = await make_customer(session)
         discount = await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
     await api.enqueue("expire_discounts", now=(NINE_AM + timedelta(days=2)).isoformat())
 
     # Worker 1 reads the message (XREADGROUP) and dies before running or acking it.
-    dying = create_broker(REDIS_URL, queue_name=queue_name, consumer="dying", with_tasks=False)
+    dying = create_broker(REDIS_URL, queue_name=queue_name, consumer="dying")
     await dying.startup()
     messages = dying.listen()
     taken = await anext(messages)
@@ -535,14 +614,12 @@ async def _pending_is(redis: Redis, queue_name: str, count: int) -> bool:
 
 
 async def test_the_api_queue_follows_redis_url(engine: AsyncEngine) -> None:
-    embedded = create_task_queue(settings_for(engine), create_sessionmaker(engine))
-    with_redis = create_task_queue(
-        settings_for(engine, redis_url=REDIS_URL), create_sessionmaker(engine)
-    )
+    embedded = create_task_queue(settings_for(engine))
+    with_redis = create_task_queue(settings_for(engine, redis_url=REDIS_URL))
 
-    assert isinstance(embedded, EmbeddedTaskQueue)
-    assert embedded.broker.find_task("process_broadcast") is not None
-    assert isinstance(with_redis, TaskiqTaskQueue)
+    assert isinstance(embedded.broker, EmbeddedBroker)
+    assert isinstance(with_redis.broker, DvorikStreamBroker)
+    await embedded.close()
     await with_redis.close()
 
 
@@ -574,8 +651,9 @@ async def test_embedded_mode_starts_a_due_broadcast_and_sends_it(
 ) -> None:
     fake = FakeTelegram()
     async with running_with_telegram(engine, fake) as runtime:
-        queue = EmbeddedTaskQueue(runtime.sessions, create_broker(None))
-        runtime.tasks = queue
+        queue = runtime.tasks
+        assert isinstance(queue, TaskiqTaskQueue)
+        sent = sent_tasks(queue.broker)
         async with sessions() as session, session.begin():
             people = [await make_customer(session) for _ in range(2)]
             actor = Actor.system("test")
@@ -587,9 +665,9 @@ async def test_embedded_mode_starts_a_due_broadcast_and_sends_it(
             await queue.enqueue(
                 "start_due_broadcasts", now=(NINE_AM + timedelta(minutes=1)).isoformat()
             )
-            await asyncio.wait_for(queue.drain(), 30)
+            await asyncio.wait_for(queue.wait_idle(), 30)
 
-    assert [name for name, _ in queue.enqueued] == ["start_due_broadcasts", "process_broadcast"]
+    assert [name for name, _ in sent.enqueued] == ["start_due_broadcasts", "process_broadcast"]
     for person in people:
         assert [m.text for m in fake.messages_to(person.telegram_id, token=CUSTOMER_TOKEN)] == [
             "Привет!"
@@ -613,7 +691,7 @@ async def test_a_broadcast_runs_once_at_a_time_in_a_worker_however_its_message_c
     for the run in progress: two engine runs side by side would only compete.
     """
     running = peak = started = 0
-    real_job = tasks.broadcast_job
+    real_job = broadcast_tasks.broadcast_job
 
     async def counted(*args: Any, **kwargs: Any) -> Any:
         nonlocal running, peak, started
@@ -624,7 +702,7 @@ async def test_a_broadcast_runs_once_at_a_time_in_a_worker_however_its_message_c
         finally:
             running -= 1
 
-    monkeypatch.setattr(tasks, "broadcast_job", counted)
+    monkeypatch.setattr(broadcast_tasks, "broadcast_job", counted)
     fake = FakeTelegram()
     queue_name = f"dvorik:test:{uuid.uuid4().hex}"
     async with running_with_telegram(engine, fake) as runtime:
@@ -633,7 +711,7 @@ async def test_a_broadcast_runs_once_at_a_time_in_a_worker_however_its_message_c
             await shop_settings.set_value(session, "broadcast_send_rate_per_second", 10, ACTOR)
             made = await broadcasts.create(session, title="Долгая", text="Привет!", actor=ACTOR)
             await broadcasts.send_now(session, made.id, actor=ACTOR, now=datetime.now(UTC))
-        api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name, with_tasks=False))
+        api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name))
         await api.enqueue("process_broadcast", broadcast_id=made.id)
         await api.enqueue("process_broadcast", broadcast_id=made.id)
         # 30 messages at 10/s take 3 s, six times the redelivery time.
@@ -666,7 +744,7 @@ async def test_a_rate_override_pins_the_worker_s_pace_above_the_shop_s_maximum(
 ) -> None:
     """BROADCAST_RATE_OVERRIDE (load tests against the fake) beats the shop setting."""
     runtime = Runtime.start(settings_for(engine, broadcast_rate_override=5000))
-    worker = create_broker(None)
+    worker = broker_with_tasks()
     worker.state.runtime = runtime
     await worker.startup()
     try:
@@ -783,7 +861,7 @@ async def test_a_long_task_is_not_taken_over_while_its_worker_lives(
             await shop_settings.set_value(session, "broadcast_send_rate_per_second", 3, ACTOR)
             made = await broadcasts.create(session, title="Долгая", text="Привет!", actor=ACTOR)
             await broadcasts.send_now(session, made.id, actor=ACTOR, now=datetime.now(UTC))
-        api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name, with_tasks=False))
+        api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name))
         await api.enqueue("process_broadcast", broadcast_id=made.id)
         # 20 messages at 3/s take about 7 s, over four times the redelivery time.
         worker = create_broker(

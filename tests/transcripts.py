@@ -45,13 +45,12 @@ from taskiq import AsyncBroker
 
 from backend.domain.clock import business_date, utcnow
 from backend.domain.models import AdminRole, Customer, Discount
-from backend.domain.tasks import RecordingTaskQueue
 from backend.fake_telegram import FakeUser, SentMessage
 from backend.runtime import Runtime
 from backend.telegram.qr_codes import qr_png
-from backend.workers.broker import create_broker
 from tests.api import GraphQLClient, settings_for
 from tests.bots import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram
+from tests.task_queues import RecordingTaskQueue, broker_with_tasks
 from tests.timing import until
 
 FOLDER = Path(__file__).parent / "transcripts"
@@ -162,7 +161,7 @@ async def worker_on(engine: AsyncEngine, telegram: Telegram) -> AsyncIterator[Wo
     )
     runtime = Runtime.start(settings)
     runtime.tasks = RecordingTaskQueue()
-    broker = create_broker(None)
+    broker = broker_with_tasks()
     broker.state.runtime = runtime
     await broker.startup()
     try:

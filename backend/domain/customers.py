@@ -8,7 +8,7 @@ anyway). The unique indexes stay as the last line of defence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -331,3 +331,16 @@ def snapshot(customer: Customer) -> dict[str, Any]:
         "note": customer.note,
         "tags": customer.tag_names,
     }
+
+
+async def find(session: AsyncSession, customer_id: int) -> Customer | None:
+    """The customer with this id, or None (a task may outlive the customer's row)."""
+    return await session.get(Customer, customer_id)
+
+
+async def first_names(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
+    """First names by customer id, for the ids that exist."""
+    rows = await session.execute(
+        select(Customer.id, Customer.first_name).where(Customer.id.in_(sorted(set(ids))))
+    )
+    return {customer_id: first_name for customer_id, first_name in rows.all()}

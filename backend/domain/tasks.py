@@ -1,21 +1,27 @@
-"""The task broker as the domain sees it: "run this later, somewhere".
+"""Background work as the domain sees it: "run this later, somewhere".
 
-Resolvers and services enqueue work (start sending a broadcast, ...) through
-`TaskQueue` without knowing the transport. Enqueue only after the transaction
-that the task depends on has committed: a worker that picks the task up must
-find the rows it refers to, and a rolled-back request must not leave a task
-behind. So the resolvers enqueue after their transaction commits, never inside
-a service call.
+Work that must not hold up a request (sending a broadcast, a bulk job, a
+notification) is queued as a task by name with JSON arguments, through a
+`TaskQueue`; the domain does not know the transport (`backend.task_queue`:
+Taskiq over a Redis stream, or in the API process itself).
 
-`RecordingTaskQueue` is the in-memory implementation for the embedded mode and
-tests until a real broker (Taskiq) is wired in.
+A task that depends on a transaction's rows is asked for *inside* that
+transaction with `enqueue_after_commit`, and only sent once it has committed:
+a worker that picks the task up must find the rows it refers to, and a
+rolled-back transaction must leave no task behind. The transaction scopes of
+`backend.task_queue.after_commit` open the session for such jobs and send
+them after the commit; a session opened any other way refuses them, so a job
+is never silently kept and forgotten. (A job asked for inside a savepoint is
+sent even if the savepoint alone rolls back: ask outside savepoints.)
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Protocol
-from uuid import uuid4
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class TaskQueue(Protocol):
@@ -24,18 +30,35 @@ class TaskQueue(Protocol):
         ...
 
 
-class RecordingTaskQueue:
-    """Keeps what was enqueued, in order, as `(task, kwargs)`; runs nothing.
+@dataclass(frozen=True)
+class Job:
+    """A task asked for in a transaction, waiting for its commit."""
 
-    Arguments must be JSON-serialisable, as they will have to be for a real
-    broker: a test or the embedded mode finds a bad argument now, not in
-    production.
-    """
+    task: str
+    kwargs: dict[str, object]
 
-    def __init__(self) -> None:
-        self.enqueued: list[tuple[str, dict[str, object]]] = []
 
-    async def enqueue(self, task: str, **kwargs: object) -> str:
-        json.dumps(kwargs)  # TypeError for what a broker could not carry
-        self.enqueued.append((task, dict(kwargs)))
-        return uuid4().hex
+# Tasks whose work the database still shows when their message is lost (an enqueue
+# that failed after the commit, a Redis restarted empty): the workers' sweep resumes a
+# broadcast left "sending" (`broadcasts.orphaned`), the every-minute run sends a
+# pending notification (`notifications.due`). Losing one costs a delay, not the work.
+RECOVERED_BY_SWEEP = frozenset({"process_broadcast", "send_planned_notification"})
+
+_JOBS = "dvorik.jobs_after_commit"
+
+
+def collect_jobs(session: AsyncSession) -> list[Job]:
+    """Let `session` take jobs; returns the list they go to, for its scope to send."""
+    jobs: list[Job] = session.info.setdefault(_JOBS, [])
+    return jobs
+
+
+def enqueue_after_commit(session: AsyncSession, task: str, /, **kwargs: object) -> None:
+    """Send `task` once the transaction of `session` commits; never if it rolls back."""
+    jobs: list[Job] | None = session.info.get(_JOBS)
+    if jobs is None:
+        raise RuntimeError(
+            f"task {task!r} asked for in a transaction that sends no jobs after its commit"
+        )
+    json.dumps(kwargs)  # TypeError now, in the transaction, for what a broker could not carry
+    jobs.append(Job(task, dict(kwargs)))

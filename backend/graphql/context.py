@@ -29,6 +29,7 @@ from backend.graphql import tokens
 from backend.graphql.loaders import Loaders, create_loaders
 from backend.observability.requests import request_id_of
 from backend.runtime import Runtime
+from backend.task_queue import after_commit
 
 
 class Context(BaseContext):
@@ -67,8 +68,11 @@ class Context(BaseContext):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction of its own: commits on success, rolls back on error."""
-        async with self.runtime.sessions() as session, session.begin():
+        """A write transaction of its own: commits on success, rolls back on error.
+
+        The tasks it asks for (`enqueue_after_commit`) are sent once it has committed.
+        """
+        async with after_commit.transaction(self.runtime.sessions, self.runtime.tasks) as session:
             yield session
 
     @property

@@ -11,17 +11,16 @@ the customer is told of a discount, when, or why not.
 """
 
 import datetime as dt
-import logging
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from backend.domain import models, notifications
 from backend.domain.models.notifications import CustomerNotification as NotificationRow
+from backend.domain.tasks import enqueue_after_commit
 from backend.graphql.permissions import allow
 from backend.graphql.scalars import NotificationStatus, ParseMode, to_api, to_domain
-
-log = logging.getLogger("dvorik.graphql.customer_messages")
 
 
 @strawberry.type(description="One message to one customer: a discount's notice or an admin's.")
@@ -53,17 +52,10 @@ class CustomerNotification:
         )
 
 
-async def enqueue_after_commit(info: Info, notification_ids: list[int]) -> None:
+def send_after_commit(session: AsyncSession, notification_ids: list[int]) -> None:
     """Queue the sends once the rows are committed; a lost enqueue is sent by the sweep."""
     for notification_id in notification_ids:
-        try:
-            await info.context.runtime.tasks.enqueue(
-                "send_planned_notification", notification_id=notification_id
-            )
-        except Exception as error:  # committed all the same: `deliver_due_notifications` sends it
-            log.warning(
-                "notification %s not queued (the sweep sends it): %r", notification_id, error
-            )
+        enqueue_after_commit(session, "send_planned_notification", notification_id=notification_id)
 
 
 @strawberry.type
@@ -94,7 +86,7 @@ class CustomerMessageMutations:
                 now=info.context.now(),
             )
             answer = CustomerNotification.of(row)
-        await enqueue_after_commit(info, [answer.id])
+            send_after_commit(session, [answer.id])
         return answer
 
 

@@ -9,7 +9,7 @@ from strawberry.types import Info
 from backend.domain import discount_search, discounts, kpi, models, notifications, pagination
 from backend.domain.errors import CodeNotFound, ValidationFailed
 from backend.domain.models import Discount as DiscountRow
-from backend.graphql.customer_messages import enqueue_after_commit
+from backend.graphql.customer_messages import send_after_commit
 from backend.graphql.customers.types import Discount
 from backend.graphql.mapping import copied
 from backend.graphql.pagination import Connection, connection, decode_cursor
@@ -164,7 +164,7 @@ class DiscountMutations:
             plan = await notifications.plan_discount_notices(
                 session, [row], actor=actor, now=now, zone=zone
             )
-        await enqueue_after_commit(info, plan.queued)  # held ones: the sweep, in the morning
+            send_after_commit(session, plan.queued)  # held ones: the sweep, in the morning
         return Discount.of(row)
 
     @strawberry.mutation(permission_classes=allow("Mutation.cancelDiscount"))

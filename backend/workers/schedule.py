@@ -2,11 +2,13 @@
 
 * birthdays: daily at 09:00 (`give_birthday_discounts`);
 * scheduled broadcasts: every minute (`start_due_broadcasts`);
-* expired discounts: daily at 00:05 (`expire_discounts`).
+* expired discounts: daily at 00:05 (`expire_discounts`);
+* old records (Telegram updates seen, stale sign-in attempts and
+  revocations): hourly at :30 (`forget_old_records`).
 
 Broadcasts left "sending" with no live run are not on this schedule: every
 worker process (and the embedded server) looks for them every few seconds
-(`backend.workers.tasks.sweep_forever`), so recovery from a killed worker does
+(`backend.workers.tasks.broadcasts.sweep_forever`), so recovery from a killed worker does
 not wait for a minute slot.
 
 Crons are read in the shop's zone: Taskiq's `cron_offset` takes a zone name
@@ -17,16 +19,17 @@ Two schedulers started by mistake must not double anything. Two layers:
 1. The domain guarantees it, with or without Redis: a birthday discount has a
    once_key per customer and year (a unique index), `send_now` locks the
    broadcast row and refuses a broadcast that is no longer scheduled, and
-   `expire_due` is an UPDATE of what is still active. A second run of the
-   same slot changes nothing and greets, starts or queues nothing.
+   `expire_due` is an UPDATE of what is still active, and the clean-up
+   DELETEs only what is old. A second run of the same slot changes nothing
+   and greets, starts or queues nothing.
 2. With Redis, each slot is also claimed before it is sent (SET NX PX on
    `dvorik:schedule:<schedule id>:<minute UTC>`): the second scheduler drops
    its copy, so the work is not even queued twice. This saves work and
    noise; correctness never rests on it (a lock that expired or a Redis
    failover still falls back to layer 1).
 
-The embedded mode (`run_embedded`) runs the in-memory broker and this
-schedule inside the API process, so `dvorik serve` alone does everything.
+The embedded mode (`run_embedded`) runs the tasks on the API process's own
+broker and this schedule inside it, so `dvorik serve` alone does everything.
 """
 
 from __future__ import annotations
@@ -42,14 +45,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
-from taskiq import AsyncBroker, InMemoryBroker, ScheduledTask, ScheduleSource, TaskiqScheduler
+from taskiq import ScheduledTask, ScheduleSource, TaskiqScheduler
 from taskiq.cli.scheduler.run import SchedulerLoop
 from taskiq.exceptions import ScheduledTaskCancelledError
 
 from backend.domain.clock import utcnow
 from backend.runtime import Runtime
 from backend.settings import Settings
-from backend.workers.broker import create_broker, embedded_broker
+from backend.task_queue import EmbeddedBroker, TaskiqTaskQueue, create_broker
+from backend.workers.tasks import register_tasks
 
 log = logging.getLogger("dvorik.scheduler")
 
@@ -71,6 +75,8 @@ SCHEDULE = (
     # Discount notices held for quiet hours, bulk notices, any whose task was lost.
     Slot("due-notifications", "deliver_due_notifications", "* * * * *"),
     Slot("expire-discounts", "expire_discounts", "5 0 * * *"),
+    # Rows kept for a while only: seen Telegram updates (2 days), sign-in attempts.
+    Slot("forget-old-records", "forget_old_records", "30 * * * *"),
 )
 
 
@@ -138,7 +144,7 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
     """`dvorik scheduler`: send the schedule's tasks to the Redis stream until `stop` is set."""
     if not settings.redis_url:
         raise ValueError("the scheduler process needs REDIS_URL (embedded: `dvorik serve`)")
-    broker = create_broker(settings.redis_url, with_tasks=False)  # sends by name only
+    broker = create_broker(settings.redis_url)  # sends by name only
     broker.is_scheduler_process = True
     source = DvorikScheduleSource(settings.timezone, Redis.from_url(settings.redis_url))
     scheduler = TaskiqScheduler(broker, [source])
@@ -148,9 +154,7 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
     try:
         await stop.wait()
     finally:
-        loop.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await loop
+        await _cancelled(loop)
         await scheduler.shutdown()
         await source.shutdown()
 
@@ -159,17 +163,19 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
 async def run_embedded(runtime: Runtime, *, schedule: bool = True) -> AsyncIterator[None]:
     """Without REDIS_URL: run tasks and the schedule inside this (the API) process.
 
-    Tasks run on the in-memory broker behind `runtime.tasks` (an
-    `EmbeddedTaskQueue`) with this very runtime; leaving the block stops the
+    Every task is registered on the embedded broker behind `runtime.tasks`,
+    and runs there with this very runtime; leaving the block stops the
     schedule and waits up to `EMBEDDED_GRACE_SECONDS` for running tasks. With
     REDIS_URL it does nothing: `dvorik worker` and `dvorik scheduler` do it.
     """
-    if runtime.settings.redis_url:
+    queue = runtime.tasks
+    if not isinstance(queue, TaskiqTaskQueue) or not isinstance(queue.broker, EmbeddedBroker):
         yield
         return
-    broker: AsyncBroker = embedded_broker(runtime.tasks) or create_broker(None)
+    broker = queue.broker
+    register_tasks(broker)
     broker.state.runtime = runtime
-    broker.state.sweeps = schedule  # resume broadcasts left "sending" (`tasks.sweep_forever`)
+    broker.state.sweeps = schedule  # resume broadcasts left "sending" (`sweep_forever`)
     await broker.startup()
     loop: asyncio.Task[None] | None = None
     if schedule:
@@ -183,16 +189,15 @@ async def run_embedded(runtime: Runtime, *, schedule: bool = True) -> AsyncItera
         if isinstance(stopping, asyncio.Event):
             stopping.set()
         if loop is not None:
-            loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
-        if isinstance(broker, InMemoryBroker):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_settle(broker), EMBEDDED_GRACE_SECONDS)
+            await _cancelled(loop)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(EMBEDDED_GRACE_SECONDS):
+                await broker.wait_idle()
         await broker.shutdown()
         broker.state.pop("runtime", None)
 
 
-async def _settle(broker: InMemoryBroker) -> None:
-    while broker._running_tasks:
-        await broker.wait_all()
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait for it; a cancel of the caller still goes on up."""
+    task.cancel()
+    await asyncio.wait({task})

@@ -1,9 +1,10 @@
 """A broadcast's lifecycle in the admin API: create, edit, schedule, send, pause, cancel.
 
-Every state change (schedule, send now, pause, resume, cancel) commits first,
-then, for send now and resume, enqueues `process_broadcast` for the engine,
-and then publishes the new stats on the broadcast's progress channel, so a
-dashboard watching `broadcastProgress` sees a pause or a cancel at once.
+Every state change (schedule, send now, pause, resume, cancel) commits first
+(send now and resume queue `process_broadcast` for the engine, sent once the
+transaction has committed), and then publishes the new stats on the
+broadcast's progress channel, so a dashboard watching `broadcastProgress`
+sees a pause or a cancel at once.
 """
 
 import datetime as dt
@@ -16,6 +17,7 @@ from strawberry.types import Info
 
 from backend.domain import broadcasts, segments
 from backend.domain import models as m
+from backend.domain.tasks import enqueue_after_commit
 from backend.graphql.broadcasts.progress import publish_progress
 from backend.graphql.broadcasts.types import Broadcast
 from backend.graphql.permissions import allow
@@ -79,16 +81,9 @@ class _Changed:
             loaders.segment.prime(self.segment.id, self.segment)
         return Broadcast.of(self.row)
 
-    async def announce(self, info: Info, *, enqueue: bool = False) -> Broadcast:
-        """After the commit: start the engine if asked, tell live viewers, answer."""
+    async def announce(self, info: Info) -> Broadcast:
+        """After the commit: tell live viewers, answer."""
         runtime: Runtime = info.context.runtime
-        if enqueue:
-            try:
-                await runtime.tasks.enqueue("process_broadcast", broadcast_id=self.row.id)
-            except Exception:  # committed already: the scheduler's sweep starts it later
-                log.warning(
-                    "broadcast %s: could not queue its sending; the sweep will", self.row.id
-                )
         await publish_progress(runtime, self.row.id, self.stats)
         return self.answer(info)
 
@@ -155,7 +150,8 @@ class BroadcastMutations:
         async with info.context.transaction() as session:
             row = await broadcasts.send_now(session, id, actor=actor, now=info.context.now())
             changed = await _Changed.read(session, row)
-        return await changed.announce(info, enqueue=True)
+            enqueue_after_commit(session, "process_broadcast", broadcast_id=row.id)
+        return await changed.announce(info)
 
     @strawberry.mutation(permission_classes=allow("Mutation.pauseBroadcast"))
     async def pause_broadcast(self, info: Info, id: int) -> Broadcast:
@@ -171,7 +167,8 @@ class BroadcastMutations:
         async with info.context.transaction() as session:
             row = await broadcasts.resume(session, id, actor=actor)
             changed = await _Changed.read(session, row)
-        return await changed.announce(info, enqueue=True)
+            enqueue_after_commit(session, "process_broadcast", broadcast_id=row.id)
+        return await changed.announce(info)
 
     @strawberry.mutation(
         permission_classes=allow("Mutation.cancelBroadcast"),

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from backend.domain import bulk, customers, discounts, jobs
 from backend.domain import models as m
 from backend.domain.clock import business_date
+from backend.domain.tasks import enqueue_after_commit
 from backend.graphql.customers.types import Customer
 from backend.graphql.permissions import allow
 from backend.graphql.scalars import DiscountKind, to_domain
@@ -89,14 +90,15 @@ class CustomerMutations:
             job = await jobs.create(
                 session, "bulk_add_tags", len(ids), admin_id=actor.id, now=info.context.now()
             )
-        await info.context.runtime.tasks.enqueue(
-            "bulk_add_tags",
-            customer_ids=ids,
-            add=add or [],
-            remove=remove or [],
-            admin_id=actor.id,
-            job_id=job.key,
-        )
+            enqueue_after_commit(
+                session,
+                "bulk_add_tags",
+                customer_ids=ids,
+                add=add or [],
+                remove=remove or [],
+                admin_id=actor.id,
+                job_id=job.key,
+            )
         return BulkResult(affected=len(ids), job_id=job.key)
 
     @strawberry.mutation(permission_classes=allow("Mutation.bulkIssueDiscount"))
@@ -123,21 +125,23 @@ class CustomerMutations:
                 affected = await bulk.issue_to_customers(
                     session, ids, request, actor=actor, now=now
                 )
+                # Once committed, the notices go at once, at the broadcasts' shared rate.
+                enqueue_after_commit(session, "deliver_due_notifications")
             else:
                 job = await jobs.create(
                     session, "bulk_issue_discount", len(ids), admin_id=actor.id, now=now
                 )
-        if inline:  # committed: the notices go now, at the broadcasts' shared rate
-            await info.context.runtime.tasks.enqueue("deliver_due_notifications")
+                enqueue_after_commit(
+                    session,
+                    "bulk_issue_discount",
+                    customer_ids=ids,
+                    kind=request.kind.value,
+                    reason=reason,
+                    percent=percent,
+                    valid_days=valid_days,
+                    admin_id=actor.id,
+                    job_id=job.key,
+                )
+        if inline:
             return BulkResult(affected=affected, job_id=None)
-        await info.context.runtime.tasks.enqueue(
-            "bulk_issue_discount",
-            customer_ids=ids,
-            kind=request.kind.value,
-            reason=reason,
-            percent=percent,
-            valid_days=valid_days,
-            admin_id=actor.id,
-            job_id=job.key,
-        )
         return BulkResult(affected=len(ids), job_id=job.key)

@@ -1,8 +1,8 @@
-"""The Taskiq broker: a Redis stream when REDIS_URL is set, in memory when embedded.
+"""The Redis stream that carries tasks from the API and the scheduler to the workers.
 
-With Redis, tasks travel over one Redis stream read by a consumer group, and a
-message is acknowledged (XACK) only after its task has finished. A worker that
-dies mid-task leaves its message pending; once it has been idle for
+Tasks travel over one Redis stream read by a consumer group, and a message is
+acknowledged (XACK) only after its task has finished. A worker that dies
+mid-task leaves its message pending; once it has been idle for
 `TASK_REDELIVER_AFTER_SECONDS` another worker claims it (XAUTOCLAIM) and runs
 it again. So every task must be safe to run twice: the domain makes them so
 (once_key for birthdays, the row lock in `send_now`, `expire_due` is a plain
@@ -15,38 +15,25 @@ can be short: it is how long a dead worker's task waits, not a bound on how
 long a task may run. A worker cut off from Redis for longer than that may see
 another take its task over when Redis is back: a second run, which every task
 allows (the sending engine leases deliveries per run).
-
-Without Redis (`dvorik serve` alone), `InMemoryBroker` runs tasks as asyncio
-tasks in the API process; `EmbeddedTaskQueue` routes what the API enqueues
-there, keeping the in-process bulk handlers of `InProcessTaskQueue`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import os
 import socket
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from taskiq import AckableMessage, AcknowledgeType, AsyncBroker, AsyncTaskiqTask, InMemoryBroker
-from taskiq.kicker import AsyncKicker
-from taskiq.receiver import Receiver
+from taskiq import AckableMessage
 from taskiq_redis import RedisStreamBroker
-
-from backend.domain.tasks import RecordingTaskQueue, TaskQueue
-from backend.settings import Settings
-from backend.workers.in_process import HANDLERS, InProcessTaskQueue
 
 log = logging.getLogger("dvorik.tasks")
 
@@ -55,8 +42,6 @@ CONSUMER_GROUP = "dvorik-workers"
 REDELIVER_AFTER_MS = 30 * 1000  # a pending message idle this long is claimed again
 XREAD_BLOCK_MS = 2000  # longest wait for new messages; a pass also reclaims and keeps alive
 STREAM_MAX_LEN = 10_000  # acked messages stay in a stream until trimmed (approximately)
-WORKER_CONCURRENCY = 20  # tasks one worker process runs at once
-SHUTDOWN_GRACE_SECONDS = 30.0  # how long a stopping worker waits for running tasks
 ACK_ATTEMPTS = 6  # an acknowledgement is retried for about 12 s of Redis outage
 RECONNECT_MAX_SECONDS = 2.0  # longest pause between two tries to reach Redis again
 # Bounds on every Redis call of the broker: a Redis that stopped answering (not
@@ -83,12 +68,16 @@ class DvorikStreamBroker(RedisStreamBroker):
     running (`_keep_alive`, at most every third of `idle_timeout`), so only a
     dead worker's messages ever become idle enough to be claimed.
 
+    A stopping worker's Receiver cancels the read in progress and waits for it
+    (shielded) before it finishes: `_raise_lost_cancel` makes sure that cancel
+    ends the loop even when redis-py lost it on the way (see there).
+
     It also outlives a Redis outage: while Redis is unreachable the worker
     keeps running its tasks and retries the stream with a backoff; a Redis
     that comes back empty (no persistence) has lost the consumer group, which
     is created again. Messages queued before such a restart are gone with it:
-    the scheduler's sweep (`backend.workers.tasks`) restarts any broadcast
-    left "sending" with nobody working on it.
+    every worker's sweep (`backend.workers.tasks.broadcasts.sweep_forever`)
+    restarts any broadcast left "sending" with nobody working on it.
     """
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
@@ -98,6 +87,7 @@ class DvorikStreamBroker(RedisStreamBroker):
         async with Redis(connection_pool=self.connection_pool) as redis:
             self.touch = redis.register_script(_TOUCH)
             while True:
+                _raise_lost_cancel()
                 try:
                     fetched, claimed = await self._read(redis)
                 except ResponseError as error:
@@ -107,7 +97,7 @@ class DvorikStreamBroker(RedisStreamBroker):
                         raise
                     log.warning("stream %r lost its consumer group: creating it", self.queue_name)
                     with contextlib.suppress(*REDIS_DOWN):  # down again: the next pass waits
-                        await self._declare_consumer_group()
+                        await self._create_consumer_group(redis)
                     continue
                 except REDIS_DOWN as error:
                     await outage.wait(error)
@@ -124,6 +114,15 @@ class DvorikStreamBroker(RedisStreamBroker):
                             "redelivering task message %r: its worker went away", message_id
                         )
                         yield self._ackable(self.queue_name, message_id, fields)
+
+    async def _create_consumer_group(self, redis: Redis) -> None:
+        """The consumer group again, as `startup` creates it; one there already is kept."""
+        try:
+            await redis.xgroup_create(
+                self.queue_name, self.consumer_group_name, id=self.consumer_id, mkstream=True
+            )
+        except ResponseError as error:  # BUSYGROUP: another worker was first
+            log.debug("consumer group of %r: %s", self.queue_name, error)
 
     async def _keep_alive(self) -> None:
         """Reset the idle time of the messages this worker runs (still its own), if due."""
@@ -178,12 +177,12 @@ class DvorikStreamBroker(RedisStreamBroker):
         Every task is safe to run twice, so an acknowledgement lost in an outage
         costs a redelivery at worst (none if Redis came back empty).
         """
-        ack = self._ack_generator(id=message_id, queue_name=stream)
 
         async def resilient() -> None:
             for attempt in range(ACK_ATTEMPTS):
                 try:
-                    await ack()
+                    async with Redis(connection_pool=self.connection_pool) as redis:
+                        await redis.xack(stream, self.consumer_group_name, message_id)
                     return
                 except REDIS_DOWN as error:
                     if attempt == ACK_ATTEMPTS - 1:
@@ -229,132 +228,47 @@ class _Outage:
             self.failures = 0
 
 
+def _raise_lost_cancel() -> None:
+    """Raise the cancel of this task again if a callee returned normally instead.
+
+    redis-py sends each command through `asyncio.wait_for`, which on Python
+    3.11 returns the result, dropping a cancel of the caller, when the send
+    has just finished (CPython gh-86296; fixed in 3.12). A lost cancel of the
+    read kept `listen` reading forever while Taskiq's Receiver waited for it
+    to end inside a shielded scope: the worker never stopped, and the outer
+    cancel could not end it either. The task's pending cancel count
+    (`Task.cancelling`) still tells, so the next pass raises it.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 def consumer_name() -> str:
     """This process in the consumer group: readable in XINFO, unique per process."""
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def create_broker(
-    redis_url: str | None,
+def create_stream_broker(
+    redis_url: str,
     *,
     queue_name: str = QUEUE,
     redeliver_after_ms: int = REDELIVER_AFTER_MS,
     consumer: str | None = None,
-    with_tasks: bool = True,
-) -> AsyncBroker:
-    """Our broker with every Dvorik task registered (`with_tasks`); Redis if `redis_url`."""
-    broker: AsyncBroker
-    if redis_url is None:
-        broker = InMemoryBroker(max_async_tasks=WORKER_CONCURRENCY)
-    else:
-        broker = DvorikStreamBroker(
-            redis_url,
-            queue_name=queue_name,
-            consumer_group_name=CONSUMER_GROUP,
-            consumer_name=consumer or consumer_name(),
-            # A group created after the API already queued work still sees that work.
-            consumer_id="0",
-            idle_timeout=redeliver_after_ms,
-            # Passes come at least three times per redelivery time, to keep messages alive.
-            xread_block=max(50, min(XREAD_BLOCK_MS, redeliver_after_ms // 4)),
-            maxlen=STREAM_MAX_LEN,
-            approximate=True,
-            socket_connect_timeout=CONNECT_TIMEOUT,
-            socket_timeout=SOCKET_TIMEOUT,
-        )
-    if with_tasks:
-        from backend.workers.tasks import register_tasks
-
-        register_tasks(broker)
-    return broker
-
-
-async def kick(broker: AsyncBroker, task: str, kwargs: dict[str, Any], job_id: str | None) -> str:
-    """Send `task` by name (the sender need not import the task's code)."""
-    json.dumps(kwargs)  # TypeError here, not in a worker, for what JSON cannot carry
-    kicker: AsyncKicker[Any, Any] = AsyncKicker(task, broker, {})
-    sent: AsyncTaskiqTask[Any] = await kicker.with_task_id(job_id).kiq(**kwargs)
-    return sent.task_id
-
-
-class TaskiqTaskQueue:
-    """`TaskQueue` over a Taskiq broker: what the API uses when REDIS_URL is set."""
-
-    def __init__(self, broker: AsyncBroker) -> None:
-        self.broker = broker
-
-    async def enqueue(self, task: str, **kwargs: object) -> str:
-        return await kick(self.broker, task, dict(kwargs), None)
-
-    async def close(self) -> None:
-        await self.broker.shutdown()
-
-
-class EmbeddedTaskQueue(InProcessTaskQueue):
-    """The embedded queue: bulk jobs as before, every other Dvorik task via `InMemoryBroker`.
-
-    It records everything it is given, like `RecordingTaskQueue`.
-    """
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], broker: AsyncBroker) -> None:
-        super().__init__(sessions)
-        self.broker = broker
-
-    async def enqueue(self, task: str, **kwargs: object) -> str:
-        if task in HANDLERS or self.broker.find_task(task) is None:
-            return await super().enqueue(task, **kwargs)
-        job_id = await RecordingTaskQueue.enqueue(self, task, **kwargs)
-        return await kick(self.broker, task, dict(kwargs), job_id)
-
-    async def drain(self) -> None:
-        await super().drain()
-        if isinstance(self.broker, InMemoryBroker):
-            while self.broker._running_tasks:
-                await self.broker.wait_all()
-
-
-def create_task_queue(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession]
-) -> TaskiqTaskQueue | EmbeddedTaskQueue:
-    """The API process's queue: to the Redis stream, or in-process when embedded."""
-    if settings.redis_url:
-        return TaskiqTaskQueue(create_broker(settings.redis_url, with_tasks=False))
-    return EmbeddedTaskQueue(sessions, create_broker(None))
-
-
-def embedded_broker(queue: TaskQueue) -> AsyncBroker | None:
-    return queue.broker if isinstance(queue, EmbeddedTaskQueue) else None
-
-
-async def run_worker(
-    broker: AsyncBroker,
-    stop: asyncio.Event,
-    *,
-    concurrency: int = WORKER_CONCURRENCY,
-    grace_seconds: float = SHUTDOWN_GRACE_SECONDS,
-) -> None:
-    """Receive and run tasks until `stop` is set, then let running ones finish.
-
-    The broker's worker start-up builds the process's `Runtime` (see
-    `backend.workers.tasks`); it is stopped again on the way out. `stop` is
-    also the state's `stopping` event: long tasks (a broadcast) watch it and
-    hand their work back at once rather than make the process wait for them;
-    short ones get up to `grace_seconds` to finish.
-    """
-    broker.is_worker_process = True
-    broker.state.stopping = stop
-    broker.state.sweeps = True  # look for broadcasts nobody sends (`tasks.sweep_forever`)
-    await broker.startup()
-    try:
-        with ThreadPoolExecutor(max_workers=2) as executor:
-            receiver = Receiver(
-                broker,
-                executor=executor,
-                max_async_tasks=concurrency,
-                run_startup=False,
-                ack_type=AcknowledgeType.WHEN_EXECUTED,
-                wait_tasks_timeout=grace_seconds,
-            )
-            await receiver.listen(stop)
-    finally:
-        await broker.shutdown()
+) -> DvorikStreamBroker:
+    """The stream broker as every Dvorik process uses it (sender, worker, scheduler)."""
+    return DvorikStreamBroker(
+        redis_url,
+        queue_name=queue_name,
+        consumer_group_name=CONSUMER_GROUP,
+        consumer_name=consumer or consumer_name(),
+        # A group created after the API already queued work still sees that work.
+        consumer_id="0",
+        idle_timeout=redeliver_after_ms,
+        # Passes come at least three times per redelivery time, to keep messages alive.
+        xread_block=max(50, min(XREAD_BLOCK_MS, redeliver_after_ms // 4)),
+        maxlen=STREAM_MAX_LEN,
+        approximate=True,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=SOCKET_TIMEOUT,
+    )
