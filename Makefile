@@ -12,7 +12,7 @@ TEST_WORKERS ?= 2
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test install lock upgrade-check audit lint typecheck unit migrate demo clean \
+.PHONY: run test test-quick install lock upgrade-check audit lint typecheck unit migrate demo clean \
 	bench bench-quick fuzz load
 
 run: install
@@ -60,6 +60,10 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
+# While working: everything but the slow tests (chaos, faults, load, fuzz, whole processes).
+test-quick: install
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+
 migrate: install
 	$(BIN)/dvorik migrate
 
@@ -71,10 +75,10 @@ bench-quick: install
 	$(BIN)/python -m bench --quick
 
 fuzz: install
-	DVORIK_FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz_graphql.py tests/test_fuzz_rest.py
+	DVORIK_FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/graphql/test_fuzz_graphql.py tests/ops/test_fuzz_rest.py
 
 load: install
-	DVORIK_LOAD_SECONDS=60 $(BIN)/pytest -q -p no:cacheprovider tests/test_load.py
+	DVORIK_LOAD_SECONDS=60 $(BIN)/pytest -q -p no:cacheprovider tests/ops/test_load.py
 
 demo: install
 	$(BIN)/dvorik demo-data

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.domain.models import BroadcastDelivery, Customer
 from backend.fake_telegram import FakeTelegram
-from tests.bots import CUSTOMER_TOKEN
+from tests.telegram_world import CUSTOMER_TOKEN
 
 Sessions = async_sessionmaker[AsyncSession]
 _D = BroadcastDelivery

@@ -49,8 +49,8 @@ from backend.fake_telegram import FakeUser, SentMessage
 from backend.runtime import Runtime
 from backend.telegram.qr_codes import qr_png
 from tests.api import GraphQLClient, settings_for
-from tests.bots import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram
 from tests.task_queues import RecordingTaskQueue, broker_with_tasks
+from tests.telegram_world import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram
 from tests.timing import until
 
 FOLDER = Path(__file__).parent / "transcripts"

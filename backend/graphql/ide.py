@@ -51,7 +51,7 @@ def graphiql_html(root_path: str = "") -> str:
     """Strawberry's GraphiQL page loading its assets from this server.
 
     A Strawberry upgrade that asks for other versions leaves those on the CDN
-    (logged here; `tests/test_browser.py` fails) until they are vendored.
+    (logged here; `tests/ops/test_browser.py` fails) until they are vendored.
     """
     html = get_graphql_ide_html(graphql_ide="graphiql")
     if not ASSETS_DIR.is_dir():  # an install without the package data: the CDN it is
