@@ -135,12 +135,12 @@ async def test_a_marketer_takes_a_broadcast_from_draft_to_cancelled(
 
     async with server.runtime.pubsub.subscribe(broadcast_channel(broadcast_id)) as messages:
         scheduled = (await marketer(SCHEDULE, id=broadcast_id, at=at.isoformat())).data
-        assert tasks.enqueued == []
+        assert tasks.requested == []
         sending = (await marketer(SEND_NOW, id=broadcast_id)).data["sendBroadcastNow"]
-        assert tasks.enqueued == [("process_broadcast", {"broadcast_id": broadcast_id})]
+        assert tasks.requested == [("process_broadcast", {"broadcast_id": broadcast_id})]
         paused = (await marketer(PAUSE, id=broadcast_id)).data["pauseBroadcast"]
         resumed = (await marketer(RESUME, id=broadcast_id)).data["resumeBroadcast"]
-        assert tasks.enqueued == [("process_broadcast", {"broadcast_id": broadcast_id})] * 2
+        assert tasks.requested == [("process_broadcast", {"broadcast_id": broadcast_id})] * 2
         cancelled = (await marketer(CANCEL, id=broadcast_id)).data["cancelBroadcast"]
         published = await take(messages, 5)
 
@@ -151,7 +151,7 @@ async def test_a_marketer_takes_a_broadcast_from_draft_to_cancelled(
     assert paused["status"] == "PAUSED"
     assert resumed["status"] == "SENDING"
     assert cancelled["status"] == "CANCELLED" and parsed(cancelled["finishedAt"]) is not None
-    assert len(tasks.enqueued) == 2
+    assert len(tasks.requested) == 2
     assert [message["status"] for message in published] == [
         "scheduled",
         "sending",
@@ -237,7 +237,7 @@ async def test_changes_the_state_does_not_allow_are_invalid_state_and_change_not
         "status": "cancelled",
     }
     assert [message["status"] for message in published] == ["sending", "cancelled"]
-    assert tasks.enqueued == [("process_broadcast", {"broadcast_id": broadcast_id})]
+    assert tasks.requested == [("process_broadcast", {"broadcast_id": broadcast_id})]
     current = (await marketer(BROADCAST, id=broadcast_id)).data["broadcast"]
     assert current["status"] == "CANCELLED" and current["title"] == "Весенняя распродажа"
     assert (await marketer(PAUSE, id=987_654_321)).error_code == "NOT_FOUND"
@@ -275,7 +275,7 @@ async def test_readonly_can_look_but_every_change_is_forbidden(
     codes = [(await readonly(query, **variables)).error_code for query, variables in attempts]
 
     assert codes == ["FORBIDDEN"] * len(attempts)
-    assert tasks.enqueued == []
+    assert tasks.requested == []
     seen = (await readonly(BROADCAST, id=broadcast_id)).data["broadcast"]
     assert seen["status"] == "DRAFT" and seen["title"] == "Весенняя распродажа"
     page = (await readonly(PAGE, first=10)).data["broadcasts"]
