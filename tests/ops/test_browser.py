@@ -4,7 +4,7 @@ Debian's chromium is started by the test with a fresh profile and no
 background networking, and driven over the Chrome DevTools Protocol (a
 WebSocket, the `websockets` dev dependency). The page must work with no
 internet at all: every request it makes has to go to our server, so the
-vendored GraphiQL assets are what renders. `.ci/install-browser` installs
+vendored GraphiQL assets are what renders. `.ci/install-tools` installs
 chromium; with CI=true a missing browser fails the test instead of skipping.
 """
 
@@ -63,7 +63,7 @@ BUDGET = 25.0  # seconds for the whole browser session
 def chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        message = "chromium is not installed: run .ci/install-browser"
+        message = "chromium is not installed: run .ci/install-tools"
         if in_ci():
             pytest.fail(message + " (CI=true: the browser test must run)", pytrace=False)
         pytest.skip(message)
