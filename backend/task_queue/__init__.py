@@ -9,7 +9,8 @@ the broker here.
 * `queue`: `create_task_queue` / `TaskiqTaskQueue`, what `Runtime.tasks` is;
 * `stream_broker`: the Redis stream between the API, the scheduler and the workers;
 * `embedded_broker`: the in-process broker of `dvorik serve` without Redis;
-* `after_commit`: transactions whose jobs leave only once they have committed.
+* `after_commit`: transactions whose jobs leave only once they have committed;
+* `stream_trim`: the stream trimmed of finished messages, never of waiting ones.
 """
 
 from backend.task_queue.embedded_broker import EmbeddedBroker
@@ -20,6 +21,7 @@ from backend.task_queue.stream_broker import (
     DvorikStreamBroker,
     consumer_name,
 )
+from backend.task_queue.stream_trim import Trimmed, trim_stream
 
 __all__ = [
     "CONSUMER_GROUP",
@@ -27,7 +29,9 @@ __all__ = [
     "DvorikStreamBroker",
     "EmbeddedBroker",
     "TaskiqTaskQueue",
+    "Trimmed",
     "consumer_name",
     "create_broker",
     "create_task_queue",
+    "trim_stream",
 ]
