@@ -210,10 +210,11 @@ def report(title: str, before: dict[str, Size], after: dict[str, Size], messages
     for table in TABLES:
         rows = after[table].rows - before[table].rows
         size = after[table].bytes - before[table].bytes
-        if rows <= 0:
+        if rows <= 0 and size <= 0:
             continue
+        per_row = f"{size / rows:.0f}" if rows > 0 else "-"  # rows changed in place
         print(
-            f"  {table:<22}{rows:>9}{size / MB:>9.1f}{size / rows:>11.0f}"
+            f"  {table:<22}{rows:>9}{size / MB:>9.1f}{per_row:>11}"
             f"{size / MB * PER / messages:>18.1f}"
         )
 
