@@ -254,12 +254,17 @@ def worker(
     ] = 20,
 ) -> None:
     """Run background tasks from Redis: broadcasts, notifications, bulk jobs, scheduled work."""
-    from backend.observability.metrics import start_worker_metrics
+    from backend.observability.metrics import MetricsPortTaken, start_worker_metrics
     from backend.task_queue import consumer_name, create_broker
     from backend.workers.worker import run_worker
 
     config = needs_redis("background tasks")
-    start_worker_metrics(config)
+    try:
+        metrics_port = start_worker_metrics(config)
+    except MetricsPortTaken as error:
+        raise CliError(str(error)) from None
+    if metrics_port is not None:
+        typer.echo(f"Metrics: http://{config.http_host}:{metrics_port}/metrics")
     broker = create_broker(
         config.redis_url, redeliver_after_ms=config.task_redeliver_after_seconds * 1000
     )
