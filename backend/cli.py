@@ -123,7 +123,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (HTTP_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (HTTP_PORT).")] = None,
 ) -> None:
-    """Serve the HTTP API (health, docs; GraphQL as it lands)."""
+    """Serve the HTTP API: GraphQL, the bots' webhooks, health and metrics."""
     import uvicorn
 
     from backend.app import create_app
@@ -171,6 +171,18 @@ def admin_create(
         )
     )
     typer.echo(f"Admin {admin.email} ({admin.role.value}) created with id {admin.id}.")
+
+
+@admin_app.command("set-password")
+def admin_set_password(
+    email: Annotated[str, typer.Argument(help="Email of the admin.")],
+) -> None:
+    """Set an admin's password (forgotten, or to lock a leaked one out); read like `create`."""
+    password = read_password()
+    admin = run_with_sessions(
+        lambda _, session: admins.set_password(session, email, password, actor=Actor.system("cli"))
+    )
+    typer.echo(f"Password of {admin.email} changed; sign in with it now.")
 
 
 @admin_app.command("login-link")
