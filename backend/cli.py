@@ -287,7 +287,11 @@ def worker(
 
 @app.command()
 def scheduler() -> None:
-    """Queue scheduled work: birthdays 09:00, due broadcasts every minute, expiry 00:05."""
+    """Queue scheduled work: birthdays 09:00, due broadcasts and notices, expiry, clean-up.
+
+    Birthdays at 09:00 shop time, due broadcasts and held notices every minute,
+    expiry at 00:05, the clean-up of old records every hour at :30.
+    """
     from backend.workers.schedule import run_scheduler
 
     config = needs_redis("the schedule")
