@@ -123,7 +123,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (HTTP_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (HTTP_PORT).")] = None,
 ) -> None:
-    """Serve the HTTP API (health, docs; GraphQL as it lands)."""
+    """Serve the HTTP API: GraphQL, the bots' webhooks, health and metrics."""
     import uvicorn
 
     from backend.app import create_app
@@ -171,6 +171,18 @@ def admin_create(
         )
     )
     typer.echo(f"Admin {admin.email} ({admin.role.value}) created with id {admin.id}.")
+
+
+@admin_app.command("set-password")
+def admin_set_password(
+    email: Annotated[str, typer.Argument(help="Email of the admin.")],
+) -> None:
+    """Set an admin's password (forgotten, or to lock a leaked one out); read like `create`."""
+    password = read_password()
+    admin = run_with_sessions(
+        lambda _, session: admins.set_password(session, email, password, actor=Actor.system("cli"))
+    )
+    typer.echo(f"Password of {admin.email} changed; sign in with it now.")
 
 
 @admin_app.command("login-link")
@@ -254,12 +266,17 @@ def worker(
     ] = 20,
 ) -> None:
     """Run background tasks from Redis: broadcasts, notifications, bulk jobs, scheduled work."""
-    from backend.observability.metrics import start_worker_metrics
+    from backend.observability.metrics import MetricsPortTaken, start_worker_metrics
     from backend.task_queue import consumer_name, create_broker
     from backend.workers.worker import run_worker
 
     config = needs_redis("background tasks")
-    start_worker_metrics(config)
+    try:
+        metrics_port = start_worker_metrics(config)
+    except MetricsPortTaken as error:
+        raise CliError(str(error)) from None
+    if metrics_port is not None:
+        typer.echo(f"Metrics: http://{config.http_host}:{metrics_port}/metrics")
     broker = create_broker(
         config.redis_url, redeliver_after_ms=config.task_redeliver_after_seconds * 1000
     )
@@ -270,7 +287,11 @@ def worker(
 
 @app.command()
 def scheduler() -> None:
-    """Queue scheduled work: birthdays 09:00, due broadcasts every minute, expiry 00:05."""
+    """Queue scheduled work: birthdays 09:00, due broadcasts and notices, expiry, clean-up.
+
+    Birthdays at 09:00 shop time, due broadcasts and held notices every minute,
+    expiry at 00:05, the clean-up of old records every hour at :30.
+    """
     from backend.workers.schedule import run_scheduler
 
     config = needs_redis("the schedule")

@@ -14,6 +14,7 @@ series.
 
 from __future__ import annotations
 
+import errno
 import re
 import threading
 from collections import Counter as Tally
@@ -184,15 +185,34 @@ def exposition() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
+METRICS_PORTS_TRIED = 16  # WORKER_METRICS_PORT and the 15 above it
+
+
+class MetricsPortTaken(Exception):
+    """Every port from WORKER_METRICS_PORT up was in use: worth one line, not a traceback."""
+
+
 def start_worker_metrics(settings: Settings) -> int | None:
-    """Serve this process's metrics on `WORKER_METRICS_PORT` (a daemon thread); the port.
+    """Serve this process's metrics from `WORKER_METRICS_PORT` up (a daemon thread); the port.
 
     For `dvorik worker` and `dvorik scheduler`, which have no HTTP app: the
     broadcast and limiter figures are theirs. Nothing is served (None) when
     the setting is empty. The endpoint has no key, so bind it to an internal
-    address (`HTTP_HOST`).
+    address (`HTTP_HOST`). Several workers on one host share the setting: each
+    takes the first free port of the next `METRICS_PORTS_TRIED`, so Prometheus
+    scrapes that range (deploy/prometheus) instead of the second one dying.
     """
-    if settings.worker_metrics_port is None:
+    first = settings.worker_metrics_port
+    if first is None:
         return None
-    start_http_server(settings.worker_metrics_port, addr=settings.http_host, registry=REGISTRY)
-    return settings.worker_metrics_port
+    for port in range(first, min(first + METRICS_PORTS_TRIED, 65536)):
+        try:
+            start_http_server(port, addr=settings.http_host, registry=REGISTRY)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            continue
+        return port
+    raise MetricsPortTaken(
+        f"WORKER_METRICS_PORT: ports {first}-{port} on {settings.http_host} are all in use"
+    )
