@@ -39,17 +39,13 @@ async def health(request: Request) -> JSONResponse:
     responses={503: {"description": "The database or Redis does not answer"}},
 )
 async def ready(request: Request) -> JSONResponse:
-    checks = await dependency_states(request.app.state.runtime)
-    is_ready = all(value in ("ok", "embedded") for value in checks.values())
-    return JSONResponse({"ready": is_ready, **checks}, status_code=200 if is_ready else 503)
-
-
-async def dependency_states(runtime: Runtime) -> dict[str, str]:
-    """What /ready reports (and /metrics exports): the database's and Redis's state."""
-    return {
+    runtime: Runtime = request.app.state.runtime
+    checks = {
         "database": await database_state(runtime.engine),
         "redis": await redis_state(runtime),
     }
+    is_ready = all(value in ("ok", "embedded") for value in checks.values())
+    return JSONResponse({"ready": is_ready, **checks}, status_code=200 if is_ready else 503)
 
 
 async def redis_state(runtime: Runtime) -> str:

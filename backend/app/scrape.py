@@ -6,7 +6,7 @@
 * how many broadcasts are sending, the longest any of them has been silent,
   and the send rate that applies (the database, `backend.observability.readings`).
 
-Each read has `READ_TIMEOUT`, and none can fail the scrape: a dependency
+Each read is bounded (`READ_TIMEOUT`), and none can fail the scrape: a dependency
 that does not answer is 0, a figure that could not be read is left out
 rather than shown stale. Every API process reports the same shared figures;
 the dashboard and the alerts take their `max` or `min`.
@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from backend.app.health import dependency_states
+from backend.app.health import redis_state
 from backend.domain import broadcasts, shop_settings
 from backend.domain.clock import utcnow
+from backend.domain.database import database_state
 from backend.observability.metrics import record_dependency
 from backend.observability.queue_depth import READ_TIMEOUT, refresh_queue_depth
 from backend.observability.readings import (
@@ -43,16 +44,15 @@ async def refresh_readings(runtime: Runtime) -> None:
 
 
 async def refresh_dependencies(runtime: Runtime) -> None:
+    """Up or down as `/ready` judges them; Redis's series only where there is a Redis."""
     try:
         async with asyncio.timeout(READ_TIMEOUT):
-            states = await dependency_states(runtime)
+            database = await database_state(runtime.engine)
     except TimeoutError:
-        states = {"database": "unavailable: TimeoutError", "redis": "unknown"}
-    record_dependency("database", states["database"] == "ok")
-    if states["redis"] == "embedded":
-        record_dependency("redis", None)  # no Redis to watch
-    elif states["redis"] != "unknown":
-        record_dependency("redis", states["redis"] == "ok")
+        database = "unavailable: TimeoutError"
+    record_dependency("database", database == "ok")
+    redis = await redis_state(runtime)  # bounded by its own timeout
+    record_dependency("redis", None if redis == "embedded" else redis == "ok")
 
 
 async def refresh_broadcasts(runtime: Runtime) -> None:
