@@ -33,6 +33,7 @@ from prometheus_client import (
 )
 
 from backend.domain.errors import ErrorCode
+from backend.domain.models import DiscountKind
 from backend.settings import Settings
 
 # No `_created` twin of every series: it doubles a scrape and nobody here reads it.
@@ -93,6 +94,23 @@ TASK_QUEUE_DEPTH: Final = Gauge(
     ["state"],
 )
 
+# --- What the API checks at scrape time, and what the shop does ---------------------------
+
+DEPENDENCY_UP: Final = Gauge(
+    "dvorik_dependency_up",
+    "1 if a dependency answers this process (as /ready checks it), 0 if not, read at "
+    "scrape time: database, redis (absent without Redis).",
+    ["dependency"],
+)
+REDEMPTIONS: Final = Counter(
+    "dvorik_discount_redemptions",
+    "Discount codes redeemed at a till, by discount kind, counted once the redemption "
+    "has committed.",
+    ["kind"],
+)
+
+for _kind in DiscountKind:
+    REDEMPTIONS.labels(kind=_kind.value)
 for _outcome in BROADCAST_OUTCOMES:  # every series exists from the start, so rate() works
     BROADCAST_MESSAGES.labels(outcome=_outcome)
 for _code in ErrorCode:
@@ -140,6 +158,19 @@ def record_flood_wait(retry_after: float) -> None:
     """Telegram answered 429 and asked every sender to pause `retry_after` seconds."""
     TELEGRAM_FLOOD_WAITS.inc()
     TELEGRAM_FLOOD_WAIT_SECONDS.inc(max(0.0, retry_after))
+
+
+def record_dependency(dependency: str, up: bool | None) -> None:
+    """Whether `dependency` answered; None drops its series (this process does not use it)."""
+    if up is None:
+        DEPENDENCY_UP.remove(dependency)
+        return
+    DEPENDENCY_UP.labels(dependency=dependency).set(1 if up else 0)
+
+
+def record_redemption(kind: str) -> None:
+    """A discount of `kind` was redeemed (call after the transaction committed)."""
+    REDEMPTIONS.labels(kind=kind).inc()
 
 
 # --- Operation names: client-chosen, so capped ----------------------------------------------

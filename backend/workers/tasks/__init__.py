@@ -26,6 +26,7 @@ from typing import Any
 
 from taskiq import AsyncBroker, TaskiqEvents
 
+from backend.observability.task_metrics import TaskMetrics
 from backend.workers.tasks import broadcasts, bulk, clean_up, discounts, notifications
 from backend.workers.tasks.broadcast_runs import BroadcastRuns
 from backend.workers.tasks.broadcasts import resume_orphaned_broadcasts_job
@@ -47,11 +48,14 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
 
 
 def register_tasks(broker: AsyncBroker) -> None:
-    """Put every Dvorik task on `broker` and build the worker's Runtime on its start-up."""
+    """Put every Dvorik task on `broker`, build the worker's Runtime on its start-up,
+    and count and time every task it runs (`dvorik_tasks_total` and the like)."""
     broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, start_runtime)
     broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, stop_runtime)
     for name, function in TASKS.items():
         broker.register_task(function, task_name=name)
+    if not any(isinstance(middleware, TaskMetrics) for middleware in broker.middlewares):
+        broker.add_middlewares(TaskMetrics(TASKS))
 
 
 __all__ = [
