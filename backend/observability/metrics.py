@@ -4,7 +4,7 @@ Metric objects are plain module-level objects in prometheus-client's default
 registry (which also carries the process collector: memory, CPU, open files),
 so any module records by calling a function here, with no object to pass
 around. Each process has its own figures: the API serves them on `/metrics`,
-`dvorik worker` and `dvorik scheduler` on `WORKER_METRICS_PORT`
+`dvorik worker` on `WORKER_METRICS_PORT`
 (`start_worker_metrics`); Prometheus scrapes every process and sums.
 
 Label values come from closed sets (route templates, error codes, outcomes) or
@@ -226,7 +226,7 @@ class MetricsPortTaken(Exception):
 def start_worker_metrics(settings: Settings) -> int | None:
     """Serve this process's metrics from `WORKER_METRICS_PORT` up (a daemon thread); the port.
 
-    For `dvorik worker` and `dvorik scheduler`, which have no HTTP app: the
+    For `dvorik worker`, which has no HTTP app (the scheduler serves none): the
     broadcast and limiter figures are theirs. Nothing is served (None) when
     the setting is empty. The endpoint has no key, so bind it to an internal
     address (`HTTP_HOST`). Several workers on one host share the setting: each
