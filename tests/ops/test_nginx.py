@@ -37,6 +37,7 @@ from backend.domain.database import create_sessionmaker
 from backend.domain.models import AdminRole, Broadcast, BroadcastStatus, LoginAttempt
 from backend.fake_telegram import FakeTelegram, FakeUser, create_app
 from backend.fake_telegram.updates import text_message
+from backend.settings import Settings
 from tests.api import INTERNAL_API_KEY, LOGIN, environment_for, serve_app
 from tests.databases import fresh_database, run_alembic
 from tests.factories import make_admin
@@ -61,9 +62,13 @@ from tests.telegram_world import CASHIER_TOKEN, CUSTOMER_TOKEN, SECRET, bots_env
 pytestmark = pytest.mark.slow
 
 WAIT = 20.0  # seconds for anything that should happen at once; generous for a slow machine
+QUIET = 75.0  # seconds of silence on a socket: past nginx's 60-second proxy_read_timeout
 PROTOCOL = Subprotocol("graphql-transport-ws")
 CLIENT = "127.0.0.5"  # the loopback address the test's clients connect from
 PASSWORD = "correct horse battery"
+MB = 1_000_000
+GRAPHQL_LIMIT = Settings.model_fields["graphql_max_body_bytes"].default
+WEBHOOK_LIMIT = Settings.model_fields["webhook_max_body_bytes"].default
 EMAIL = "owner@dvorik.test"
 
 
@@ -261,6 +266,33 @@ async def test_the_request_id_is_the_callers_or_nginxs_and_the_app_uses_the_same
 async def test_a_subscription_over_wss_gets_its_snapshot_and_a_live_change(
     site: Site, owner: str
 ) -> None:
+    broadcast_id = await paused_broadcast(site)
+    async with subscription_socket(site, owner) as ws:
+        snapshot = await watch(ws, broadcast_id)
+        cancelled = await cancel(site, owner, broadcast_id)  # another admin's action
+        live = await receive(ws)
+        finished = await receive(ws)
+
+    assert snapshot == {"broadcastId": broadcast_id, "status": "PAUSED"}
+    assert cancelled.json() == {"data": {"cancelBroadcast": {"status": "CANCELLED"}}}
+    assert live["payload"]["data"]["broadcastProgress"]["status"] == "CANCELLED"
+    assert finished == {"id": "1", "type": "complete"}
+
+
+async def test_a_quiet_subscription_outlives_nginxs_read_timeout(site: Site, owner: str) -> None:
+    """A paused broadcast's viewer hears nothing for minutes; the socket must stay open."""
+    broadcast_id = await paused_broadcast(site)
+    async with subscription_socket(site, owner) as ws:
+        await watch(ws, broadcast_id)
+        await asyncio.sleep(QUIET)  # the scenario itself: nobody says anything
+        await cancel(site, owner, broadcast_id)
+        live = await receive(ws)
+
+    assert live["payload"]["data"]["broadcastProgress"]["status"] == "CANCELLED"
+
+
+async def paused_broadcast(site: Site) -> int:
+    """A broadcast no worker touches (paused), so its subscription stays quiet."""
     async with site.sessions() as session, session.begin():
         broadcast = Broadcast(
             title="Весенняя распродажа",
@@ -270,6 +302,12 @@ async def test_a_subscription_over_wss_gets_its_snapshot_and_a_live_change(
             rules_snapshot={"status": ["active"]},
         )
         session.add(broadcast)
+    return broadcast.id
+
+
+@asynccontextmanager
+async def subscription_socket(site: Site, token: str) -> AsyncIterator[ClientConnection]:
+    """A wss socket through nginx speaking graphql-transport-ws, acknowledged."""
     url = "wss" + site.https.removeprefix("https") + "/graphql"
     async with connect(
         url,
@@ -280,28 +318,29 @@ async def test_a_subscription_over_wss_gets_its_snapshot_and_a_live_change(
         local_addr=(CLIENT, 0),
     ) as ws:
         assert ws.subprotocol == PROTOCOL
-        await send(ws, {"type": "connection_init", "payload": {"Authorization": f"Bearer {owner}"}})
-        acknowledged = await receive(ws)
-        query = "subscription($id: Int!) { broadcastProgress(id: $id) { broadcastId status } }"
-        payload = {"query": query, "variables": {"id": broadcast.id}}
-        await send(ws, {"id": "1", "type": "subscribe", "payload": payload})
-        snapshot = await receive(ws)
-        async with site.client() as http:  # another admin's action, pushed live
-            cancelled = await http.post(
-                "/graphql",
-                json={"query": f"mutation {{ cancelBroadcast(id: {broadcast.id}) {{ status }} }}"},
-                headers={"Authorization": f"Bearer {owner}"},
-            )
-        live = await receive(ws)
-        finished = await receive(ws)
+        await send(ws, {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        assert await receive(ws) == {"type": "connection_ack"}
+        yield ws
 
-    assert acknowledged == {"type": "connection_ack"}
-    assert snapshot["payload"] == {
-        "data": {"broadcastProgress": {"broadcastId": broadcast.id, "status": "PAUSED"}}
-    }
-    assert cancelled.json() == {"data": {"cancelBroadcast": {"status": "CANCELLED"}}}
-    assert live["payload"]["data"]["broadcastProgress"]["status"] == "CANCELLED"
-    assert finished == {"id": "1", "type": "complete"}
+
+async def watch(ws: ClientConnection, broadcast_id: int) -> dict[str, Any]:
+    """Subscribe to the broadcast's progress; its first snapshot."""
+    query = "subscription($id: Int!) { broadcastProgress(id: $id) { broadcastId status } }"
+    payload = {"query": query, "variables": {"id": broadcast_id}}
+    await send(ws, {"id": "1", "type": "subscribe", "payload": payload})
+    snapshot = await receive(ws)
+    assert snapshot["type"] == "next", snapshot
+    progress: dict[str, Any] = snapshot["payload"]["data"]["broadcastProgress"]
+    return progress
+
+
+async def cancel(site: Site, token: str, broadcast_id: int) -> httpx.Response:
+    async with site.client() as http:
+        return await http.post(
+            "/graphql",
+            json={"query": f"mutation {{ cancelBroadcast(id: {broadcast_id}) {{ status }} }}"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
 
 
 async def send(ws: ClientConnection, message: dict[str, Any]) -> None:
@@ -407,31 +446,27 @@ def padded_update(size: int) -> bytes:
     return head + b"x" * (size - len(head) - len(tail_)) + tail_
 
 
-async def test_bodies_past_the_ceilings_are_refused_by_nginx_and_smaller_ones_pass(
+async def test_bodies_up_to_the_apps_ceilings_pass_and_larger_ones_are_refused_by_nginx(
     site: Site,
 ) -> None:
     json_type = {"Content-Type": "application/json"}
     secret = {"X-Telegram-Bot-Api-Secret-Token": SECRET, **json_type}
     async with site.client() as http:
-        under = await http.post("/graphql", content=padded_query(900_000), headers=json_type)
-        between = await http.post("/graphql", content=padded_query(1_040_000), headers=json_type)
-        over = await http.post("/graphql", content=padded_query(2_000_000), headers=json_type)
+        query = await http.post("/graphql", content=padded_query(GRAPHQL_LIMIT), headers=json_type)
         update = await http.post(
-            "/telegram/customer", content=padded_update(200_000), headers=secret
+            "/telegram/customer", content=padded_update(WEBHOOK_LIMIT), headers=secret
         )
-        webhook = await http.post("/telegram/customer", content=b" " * 300_000, headers=secret)
-        elsewhere = await http.post("/health", content=b" " * 20_000, headers=json_type)
+        refused = [
+            await http.post("/graphql", content=padded_query(GRAPHQL_LIMIT + 1), headers=json_type),
+            await http.post("/graphql", content=padded_query(2 * MB), headers=json_type),
+            await http.post(
+                "/telegram/customer", content=padded_update(WEBHOOK_LIMIT + 1), headers=secret
+            ),
+            await http.post("/health", content=b" " * 20_000, headers=json_type),
+        ]
 
-    assert (under.status_code, under.json()) == (200, {"data": {"__typename": "Query"}})
+    assert (query.status_code, query.json()) == (200, {"data": {"__typename": "Query"}})
     assert (update.status_code, update.json()) == (200, {"ok": True})
-    # Over the app's 1,000,000 but within nginx's 1m: the app's own typed refusal.
-    assert between.status_code == 413
-    assert between.json()["errors"][0]["message"] == "request body larger than 1000000 bytes"
-    # Past nginx's ceilings: refused before the app sees a byte.
-    for refused in (over, webhook, elsewhere):
-        assert refused.status_code == 413
-        assert refused.json() == {
-            "errors": [
-                {"message": "request body too large", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}
-            ]
-        }
+    # nginx's own answer (the app's says "request body larger than … bytes").
+    too_large = {"message": "request body too large", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}
+    assert [(r.status_code, r.json()) for r in refused] == [(413, {"errors": [too_large]})] * 4
