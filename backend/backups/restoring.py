@@ -48,6 +48,8 @@ FILLED_BY_MIGRATE = frozenset({"templates"})
 def backup_reader(name: str) -> Iterator[Reader]:
     """The backup in file `name` ("-": standard input), its header read and checked."""
     if name == "-":
+        if sys.stdin.isatty():
+            raise BackupError("standard input is a terminal: pipe a backup into it")
         yield Reader(sys.stdin.buffer)
         return
     try:

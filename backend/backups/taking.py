@@ -114,6 +114,8 @@ def backup_file(name: str) -> Iterator[IO[bytes]]:
     so a backup that failed half-way never looks like a backup.
     """
     if name == "-":
+        if sys.stdout.isatty():
+            raise BackupError("standard output is a terminal: redirect it into a file or a pipe")
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
