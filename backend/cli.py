@@ -1,4 +1,4 @@
-"""The `dvorik` command: migrate, serve, manage admins, load demo data.
+"""The `dvorik` command: migrate, serve, manage admins, load demo data, back up and restore.
 
 Every command prints one line on a user error (bad setting, bad input,
 unreachable database) and exits non-zero; tracebacks are for bugs only.
@@ -10,12 +10,13 @@ import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, time
 from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -35,6 +36,9 @@ from backend.domain.database import create_engine, create_sessionmaker, run_in_t
 from backend.domain.errors import DomainError
 from backend.domain.models import AdminRole
 from backend.settings import ConfigurationError, Settings, get_settings
+
+if TYPE_CHECKING:
+    from backend.backups import Silent
 
 T = TypeVar("T")
 
@@ -323,7 +327,7 @@ class RichProgress:
 
 
 @contextmanager
-def progress_bar(*, transient: bool = False) -> Iterator[RichProgress]:
+def progress_bar(*, transient: bool = False, stderr: bool = False) -> Iterator[RichProgress]:
     """The demo generators' progress on the terminal: stage, bar, count, elapsed, remaining."""
     columns = (
         TextColumn("{task.description:<14}"),
@@ -332,7 +336,8 @@ def progress_bar(*, transient: bool = False) -> Iterator[RichProgress]:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, transient=transient) as bar:
+    console = Console(stderr=True) if stderr else None
+    with Progress(*columns, transient=transient, console=console) as bar:
         yield RichProgress(bar)
 
 
@@ -392,6 +397,57 @@ def demo_data(
             await engine.dispose()
 
     typer.echo(asyncio.run(main()))
+
+
+def backup_progress() -> AbstractContextManager[RichProgress | Silent]:
+    """A bar on standard error when it is a terminal (standard output may carry the backup)."""
+    from backend.backups import Silent
+
+    return progress_bar(stderr=True) if sys.stderr.isatty() else nullcontext(Silent())
+
+
+@app.command()
+def backup(
+    file: Annotated[str, typer.Argument(help="The new backup file; - writes to standard output.")],
+) -> None:
+    """Back up the database into FILE (gzip'd JSON lines) from one snapshot, while the shop runs."""
+    from backend import backups
+
+    config = settings()
+    try:
+        with backup_progress() as progress, backups.backup_file(file) as out:
+            header = asyncio.run(backups.take_backup(config.database_url, out, progress))
+    except backups.BackupError as error:
+        raise CliError(f"backup refused: {error}") from None
+    typer.echo(
+        f"Backup of {header.rows} rows in {len(header.tables)} tables written to {file} "
+        f"(schema revision {header.revision}).",
+        err=file == "-",
+    )
+
+
+@app.command()
+def restore(
+    file: Annotated[str, typer.Argument(help="A file `dvorik backup` wrote; - reads stdin.")],
+    wipe: Annotated[
+        bool, typer.Option("--wipe", help="Replace whatever the database holds now.")
+    ] = False,
+) -> None:
+    """Restore a backup into an empty, migrated database, in one transaction (all or nothing)."""
+    from backend import backups
+
+    config = settings()
+    try:
+        with backup_progress() as progress, backups.backup_reader(file) as reader:
+            header = asyncio.run(
+                backups.restore_backup(config.database_url, reader, wipe=wipe, progress=progress)
+            )
+    except backups.BackupError as error:
+        raise CliError(f"restore refused, the database is unchanged: {error}") from None
+    typer.echo(
+        f"Restored {header.rows} rows in {len(header.tables)} tables from {file} "
+        f"(taken {header.created_at}, schema revision {header.revision})."
+    )
 
 
 @app.command("fake-telegram")
