@@ -16,6 +16,7 @@ Needs MariaDB and redis-server: skipped locally without them, failed under CI=tr
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -27,17 +28,19 @@ import pytest
 from sqlalchemy import delete, func, make_url, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from backend.bots.customer.keyboards import CheckChannel
 from backend.domain import cashiers
 from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
 from backend.domain.database import create_sessionmaker
-from backend.domain.models import Customer, Discount, DiscountStatus, TelegramUpdate
+from backend.domain.models import Customer, Discount, DiscountStatus, ShopSetting, TelegramUpdate
 from backend.fake_telegram import FakeUser
 from backend.fake_telegram.models import Delivery
 from tests.databases import MARIADB_SERVER_URL, migrated_mariadb
 from tests.processes import RedisServer, redis_server
 from tests.tcp_forwarder import Forwarder
 from tests.telegram_world import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram, served_with_bots
+from tests.timing import until
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
 
@@ -201,3 +204,82 @@ async def test_a_start_during_a_redis_outage_is_handled_once_it_is_over(
         welcome = telegram.texts_to(user, CUSTOMER_TOKEN)
         assert len(welcome) == 2 and welcome[0].startswith("Здравствуйте, Ника"), welcome
         assert await subscriptions(sessions, user) == (1, 1)
+
+
+# --- outages midway: after the claim, after an answer ----------------------------------------
+
+MEMBERSHIP_CHECK_SECONDS = 2.0  # the fake Bot API's delay: the window to cut the database in
+
+
+@asynccontextmanager
+async def channel_required(telegram: Telegram, sessions: Sessions) -> AsyncIterator[int]:
+    """The shop asks newcomers to join its channel first: /start asks Telegram about them."""
+    channel = int(telegram.fake.chats.add_channel("dvorik_sladosti")["id"])
+    async with sessions() as session, session.begin():
+        session.add(ShopSetting(key="subscription_channel", value=str(channel)))
+    try:
+        yield channel
+    finally:
+        async with sessions() as session, session.begin():
+            await session.execute(
+                delete(ShopSetting).where(ShopSetting.key == "subscription_channel")
+            )
+
+
+async def test_an_update_claimed_before_the_database_went_away_is_handled_on_redelivery(
+    engine: AsyncEngine, sessions: Sessions
+) -> None:
+    """The claim was committed, then the database went; giving it back failed too. This
+    process remembers the update (`AbandonedClaims`), so the redelivery is not a duplicate."""
+    async with (
+        bots_through_forwarder(engine) as (telegram, forwarder),
+        channel_required(telegram, sessions) as channel,
+    ):
+        user = someone("Тая")
+        telegram.fake.slow(MEMBERSHIP_CHECK_SECONDS, chat_id=channel)
+        sending = asyncio.create_task(telegram.fake.send_text(CUSTOMER_TOKEN, user, "/start"))
+        asking = lambda: telegram.fake.method_counts["getChatMember"] == 1  # noqa: E731
+        await until(asking, "the membership check (the update is claimed by then)")
+        await forwarder.cut()
+        first = await sending
+        assert first["status"] == 503, first
+        assert telegram.fake.messages_to(user.id) == []
+        assert await recorded(sessions, "customer", first)  # could not be given back
+
+        telegram.fake.slow(0, chat_id=channel)
+        await forwarder.start()
+        assert await again(telegram, CUSTOMER_TOKEN, first) == 200
+        assert await again(telegram, CUSTOMER_TOKEN, first) == 200  # a duplicate
+        welcome = telegram.texts_to(user, CUSTOMER_TOKEN)  # a member of the channel already
+        assert len(welcome) == 2 and welcome[0].startswith("Здравствуйте, Тая"), welcome
+        assert await subscriptions(sessions, user) == (1, 1)
+
+
+async def test_an_outage_after_the_bot_answered_is_not_delivered_again(
+    engine: AsyncEngine, sessions: Sessions
+) -> None:
+    """«I have joined» is acknowledged (a toast), then the database goes: what was said cannot
+    be unsaid, and a redelivery would say it again, so the update counts as handled (200)."""
+    async with bots_through_forwarder(engine) as (telegram, forwarder):
+        user = someone("Ульяна")
+        await telegram.fake.send_text(CUSTOMER_TOKEN, user, "/start")
+        welcome = telegram.fake.messages_to(user.id, token=CUSTOMER_TOKEN)[-1]
+        assert welcome.message_id is not None, welcome
+        telegram.fake.slow(MEMBERSHIP_CHECK_SECONDS)  # every call: the toast too
+        pressing = asyncio.create_task(
+            telegram.fake.press_button(
+                CUSTOMER_TOKEN, user, CheckChannel().pack(), welcome.message_id
+            )
+        )
+        toasting = lambda: telegram.fake.method_counts["answerCallbackQuery"] == 1  # noqa: E731
+        await until(toasting, "the button's acknowledgement")
+        await forwarder.cut()
+        press = await pressing
+        telegram.fake.slow(0)
+        await forwarder.start()
+        assert press["status"] == 200, press
+        assert await again(telegram, CUSTOMER_TOKEN, press) == 200
+
+        after = telegram.fake.messages_to(user.id, token=CUSTOMER_TOKEN)
+        assert after[-1].method == "answerCallbackQuery", after  # no apology
+        assert [sent.method for sent in after].count("answerCallbackQuery") == 1, after
