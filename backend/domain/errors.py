@@ -41,6 +41,9 @@ class ErrorCode(StrEnum):
     INVALID_QUERY = "INVALID_QUERY"
     INVALID_BIRTHDAY = "INVALID_BIRTHDAY"
     BIRTHDAY_ALREADY_SET = "BIRTHDAY_ALREADY_SET"
+    # The database, Redis or the task queue could not be reached: retry in a
+    # moment (`backend.outages`); only transports send it, the domain never raises it.
+    UNAVAILABLE = "UNAVAILABLE"
     INTERNAL = "INTERNAL"
 
 

@@ -41,8 +41,12 @@ class Job:
 # Tasks whose work the database still shows when their message is lost (an enqueue
 # that failed after the commit, a Redis restarted empty): the workers' sweep resumes a
 # broadcast left "sending" (`broadcasts.orphaned`), the every-minute run sends a
-# pending notification (`notifications.due`). Losing one costs a delay, not the work.
-RECOVERED_BY_SWEEP = frozenset({"process_broadcast", "send_planned_notification"})
+# pending notification (`notifications.due`), and is itself `deliver_due_notifications`.
+# Losing one costs a delay, not the work, so the request that asked for it succeeded:
+# an error there would invite a retry of work already committed (a second bulk issue).
+RECOVERED_BY_SWEEP = frozenset(
+    {"process_broadcast", "send_planned_notification", "deliver_due_notifications"}
+)
 
 _JOBS = "dvorik.jobs_after_commit"
 

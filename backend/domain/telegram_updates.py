@@ -43,6 +43,16 @@ async def first_time(session: AsyncSession, bot: str, update_id: int, *, now: da
     return result.rowcount == 1
 
 
+async def forget(session: AsyncSession, bot: str, update_id: int) -> None:
+    """Delete the update's record: it was not handled after all (an outage stopped it), and
+    Telegram, told so, will deliver it again."""
+    await session.execute(
+        delete(TelegramUpdate).where(
+            TelegramUpdate.bot == bot, TelegramUpdate.update_id == update_id
+        )
+    )
+
+
 async def forget_old(session: AsyncSession, *, now: datetime) -> int:
     result = await session.execute(
         delete(TelegramUpdate).where(TelegramUpdate.received_at < now - KEEP)
