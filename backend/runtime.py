@@ -49,7 +49,7 @@ class Runtime:
             read_engine=read_engine,
             read_sessions=create_read_sessionmaker(read_engine),
             pubsub=create_pubsub(settings.redis_url),
-            tasks=create_task_queue(settings),
+            tasks=create_task_queue(settings, sessions),
             rate_limiter=create_rate_limiter(settings.redis_url),
             texts=Texts(sessions, settings.zone),
             bots=create_bot_clients(settings),

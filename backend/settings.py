@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: LogFormat | None = None
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # The task monitor (docs/task-monitor.md): task runs older than this are dropped hourly.
+    task_runs_keep_days: int = Field(default=7, ge=1, le=366)
 
     @field_validator("database_url")
     @classmethod

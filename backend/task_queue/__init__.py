@@ -9,7 +9,8 @@ the broker here.
 * `queue`: `create_task_queue` / `TaskiqTaskQueue`, what `Runtime.tasks` is;
 * `stream_broker`: the Redis stream between the API, the scheduler and the workers;
 * `embedded_broker`: the in-process broker of `dvorik serve` without Redis;
-* `after_commit`: transactions whose jobs leave only once they have committed.
+* `after_commit`: transactions whose jobs leave only once they have committed;
+* `task_runs`: what is sent is recorded as a queued run for the task monitor.
 """
 
 from backend.task_queue.embedded_broker import EmbeddedBroker
@@ -20,12 +21,15 @@ from backend.task_queue.stream_broker import (
     DvorikStreamBroker,
     consumer_name,
 )
+from backend.task_queue.task_runs import QueuedRuns, RunWrites
 
 __all__ = [
     "CONSUMER_GROUP",
     "QUEUE",
     "DvorikStreamBroker",
     "EmbeddedBroker",
+    "QueuedRuns",
+    "RunWrites",
     "TaskiqTaskQueue",
     "consumer_name",
     "create_broker",
