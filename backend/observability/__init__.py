@@ -3,6 +3,9 @@
 `metrics` holds the metric objects and the small functions other code calls
 to record what happened; `logging` configures structured, redacted logs for
 every process; `requests` is the ASGI middleware that gives each HTTP request
-its id, its log line and its duration. Nothing here imports the domain's
-services: the transports call in, not the other way round.
+its id, its log line and its duration; `tasks` gives each Taskiq task run
+the request id that caused it; `error_tracking` reports unhandled errors to
+Sentry when SENTRY_DSN is set, without the personal data `error_scrubbing`
+removes. Nothing here imports the domain's services: the transports call
+in, not the other way round.
 """

@@ -26,6 +26,7 @@ from typing import Any
 
 from taskiq import AsyncBroker, TaskiqEvents
 
+from backend.observability.tasks import observe_tasks
 from backend.workers.tasks import broadcasts, bulk, clean_up, discounts, notifications
 from backend.workers.tasks.broadcast_runs import BroadcastRuns
 from backend.workers.tasks.broadcasts import resume_orphaned_broadcasts_job
@@ -47,7 +48,11 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
 
 
 def register_tasks(broker: AsyncBroker) -> None:
-    """Put every Dvorik task on `broker` and build the worker's Runtime on its start-up."""
+    """Put every Dvorik task on `broker` and build the worker's Runtime on its start-up.
+
+    Each run logs and reports errors with its task's name and request id (`observe_tasks`).
+    """
+    observe_tasks(broker)
     broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, start_runtime)
     broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, stop_runtime)
     for name, function in TASKS.items():
