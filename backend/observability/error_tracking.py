@@ -41,7 +41,8 @@ from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
 from sentry_sdk.integrations.starlette import StarletteIntegration
 from sentry_sdk.integrations.strawberry import StrawberryIntegration
-from sentry_sdk.scope import add_global_event_processor
+from sentry_sdk.scope import Scope, ScopeType, add_global_event_processor
+from sentry_sdk.tracing import TransactionSource
 from sentry_sdk.types import Event, Hint
 
 from backend.observability.error_scrubbing import scrub_breadcrumb, scrub_event
@@ -113,6 +114,24 @@ def tag_with_log_context(event: Event, _hint: Hint) -> Event:
         if value is not None:
             tags.setdefault(name, str(value))
     return event
+
+
+def isolate_task(name: str) -> None:
+    """From here to the end of this asyncio task, reports belong to the task run `name`.
+
+    Its own breadcrumbs (not those of the other tasks a worker runs at the
+    same time, nor of the request that queued it), and the task's name as the
+    transaction. No undo is needed: each run is its own asyncio task, whose
+    context (where the SDK keeps its scopes) ends with it.
+    """
+    if not sentry_sdk.is_initialized():
+        return
+    isolation = Scope.get_isolation_scope().fork()
+    isolation.clear_breadcrumbs()
+    Scope.set_isolation_scope(isolation)
+    current = Scope(ty=ScopeType.CURRENT)  # not the queuing request's span
+    current.set_transaction_name(name, source=TransactionSource.TASK)
+    Scope.set_current_scope(current)
 
 
 def report_exception(error: BaseException) -> None:

@@ -10,7 +10,8 @@ Dvorik's tasks (`observe_tasks`):
   a scheduled one) and the task's name and id are bound to the log context
   for the run, so every log line and every error report of the run has them
   (`backend.observability.error_tracking` reads that context);
-* a task that raised is reported to error tracking.
+* error reports of the run have its own breadcrumbs and its name as their
+  transaction (`isolate_task`), and a task that raised is reported.
 
 Each run is its own asyncio task (Taskiq's receiver, the embedded broker),
 so what is bound for one run ends with it.
@@ -23,7 +24,7 @@ from typing import Any, Final
 import structlog
 from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware, TaskiqResult
 
-from backend.observability.error_tracking import report_exception
+from backend.observability.error_tracking import isolate_task, report_exception
 
 REQUEST_ID_LABEL: Final = "request_id"
 
@@ -36,6 +37,7 @@ class TaskObservability(TaskiqMiddleware):
         return message
 
     def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
+        isolate_task(message.task_name)
         request_id = message.labels.get(REQUEST_ID_LABEL) or message.task_id
         structlog.contextvars.bind_contextvars(
             request_id=str(request_id), task=message.task_name, task_id=message.task_id

@@ -216,6 +216,10 @@ async def _bulk_job_fails(
     assert response.json()["data"]["bulkIssueDiscount"]["jobId"], response.text
     event = await _one_event(sentry, "worker", "bulk-request-1", watch)
     assert event["tags"]["task"] == "bulk_issue_discount"
+    assert event["transaction"] == "bulk_issue_discount"
+    # The run's own breadcrumbs, from "Executing task" on: not the worker's start nor its sweeps.
+    crumbs = [crumb.get("message", "") for crumb in event["breadcrumbs"]["values"]]
+    assert crumbs[0].startswith("Executing task bulk_issue_discount"), crumbs[:3]
     assert event["tags"]["task_id"]
     assert event["environment"] == "staging"  # SENTRY_ENVIRONMENT
     assert event["release"] == "dvorik@0.1.0"
