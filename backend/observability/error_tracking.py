@@ -84,7 +84,9 @@ def init_error_tracking(settings: Settings, process: str) -> bool:
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.error_tracking_environment,
         release=settings.sentry_release or default_release(),
-        traces_sample_rate=settings.sentry_traces_sample_rate,
+        # 0 turns tracing off altogether (None), rather than tracing and dropping everything.
+        traces_sample_rate=settings.sentry_traces_sample_rate or None,
+        trace_propagation_targets=[],  # no trace headers on requests to Telegram
         send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",

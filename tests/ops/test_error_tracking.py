@@ -183,6 +183,7 @@ async def _admin_edit_fails(
     assert set(_exception_types(event)) == {"IntegrityError"}  # SQLAlchemy's and sqlite3's
     assert "[parameters: [redacted]]" in json.dumps(event, ensure_ascii=False)
     assert event["request"] == {"method": "POST", "url": str(http.base_url.join("/graphql"))}
+    assert event["transaction"] == "/graphql"
 
 
 async def _bot_start_fails(
