@@ -216,9 +216,11 @@ def bots(
     if not polling:
         raise CliError("bots run inside `dvorik serve` on webhooks; use --polling for local work")
     from backend.bots.dispatchers import create_bot_apps
+    from backend.observability.error_tracking import init_error_tracking
     from backend.runtime import Runtime
 
     config = settings()
+    init_error_tracking(config, "bots")  # aiogram logs a failed update: that is reported
 
     async def main() -> None:
         runtime = Runtime.start(config)
@@ -253,13 +255,16 @@ def run_until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> Non
     asyncio.run(runner())
 
 
-def needs_redis(what: str) -> Settings:
+def needs_redis(what: str, process: str) -> Settings:
+    """Settings with REDIS_URL; logging configured and error tracking on for `process`."""
     config = settings()
     if not config.redis_url:
         raise CliError(f"REDIS_URL is not set: without it `dvorik serve` runs {what} itself")
+    from backend.observability.error_tracking import init_error_tracking
     from backend.observability.logging import configure_logging
 
     configure_logging(config)
+    init_error_tracking(config, process)
     return config
 
 
@@ -274,7 +279,7 @@ def worker(
     from backend.task_queue import consumer_name, create_broker
     from backend.workers.worker import run_worker
 
-    config = needs_redis("background tasks")
+    config = needs_redis("background tasks", "worker")
     try:
         metrics_port = start_worker_metrics(config)
     except MetricsPortTaken as error:
@@ -298,7 +303,7 @@ def scheduler() -> None:
     """
     from backend.workers.schedule import run_scheduler
 
-    config = needs_redis("the schedule")
+    config = needs_redis("the schedule", "scheduler")
     typer.echo(f"Scheduler started (time zone {config.timezone}); SIGTERM or Ctrl+C stops it.")
     run_until_signalled(lambda stop: run_scheduler(config, stop))
 

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     # The task monitor (docs/task-monitor.md): task runs older than this are dropped hourly.
     task_runs_keep_days: int = Field(default=7, ge=1, le=366)
 
+    # Error tracking (backend.observability.error_tracking): off unless SENTRY_DSN is set.
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str | None = None  # empty: ENVIRONMENT
+    sentry_release: str | None = None  # empty: dvorik@<package version>
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -213,6 +219,11 @@ class Settings(BaseSettings):
         if self.environment is Environment.PRODUCTION:
             return LogFormat.JSON
         return LogFormat.CONSOLE
+
+    @property
+    def error_tracking_environment(self) -> str:
+        """The environment error reports carry: SENTRY_ENVIRONMENT, else ENVIRONMENT."""
+        return self.sentry_environment or self.environment.value
 
     @property
     def is_sqlite(self) -> bool:

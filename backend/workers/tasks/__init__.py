@@ -27,6 +27,7 @@ from typing import Any
 from taskiq import AsyncBroker, TaskiqEvents
 
 from backend.observability.task_metrics import TaskMetrics
+from backend.observability.tasks import observe_tasks
 from backend.workers.tasks import (
     broadcasts,
     bulk,
@@ -57,10 +58,12 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
 def register_tasks(broker: AsyncBroker) -> None:
     """Put every Dvorik task on `broker` and build the worker's Runtime on its start-up.
 
-    Each run is counted and timed (`dvorik_tasks_total` and the like) and
-    recorded for the task monitor (`task_runs.RunRecorder`); its last records
-    land before the Runtime they are written through stops.
+    Each run is counted and timed (`dvorik_tasks_total` and the like), logs
+    and reports errors with its task's name and request id (`observe_tasks`),
+    and is recorded for the task monitor (`task_runs.RunRecorder`); its last
+    records land before the Runtime they are written through stops.
     """
+    observe_tasks(broker)
     recorder = task_runs.RunRecorder()
     broker.add_middlewares(recorder)
     broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, start_runtime)
