@@ -481,6 +481,15 @@ def main() -> None:
         fail(f"database unavailable: {error.orig if error.orig else error}")
     except KeyboardInterrupt:
         fail("interrupted", 130)
+    except Exception as error:  # Redis or the queue gone: one line, and a report if tracked
+        from backend.observability.error_tracking import report_fatal
+        from backend.outages import outage_of
+
+        what = outage_of(error)
+        if what is None:
+            raise
+        report_fatal(error)
+        fail(f"{what} unavailable: {error}")
 
 
 if __name__ == "__main__":

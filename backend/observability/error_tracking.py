@@ -139,3 +139,9 @@ def isolate_task(name: str) -> None:
 def report_exception(error: BaseException) -> None:
     """Report `error` if error tracking is on (a no-op otherwise)."""
     sentry_sdk.capture_exception(error)
+
+
+def report_fatal(error: BaseException) -> None:
+    """Report the error a process stops on, and wait (2 s at most) until it has left."""
+    sentry_sdk.capture_exception(error)
+    sentry_sdk.flush(timeout=2)

@@ -146,6 +146,19 @@ def test_unreachable_database_is_one_line_not_a_traceback() -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("command", ["worker", "scheduler"])
+def test_unreachable_redis_is_one_line_not_a_traceback(command: str, tmp_path: Path) -> None:
+    env = environment(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nobody listens there
+    )
+    result = dvorik(command, env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [errors[0]] and errors[0].startswith("Error: Redis unavailable: ")
+
+
 def test_serve_reports_the_database_state_on_health(migrated_env: dict[str, str]) -> None:
     port = free_port()
     with running([*DVORIK, "serve", "--port", str(port)], migrated_env) as server:
