@@ -1,4 +1,4 @@
-"""The `dvorik` command: migrate, serve, manage admins, load demo data.
+"""The `dvorik` command: migrate, serve, manage admins, load demo data, back up and restore.
 
 Every command prints one line on a user error (bad setting, bad input,
 unreachable database) and exits non-zero; tracebacks are for bugs only.
@@ -10,12 +10,13 @@ import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, time
 from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -35,6 +36,9 @@ from backend.domain.database import create_engine, create_sessionmaker, run_in_t
 from backend.domain.errors import DomainError
 from backend.domain.models import AdminRole
 from backend.settings import ConfigurationError, Settings, get_settings
+
+if TYPE_CHECKING:
+    from backend.backups import Silent
 
 T = TypeVar("T")
 
@@ -123,7 +127,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (HTTP_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (HTTP_PORT).")] = None,
 ) -> None:
-    """Serve the HTTP API (health, docs; GraphQL as it lands)."""
+    """Serve the HTTP API: GraphQL, the bots' webhooks, health and metrics."""
     import uvicorn
 
     from backend.app import create_app
@@ -173,6 +177,18 @@ def admin_create(
     typer.echo(f"Admin {admin.email} ({admin.role.value}) created with id {admin.id}.")
 
 
+@admin_app.command("set-password")
+def admin_set_password(
+    email: Annotated[str, typer.Argument(help="Email of the admin.")],
+) -> None:
+    """Set an admin's password (forgotten, or to lock a leaked one out); read like `create`."""
+    password = read_password()
+    admin = run_with_sessions(
+        lambda _, session: admins.set_password(session, email, password, actor=Actor.system("cli"))
+    )
+    typer.echo(f"Password of {admin.email} changed; sign in with it now.")
+
+
 @admin_app.command("login-link")
 def admin_login_link(
     email: Annotated[str, typer.Argument(help="Email of an active admin.")],
@@ -200,9 +216,11 @@ def bots(
     if not polling:
         raise CliError("bots run inside `dvorik serve` on webhooks; use --polling for local work")
     from backend.bots.dispatchers import create_bot_apps
+    from backend.observability.error_tracking import init_error_tracking
     from backend.runtime import Runtime
 
     config = settings()
+    init_error_tracking(config, "bots")  # aiogram logs a failed update: that is reported
 
     async def main() -> None:
         runtime = Runtime.start(config)
@@ -237,13 +255,16 @@ def run_until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> Non
     asyncio.run(runner())
 
 
-def needs_redis(what: str) -> Settings:
+def needs_redis(what: str, process: str) -> Settings:
+    """Settings with REDIS_URL; logging configured and error tracking on for `process`."""
     config = settings()
     if not config.redis_url:
         raise CliError(f"REDIS_URL is not set: without it `dvorik serve` runs {what} itself")
+    from backend.observability.error_tracking import init_error_tracking
     from backend.observability.logging import configure_logging
 
     configure_logging(config)
+    init_error_tracking(config, process)
     return config
 
 
@@ -254,12 +275,17 @@ def worker(
     ] = 20,
 ) -> None:
     """Run background tasks from Redis: broadcasts, notifications, bulk jobs, scheduled work."""
-    from backend.observability.metrics import start_worker_metrics
+    from backend.observability.metrics import MetricsPortTaken, start_worker_metrics
     from backend.task_queue import consumer_name, create_broker
     from backend.workers.worker import run_worker
 
-    config = needs_redis("background tasks")
-    start_worker_metrics(config)
+    config = needs_redis("background tasks", "worker")
+    try:
+        metrics_port = start_worker_metrics(config)
+    except MetricsPortTaken as error:
+        raise CliError(str(error)) from None
+    if metrics_port is not None:
+        typer.echo(f"Metrics: http://{config.http_host}:{metrics_port}/metrics")
     broker = create_broker(
         config.redis_url, redeliver_after_ms=config.task_redeliver_after_seconds * 1000
     )
@@ -270,10 +296,14 @@ def worker(
 
 @app.command()
 def scheduler() -> None:
-    """Queue scheduled work: birthdays 09:00, due broadcasts every minute, expiry 00:05."""
+    """Queue scheduled work: birthdays 09:00, due broadcasts and notices, expiry, clean-up.
+
+    Birthdays at 09:00 shop time, due broadcasts and held notices every minute,
+    expiry at 00:05, the clean-up of old records every hour at :30.
+    """
     from backend.workers.schedule import run_scheduler
 
-    config = needs_redis("the schedule")
+    config = needs_redis("the schedule", "scheduler")
     typer.echo(f"Scheduler started (time zone {config.timezone}); SIGTERM or Ctrl+C stops it.")
     run_until_signalled(lambda stop: run_scheduler(config, stop))
 
@@ -302,7 +332,7 @@ class RichProgress:
 
 
 @contextmanager
-def progress_bar(*, transient: bool = False) -> Iterator[RichProgress]:
+def progress_bar(*, transient: bool = False, stderr: bool = False) -> Iterator[RichProgress]:
     """The demo generators' progress on the terminal: stage, bar, count, elapsed, remaining."""
     columns = (
         TextColumn("{task.description:<14}"),
@@ -311,7 +341,8 @@ def progress_bar(*, transient: bool = False) -> Iterator[RichProgress]:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, transient=transient) as bar:
+    console = Console(stderr=True) if stderr else None
+    with Progress(*columns, transient=transient, console=console) as bar:
         yield RichProgress(bar)
 
 
@@ -373,6 +404,57 @@ def demo_data(
     typer.echo(asyncio.run(main()))
 
 
+def backup_progress() -> AbstractContextManager[RichProgress | Silent]:
+    """A bar on standard error when it is a terminal (standard output may carry the backup)."""
+    from backend.backups import Silent
+
+    return progress_bar(stderr=True) if sys.stderr.isatty() else nullcontext(Silent())
+
+
+@app.command()
+def backup(
+    file: Annotated[str, typer.Argument(help="The new backup file; - writes to standard output.")],
+) -> None:
+    """Back up the database into FILE (gzip'd JSON lines) from one snapshot, while the shop runs."""
+    from backend import backups
+
+    config = settings()
+    try:
+        with backup_progress() as progress, backups.backup_file(file) as out:
+            header = asyncio.run(backups.take_backup(config.database_url, out, progress))
+    except backups.BackupError as error:
+        raise CliError(f"backup refused: {error}") from None
+    typer.echo(
+        f"Backup of {header.rows} rows in {len(header.tables)} tables written to {file} "
+        f"(schema revision {header.revision}).",
+        err=file == "-",
+    )
+
+
+@app.command()
+def restore(
+    file: Annotated[str, typer.Argument(help="A file `dvorik backup` wrote; - reads stdin.")],
+    wipe: Annotated[
+        bool, typer.Option("--wipe", help="Replace whatever the database holds now.")
+    ] = False,
+) -> None:
+    """Restore a backup into an empty, migrated database, in one transaction (all or nothing)."""
+    from backend import backups
+
+    config = settings()
+    try:
+        with backup_progress() as progress, backups.backup_reader(file) as reader:
+            header = asyncio.run(
+                backups.restore_backup(config.database_url, reader, wipe=wipe, progress=progress)
+            )
+    except backups.BackupError as error:
+        raise CliError(f"restore refused, the database is unchanged: {error}") from None
+    typer.echo(
+        f"Restored {header.rows} rows in {len(header.tables)} tables from {file} "
+        f"(taken {header.created_at}, schema revision {header.revision})."
+    )
+
+
 @app.command("fake-telegram")
 def fake_telegram(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -399,6 +481,15 @@ def main() -> None:
         fail(f"database unavailable: {error.orig if error.orig else error}")
     except KeyboardInterrupt:
         fail("interrupted", 130)
+    except Exception as error:  # Redis or the queue gone: one line, and a report if tracked
+        from backend.observability.error_tracking import report_fatal
+        from backend.outages import outage_of
+
+        what = outage_of(error)
+        if what is None:
+            raise
+        report_fatal(error)
+        fail(f"{what} unavailable: {error}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.domain.database import create_engine, create_read_sessionmaker, create_sessionmaker
 from backend.domain.tasks import TaskQueue
+from backend.observability.tasks import observe_tasks
 from backend.pubsub import PubSub, create_pubsub
 from backend.rate_limits import RateLimiter, RedisRateLimiter, create_rate_limiter
 from backend.settings import Settings
@@ -42,6 +43,8 @@ class Runtime:
         read_engine = (
             create_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
         )
+        tasks = create_task_queue(settings, sessions)
+        observe_tasks(tasks.broker)  # a task sent from a request carries its request id
         return cls(
             settings=settings,
             engine=engine,
@@ -49,7 +52,7 @@ class Runtime:
             read_engine=read_engine,
             read_sessions=create_read_sessionmaker(read_engine),
             pubsub=create_pubsub(settings.redis_url),
-            tasks=create_task_queue(settings),
+            tasks=tasks,
             rate_limiter=create_rate_limiter(settings.redis_url),
             texts=Texts(sessions, settings.zone),
             bots=create_bot_clients(settings),

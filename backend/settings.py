@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: LogFormat | None = None
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # The task monitor (docs/task-monitor.md): task runs older than this are dropped hourly.
+    task_runs_keep_days: int = Field(default=7, ge=1, le=366)
+
+    # Error tracking (backend.observability.error_tracking): off unless SENTRY_DSN is set.
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str | None = None  # empty: ENVIRONMENT
+    sentry_release: str | None = None  # empty: dvorik@<package version>
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
     # Retention (docs/operations.md, "Storage and retention"): what the hourly clean-up
     # (`forget_old_records`) drops once it is this old.
@@ -231,6 +239,11 @@ class Settings(BaseSettings):
         if self.environment is Environment.PRODUCTION:
             return LogFormat.JSON
         return LogFormat.CONSOLE
+
+    @property
+    def error_tracking_environment(self) -> str:
+        """The environment error reports carry: SENTRY_ENVIRONMENT, else ENVIRONMENT."""
+        return self.sentry_environment or self.environment.value
 
     @property
     def is_sqlite(self) -> bool:

@@ -12,12 +12,14 @@ from sqlalchemy.engine import Connection
 from backend.domain.database import create_engine
 from backend.domain.models import Base
 from backend.domain.models.types import UTCDateTime
+from backend.migrations import quiet_driver_notes
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+quiet_driver_notes()
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:

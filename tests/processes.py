@@ -195,7 +195,7 @@ def redis_server(log: Path) -> Iterator[RedisServer]:
 
 _DVORIK_SETTINGS = (
     "DATABASE_", "REDIS_", "TELEGRAM_", "ENVIRONMENT", "JWT_", "INTERNAL_", "WEBHOOK_",
-    "HTTP_", "LOG_LEVEL", "TASK_", "BROADCAST_", "GRAPHQL_", "CORS_", "SUPERADMIN_",
+    "HTTP_", "LOG_LEVEL", "TASK_", "BROADCAST_", "GRAPHQL_", "CORS_", "SUPERADMIN_", "SENTRY_",
 )  # fmt: skip
 
 

@@ -26,9 +26,12 @@ class RecordingTaskQueue:
         self.enqueued: list[tuple[str, dict[str, object]]] = []
 
     async def enqueue(self, task: str, **kwargs: object) -> str:
+        return await self.enqueue_as(uuid4().hex, task, **kwargs)
+
+    async def enqueue_as(self, job_id: str, task: str, /, **kwargs: object) -> str:
         json.dumps(kwargs)  # TypeError for what a broker could not carry
         self.enqueued.append((task, dict(kwargs)))
-        return uuid4().hex
+        return job_id
 
 
 class SentTasks(TaskiqMiddleware):

@@ -35,6 +35,7 @@ from backend.app.middleware import add_middleware
 from backend.bots import webhooks
 from backend.bots.dispatchers import create_bot_apps
 from backend.domain.errors import DomainError, ErrorCode
+from backend.observability.error_tracking import init_error_tracking
 from backend.observability.logging import configure_logging
 from backend.runtime import Runtime
 from backend.settings import Settings, get_settings
@@ -43,6 +44,7 @@ from backend.workers.schedule import run_embedded
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     config = settings or get_settings()
+    init_error_tracking(config, "api")  # before the GraphQL schema: Strawberry's integration
     app = FastAPI(
         title="Dvorik",
         summary="Loyalty and communication system of «Мармеладный Дворик»",

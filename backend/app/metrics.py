@@ -1,7 +1,8 @@
 """`/metrics`: this process's Prometheus metrics, for a scraper holding INTERNAL_API_KEY.
 
 The figures are kept as requests and tasks run (`backend.observability`);
-the task queue's depth is read at scrape time.
+the shared state (the task queue's depth, the database and Redis, the
+broadcasts sending) is read at scrape time (`backend.app.scrape`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from backend.app.internal_key import UNAUTHORIZED, InternalRuntime
+from backend.app.scrape import refresh_readings
 from backend.observability.metrics import exposition
-from backend.observability.queue_depth import refresh_queue_depth
 
 router = APIRouter(tags=["operations"])
 
@@ -23,6 +24,6 @@ router = APIRouter(tags=["operations"])
     responses={200: {"content": {"text/plain": {}}}, **UNAUTHORIZED},
 )
 async def metrics(runtime: InternalRuntime) -> Response:
-    await refresh_queue_depth(runtime.tasks)
+    await refresh_readings(runtime)
     body, content_type = exposition()
     return Response(body, media_type=content_type)

@@ -70,6 +70,7 @@ from backend.domain.errors import (
 from backend.domain.models import Cashier, Discount
 from backend.domain.money import bill, rubles
 from backend.domain.templates import Rendered
+from backend.observability.metrics import record_redemption
 from backend.rate_limits import RateLimiter
 from backend.settings import Settings
 from backend.telegram.texts import Texts
@@ -363,6 +364,7 @@ async def redeem_offer(
         known = await discounts.find_by_id(session, discount_id)
         typed = known.code if known else ""
         return await refusal(error, session, texts, typed=typed, discount=known)
+    record_redemption(redemption.discount.kind.value)  # committed: count it once
     return Redeemed(redemption, amount)
 
 

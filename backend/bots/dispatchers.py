@@ -12,7 +12,7 @@ keyword arguments): the runtime's parts, and `texts`, what the bots say.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -21,8 +21,8 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
 
-from backend.bots import cashier, customer
-from backend.bots.update_claims import claim_first
+from backend.bots import cashier, customer, redelivery
+from backend.bots.update_claims import AbandonedClaims, claim_first
 from backend.runtime import Runtime
 from backend.telegram.clients import BotClient
 
@@ -40,6 +40,8 @@ class BotApp:
 class BotApps:
     customer: BotApp
     cashier: BotApp
+    # Updates whose claim an outage kept us from giving back (`backend.bots.update_claims`).
+    abandoned: AbandonedClaims = field(default_factory=AbandonedClaims)
 
     def by_name(self, name: str) -> BotApp | None:
         return {"customer": self.customer, "cashier": self.cashier}.get(name)
@@ -112,5 +114,6 @@ def _bot_app(
     for event_name, observer in dispatcher.observers.items():
         if event_name not in ("update", "error"):
             observer.middleware(claim_first)  # each webhook update is handled once
+    redelivery.install(dispatcher, client.bot)  # an outage goes back to Telegram, unapologised
     dispatcher.include_router(create_router())
     return BotApp(client.name, client.bot, dispatcher)

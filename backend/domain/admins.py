@@ -87,10 +87,7 @@ async def create(
     telegram_id: int | None = None,
 ) -> Admin:
     clean_email = _normalize_email(email)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
+    _check_password(password)
     if await find_by_email(session, clean_email) is not None:
         raise Conflict(f"an admin with email {clean_email} already exists", field="email")
     admin = Admin(
@@ -110,6 +107,30 @@ async def create(
         admin.id,
         after={"email": admin.email, "role": admin.role},
     )
+    return admin
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+
+
+async def set_password(session: AsyncSession, email: str, password: str, *, actor: Actor) -> Admin:
+    """A new password for an admin who forgot theirs: the operator's way back in.
+
+    From the command line only (`dvorik admin set-password`), where whoever
+    runs it already holds the database. The audit log records that it
+    happened, never the password.
+    """
+    _check_password(password)
+    admin = await find_by_email(session, _normalize_email(email))
+    if admin is None:
+        raise NotFound(f"no admin with email {email.strip().lower()}", entity="admin")
+    admin.password_hash = await asyncio.to_thread(hash_password, password)
+    await session.flush()
+    await audit.record(session, actor, "admin.set_password", "admin", admin.id)
     return admin
 
 

@@ -41,6 +41,10 @@ class ErrorCode(StrEnum):
     INVALID_QUERY = "INVALID_QUERY"
     INVALID_BIRTHDAY = "INVALID_BIRTHDAY"
     BIRTHDAY_ALREADY_SET = "BIRTHDAY_ALREADY_SET"
+    NOT_RETRYABLE = "NOT_RETRYABLE"
+    # The database, Redis or the task queue could not be reached: retry in a
+    # moment (`backend.outages`); only transports send it, the domain never raises it.
+    UNAVAILABLE = "UNAVAILABLE"
     INTERNAL = "INTERNAL"
 
 
@@ -159,3 +163,9 @@ class InvalidBirthday(DomainError):
 
 class BirthdayAlreadySet(DomainError):
     code = ErrorCode.BIRTHDAY_ALREADY_SET
+
+
+class NotRetryable(DomainError):
+    """A task run an owner may not run again: its task is not safe to repeat."""
+
+    code = ErrorCode.NOT_RETRYABLE

@@ -14,13 +14,17 @@ day Telegram keeps re-sending an update, so a forgotten id is never seen again.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import CursorResult, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain.models import TelegramUpdate
 
+# TELEGRAM_UPDATES_KEEP_HOURS' default. The clean-up follows the setting; this bounds
+# what a process keeps in memory about an update (`bots.update_claims.AbandonedClaims`),
+# past Telegram's day of redelivery either way.
+KEEP = timedelta(hours=48)
 FORGET_BATCH = 1000  # update ids dropped per transaction by `forget_old`
 
 # The update_id column is a signed BIGINT; Telegram's ids are far inside it.
@@ -45,6 +49,16 @@ async def first_time(session: AsyncSession, bot: str, update_id: int, *, now: da
     )
     assert isinstance(result, CursorResult)
     return result.rowcount == 1
+
+
+async def forget(session: AsyncSession, bot: str, update_id: int) -> None:
+    """Delete the update's record: it was not handled after all (an outage stopped it), and
+    Telegram, told so, will deliver it again."""
+    await session.execute(
+        delete(TelegramUpdate).where(
+            TelegramUpdate.bot == bot, TelegramUpdate.update_id == update_id
+        )
+    )
 
 
 async def forget_old(session: AsyncSession, *, before: datetime, limit: int = FORGET_BATCH) -> int:

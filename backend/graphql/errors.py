@@ -12,6 +12,10 @@
   "Cannot query field 'custmer'. Did you mean 'customer' or 'customers'?" and
   "Expected value of type 'CustomerFilter'" map the schema for anyone, signed
   in or not (validation runs before anyone is). Development keeps them whole.
+* An outage (the database, Redis or the task queue unreachable, as
+  `backend.outages` tells them) is no bug: UNAVAILABLE with the request id
+  and `retry_after_seconds`, and a one-line warning in the log, so the SPA
+  can say "try again in a moment" and the alert on INTERNAL stays quiet.
 * Anything else is a bug: the client gets a generic message with the request
   id, the log gets the traceback under the same id (the id of the HTTP
   request, also in the response's X-Request-ID header and on every log line
@@ -36,6 +40,7 @@ from backend.domain.audit import jsonable
 from backend.domain.errors import DomainError, ErrorCode
 from backend.graphql import document_limits, query_cost
 from backend.observability.metrics import record_graphql_errors
+from backend.outages import describe, is_outage
 
 log = logging.getLogger("dvorik.graphql")
 
@@ -52,6 +57,9 @@ _QUOTED = re.compile(r"'([^']*)'")
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 # The spec's names for the root types: `{ … }` is a Query whether it says so or not.
 ROOT_NAMES = frozenset({"Query", "Mutation", "Subscription"})
+# What UNAVAILABLE suggests waiting: the database's connect timeout (an outage
+# answers within it) is 5 s, and /ready notices a restored service at once.
+RETRY_AFTER_SECONDS = 5
 
 
 def names_written(query: str | None, variables: object) -> frozenset[str]:
@@ -100,6 +108,8 @@ def translate(
         return _with(error, message, {**(error.extensions or {}), "code": code.value})
     if isinstance(original, GraphQLError):  # e.g. variable coercion inside execution
         return _with(error, message, {"code": ErrorCode.INVALID_QUERY.value})
+    if is_outage(original):
+        return unavailable(error, original, request_id)
     log.error(
         "unexpected error in %s (request %s)",
         error.path,
@@ -109,6 +119,26 @@ def translate(
     )
     message = f"Internal server error; quote request id {request_id} to support"
     return _with(error, message, {"code": ErrorCode.INTERNAL.value, "requestId": request_id})
+
+
+def unavailable(error: GraphQLError, original: BaseException, request_id: str) -> GraphQLError:
+    log.warning(
+        "%s in %s (request %s)",
+        describe(original),
+        error.path,
+        request_id,
+        extra={"request_id": request_id, "graphql_path": error.path},
+    )
+    message = (
+        "Temporarily unavailable: a service the server needs does not answer;"
+        f" try again in a few seconds (request id {request_id})"
+    )
+    extensions = {
+        "code": ErrorCode.UNAVAILABLE.value,
+        "requestId": request_id,
+        "retry_after_seconds": RETRY_AFTER_SECONDS,
+    }
+    return _with(error, message, extensions)
 
 
 def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:

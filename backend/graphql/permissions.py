@@ -98,6 +98,10 @@ ROLE_MATRIX: dict[str, AdminRole | None] = {
     "Mutation.inviteCashier": OWNER,
     "Mutation.setCashierActive": OWNER,
     "Query.auditLog": OWNER,
+    # The task monitor (task_runs.py): operations, and a retry sends work again.
+    "Query.taskRuns": OWNER,
+    "Query.taskStats": OWNER,
+    "Mutation.retryTaskRun": OWNER,
     # Analytics
     "Query.kpi": READONLY,
 }
@@ -205,6 +209,10 @@ ARGUMENT_MATRIX: dict[str, Reads] = {
     "Query.auditLog(actorId)": reads("AuditEntry.actorId"),
     "Query.auditLog(action)": reads("AuditEntry.action"),
     "Query.auditLog(actorKind)": reads("AuditEntry.actorKind"),
+    # The task monitor
+    "Query.taskRuns(filter).task": reads("TaskRun.task"),
+    "Query.taskRuns(filter).state": reads("TaskRun.state"),
+    "Query.taskStats(since)": reads("TaskRun.queuedAt", "TaskRun.finishedAt"),
     # Analytics
     "Query.kpi(start)": reads("Customer.createdAt", "Discount.issuedAt", "Discount.redeemedAt"),
     "Query.kpi(end)": reads("Customer.createdAt", "Discount.issuedAt", "Discount.redeemedAt"),

@@ -166,6 +166,9 @@ FIELDS: Mapping[str, Weight] = {
     "Query.jobs": _PAGE,
     "JobConnection.edges": _EDGES,
     "JobConnection.totalCount": _TOTAL,
+    "Query.taskRuns": _PAGE,
+    "TaskRunConnection.edges": _EDGES,
+    "TaskRunConnection.totalCount": _TOTAL,
     "Query.previewSegment": _PAGE,
     "SegmentPreview.sample": _EDGES,
     "SegmentPreview.count": _TOTAL,
@@ -180,6 +183,8 @@ FIELDS: Mapping[str, Weight] = {
     "Template.placeholders": Weight(items=Fixed(5)),
     "Customer.tags": Weight(items=Fixed(10)),
     "Customer.discounts": Weight(items=Fixed(20)),  # a welcome, birthdays, promos over years
+    # Two GROUP BYs over the task runs kept; one row per task (ten today).
+    "Query.taskStats": Weight(own=2 * COUNT, items=Fixed(20)),
     # Reports: kpi 17 ms + 20-25 µs a day; discountStats 3 ms + 16 µs a day.
     "Query.kpi": Weight(period=Period(base=4_000, per_day=5)),
     "Query.discountStats": Weight(period=Period(base=500, per_day=4)),

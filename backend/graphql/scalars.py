@@ -100,6 +100,14 @@ class ParseMode(Enum):
     MARKDOWN_V2 = "MarkdownV2"
 
 
+@strawberry.enum(description="Where a background task run stands.")
+class TaskRunState(Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 DOMAIN_ENUMS: dict[type[Enum], type[StrEnum]] = {
     ActorKind: models.ActorKind,
     AdminRole: models.AdminRole,
@@ -111,6 +119,7 @@ DOMAIN_ENUMS: dict[type[Enum], type[StrEnum]] = {
     JobState: models.JobState,
     NotificationStatus: models.NotificationStatus,
     ParseMode: models.ParseMode,
+    TaskRunState: models.TaskRunState,
 }
 """Each API enum and the domain enum it shows."""
 

@@ -74,10 +74,26 @@ PERSONAL_SUFFIXES: Final = (
 _SCRUBBERS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     # SQLAlchemy puts the bound values of a failed statement in its message.
     (re.compile(r"\[parameters: [^\n]*"), f"[parameters: {REDACTED}]"),
+    # ...and MySQL quotes the offending value: "Duplicate entry '+7999…' for key …",
+    # "Incorrect string value: '…' for column 'first_name'"; pydantic quotes its input.
+    (
+        re.compile(r"(?s)(Duplicate entry |Incorrect \w+ value: )'.*?'(?= for )"),
+        rf"\g<1>'{REDACTED}'",
+    ),
+    (re.compile(r"(?s)input_value=.*?(?=, input_type=)"), f"input_value={REDACTED}"),
     (re.compile(r"(?i)\b(bearer\s+)\S+"), rf"\g<1>{REDACTED}"),
     (re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), REDACTED),
     (re.compile(r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{30,}"), REDACTED),  # a Bot API token
     (re.compile(r"\+\d[\d\s()-]{8,}\d"), REDACTED),  # +7 999 123-45-67
+    # 8 (914) 123-45-67, 7-914-123-45-67: a Russian number written without the plus.
+    (
+        re.compile(r"(?<![\d.:/-])[78][\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?![\d-])"),
+        REDACTED,
+    ),
+    (
+        re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+        REDACTED,
+    ),  # an e-mail address
     (re.compile(r"(?<![\w.:/-])\d{9,15}(?![\w.-])"), REDACTED),  # 79991234567, Telegram ids
     (re.compile(r"(?<![A-Za-z0-9_])[A-HJKMNP-Z2-9]{8}(?![A-Za-z0-9_])"), REDACTED),  # a code
 )
@@ -97,16 +113,17 @@ def is_personal(field: str) -> bool:
     return name in PERSONAL_FIELDS or name.endswith(PERSONAL_SUFFIXES)
 
 
-def _redacted(value: Any) -> Any:
+def redacted(value: Any) -> Any:
+    """`value` with personal fields of mappings `[redacted]` and every string scrubbed."""
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, Mapping):
         return {
-            key: REDACTED if is_personal(str(key)) else _redacted(item)
+            key: REDACTED if is_personal(str(key)) else redacted(item)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple | set | frozenset):
-        return [_redacted(item) for item in value]
+        return [redacted(item) for item in value]
     if isinstance(value, bool | int | float) or value is None:
         return value
     return scrub(repr(value))  # an object: its repr may hold anything
@@ -117,7 +134,7 @@ def redact_personal_data(_logger: WrappedLogger, _method: str, event: EventDict)
     for field, value in list(event.items()):
         if field in _TRUSTED_FIELDS or field.startswith("_"):
             continue
-        event[field] = REDACTED if is_personal(field) else _redacted(value)
+        event[field] = REDACTED if is_personal(field) else redacted(value)
     return event
 
 

@@ -4,7 +4,7 @@ Metric objects are plain module-level objects in prometheus-client's default
 registry (which also carries the process collector: memory, CPU, open files),
 so any module records by calling a function here, with no object to pass
 around. Each process has its own figures: the API serves them on `/metrics`,
-`dvorik worker` and `dvorik scheduler` on `WORKER_METRICS_PORT`
+`dvorik worker` on `WORKER_METRICS_PORT`
 (`start_worker_metrics`); Prometheus scrapes every process and sums.
 
 Label values come from closed sets (route templates, error codes, outcomes) or
@@ -14,6 +14,7 @@ series.
 
 from __future__ import annotations
 
+import errno
 import re
 import threading
 from collections import Counter as Tally
@@ -32,6 +33,7 @@ from prometheus_client import (
 )
 
 from backend.domain.errors import ErrorCode
+from backend.domain.models import DiscountKind
 from backend.settings import Settings
 
 # No `_created` twin of every series: it doubles a scrape and nobody here reads it.
@@ -92,6 +94,23 @@ TASK_QUEUE_DEPTH: Final = Gauge(
     ["state"],
 )
 
+# --- What the API checks at scrape time, and what the shop does ---------------------------
+
+DEPENDENCY_UP: Final = Gauge(
+    "dvorik_dependency_up",
+    "1 if a dependency answers this process (as /ready checks it), 0 if not, read at "
+    "scrape time: database, redis (absent without Redis).",
+    ["dependency"],
+)
+REDEMPTIONS: Final = Counter(
+    "dvorik_discount_redemptions",
+    "Discount codes redeemed at a till, by discount kind, counted once the redemption "
+    "has committed.",
+    ["kind"],
+)
+
+for _kind in DiscountKind:
+    REDEMPTIONS.labels(kind=_kind.value)
 for _outcome in BROADCAST_OUTCOMES:  # every series exists from the start, so rate() works
     BROADCAST_MESSAGES.labels(outcome=_outcome)
 for _code in ErrorCode:
@@ -141,6 +160,19 @@ def record_flood_wait(retry_after: float) -> None:
     TELEGRAM_FLOOD_WAIT_SECONDS.inc(max(0.0, retry_after))
 
 
+def record_dependency(dependency: str, up: bool | None) -> None:
+    """Whether `dependency` answered; None drops its series (this process does not use it)."""
+    if up is None:
+        DEPENDENCY_UP.remove(dependency)
+        return
+    DEPENDENCY_UP.labels(dependency=dependency).set(1 if up else 0)
+
+
+def record_redemption(kind: str) -> None:
+    """A discount of `kind` was redeemed (call after the transaction committed)."""
+    REDEMPTIONS.labels(kind=kind).inc()
+
+
 # --- Operation names: client-chosen, so capped ----------------------------------------------
 
 
@@ -184,15 +216,34 @@ def exposition() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-def start_worker_metrics(settings: Settings) -> int | None:
-    """Serve this process's metrics on `WORKER_METRICS_PORT` (a daemon thread); the port.
+METRICS_PORTS_TRIED = 16  # WORKER_METRICS_PORT and the 15 above it
 
-    For `dvorik worker` and `dvorik scheduler`, which have no HTTP app: the
+
+class MetricsPortTaken(Exception):
+    """Every port from WORKER_METRICS_PORT up was in use: worth one line, not a traceback."""
+
+
+def start_worker_metrics(settings: Settings) -> int | None:
+    """Serve this process's metrics from `WORKER_METRICS_PORT` up (a daemon thread); the port.
+
+    For `dvorik worker`, which has no HTTP app (the scheduler serves none): the
     broadcast and limiter figures are theirs. Nothing is served (None) when
     the setting is empty. The endpoint has no key, so bind it to an internal
-    address (`HTTP_HOST`).
+    address (`HTTP_HOST`). Several workers on one host share the setting: each
+    takes the first free port of the next `METRICS_PORTS_TRIED`, so Prometheus
+    scrapes that range (deploy/prometheus) instead of the second one dying.
     """
-    if settings.worker_metrics_port is None:
+    first = settings.worker_metrics_port
+    if first is None:
         return None
-    start_http_server(settings.worker_metrics_port, addr=settings.http_host, registry=REGISTRY)
-    return settings.worker_metrics_port
+    for port in range(first, min(first + METRICS_PORTS_TRIED, 65536)):
+        try:
+            start_http_server(port, addr=settings.http_host, registry=REGISTRY)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            continue
+        return port
+    raise MetricsPortTaken(
+        f"WORKER_METRICS_PORT: ports {first}-{port} on {settings.http_host} are all in use"
+    )

@@ -64,7 +64,10 @@ async def send(queue: TaskQueue, jobs: Sequence[Job]) -> None:
     lost: Exception | None = None
     for job in jobs:
         try:
-            await queue.enqueue(job.task, **job.kwargs)
+            if job.job_id is None:
+                await queue.enqueue(job.task, **job.kwargs)
+            else:
+                await queue.enqueue_as(job.job_id, job.task, **job.kwargs)
         except Exception as error:
             swept = job.task in RECOVERED_BY_SWEEP
             log.warning(

@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker
 from taskiq.kicker import AsyncKicker
 
 from backend.settings import Settings
 from backend.task_queue.embedded_broker import EmbeddedBroker
 from backend.task_queue.stream_broker import QUEUE, REDELIVER_AFTER_MS, create_stream_broker
+from backend.task_queue.task_runs import QueuedRuns
 
 
 def create_broker(
@@ -44,8 +46,15 @@ class TaskiqTaskQueue:
 
     async def enqueue(self, task: str, **kwargs: object) -> str:
         """Send `task` by name; returns its job id (Taskiq's task id)."""
+        return await self._send(AsyncKicker(task, self.broker, {}), kwargs)
+
+    async def enqueue_as(self, job_id: str, task: str, /, **kwargs: object) -> str:
+        """Send `task` by name under `job_id` as its Taskiq task id."""
+        return await self._send(AsyncKicker(task, self.broker, {}).with_task_id(job_id), kwargs)
+
+    @staticmethod
+    async def _send(kicker: AsyncKicker[Any, Any], kwargs: dict[str, object]) -> str:
         json.dumps(kwargs)  # TypeError here, not in a worker, for what JSON cannot carry
-        kicker: AsyncKicker[Any, Any] = AsyncKicker(task, self.broker, {})
         sent = await kicker.kiq(**kwargs)
         return str(sent.task_id)
 
@@ -64,6 +73,14 @@ class TaskiqTaskQueue:
         await self.broker.shutdown()
 
 
-def create_task_queue(settings: Settings) -> TaskiqTaskQueue:
-    """A process's queue: to the Redis stream when REDIS_URL is set, else embedded."""
-    return TaskiqTaskQueue(create_broker(settings.redis_url))
+def create_task_queue(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession] | None = None
+) -> TaskiqTaskQueue:
+    """A process's queue: to the Redis stream when REDIS_URL is set, else embedded.
+
+    With `sessions`, every task it sends is recorded as a queued run (`task_runs`).
+    """
+    broker = create_broker(settings.redis_url)
+    if sessions is not None:
+        broker.add_middlewares(QueuedRuns(sessions))
+    return TaskiqTaskQueue(broker)

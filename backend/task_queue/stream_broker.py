@@ -28,6 +28,7 @@ import logging
 import math
 import os
 import socket
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
@@ -82,6 +83,8 @@ class DvorikStreamBroker(RedisStreamBroker):
     restarts any broadcast left "sending" with nobody working on it.
     """
 
+    last_read: float | None = None  # Unix time of the last pass that reached Redis
+
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         self.running: set[Any] = set()  # ids of messages this worker runs and has not acked
         self.kept_alive = -math.inf  # loop time of the last `_keep_alive`
@@ -105,6 +108,7 @@ class DvorikStreamBroker(RedisStreamBroker):
                     await outage.wait(error)
                     continue
                 outage.over()
+                self.last_read = time.time()
                 for stream, messages in fetched or []:
                     for message_id, fields in messages:
                         yield self._ackable(stream, message_id, fields)

@@ -51,9 +51,10 @@ from taskiq.cli.scheduler.run import SchedulerLoop
 from taskiq.exceptions import ScheduledTaskCancelledError
 
 from backend.domain.clock import utcnow
+from backend.domain.database import create_engine, create_sessionmaker
 from backend.runtime import Runtime
 from backend.settings import Settings
-from backend.task_queue import EmbeddedBroker, TaskiqTaskQueue, create_broker
+from backend.task_queue import EmbeddedBroker, QueuedRuns, TaskiqTaskQueue, create_broker
 from backend.workers.tasks import register_tasks
 
 log = logging.getLogger("dvorik.scheduler")
@@ -147,6 +148,9 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
         raise ValueError("the scheduler process needs REDIS_URL (embedded: `dvorik serve`)")
     broker = create_broker(settings.redis_url)  # sends by name only
     broker.is_scheduler_process = True
+    # What it sends shows as queued in the task monitor, even with every worker down.
+    engine = create_engine(settings.database_url)
+    broker.add_middlewares(QueuedRuns(create_sessionmaker(engine)))
     source = DvorikScheduleSource(settings.timezone, Redis.from_url(settings.redis_url))
     scheduler = TaskiqScheduler(broker, [source])
     await source.startup()
@@ -158,6 +162,7 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
         await _cancelled(loop)
         await scheduler.shutdown()
         await source.shutdown()
+        await engine.dispose()
 
 
 @asynccontextmanager

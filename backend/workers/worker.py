@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from taskiq import AcknowledgeType, AsyncBroker
 from taskiq.receiver import Receiver
 
+from backend.observability.readings import READINGS, WORKER_LAST_READ
+from backend.task_queue import DvorikStreamBroker
 from backend.workers.tasks import register_tasks
 
 WORKER_CONCURRENCY = 20  # tasks one worker process runs at once
@@ -28,9 +30,12 @@ async def run_worker(
     (`backend.workers.tasks.lifecycle`); it is stopped again on the way out.
     `stop` is also the state's `stopping` event: long tasks (a broadcast) watch
     it and hand their work back at once rather than make the process wait for
-    them; short ones get up to `grace_seconds` to finish.
+    them; short ones get up to `grace_seconds` to finish. The worker's metrics
+    show when it last read the stream (a hung loop or a lost Redis stops it).
     """
     register_tasks(broker)
+    if isinstance(broker, DvorikStreamBroker):
+        READINGS.follow(WORKER_LAST_READ, lambda: broker.last_read)
     broker.is_worker_process = True
     broker.state.stopping = stop
     broker.state.sweeps = True  # look for broadcasts nobody sends (`sweep_forever`)

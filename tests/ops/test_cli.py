@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from backend.domain import admins
+from backend.domain.database import create_engine, create_sessionmaker
+from backend.domain.errors import DomainError
 from tests.conftest import DATABASES
 from tests.databases import create_mariadb_schema, drop_mariadb_schema, unavailable
 from tests.processes import DVORIK, dvorik, environment, free_port, running, wait_for_http
@@ -33,6 +36,7 @@ async def migrated_env(
     result = dvorik("migrate", env=env)
     assert result.returncode == 0, result.stderr
     assert "Database is up to date" in result.stdout
+    assert result.stderr == ""  # not even MariaDB's note on alembic_version_pkc
     yield env
     if request.param == "mariadb":
         await drop_mariadb_schema(CLI_SCHEMA)
@@ -74,6 +78,46 @@ def test_short_password_is_refused_in_one_line(migrated_env: dict[str, str]) -> 
     assert result.stderr.strip() == "Error: password must be at least 10 characters"
 
 
+async def password_works(env: dict[str, str], email: str, password: str) -> bool:
+    engine = create_engine(env["DATABASE_URL"])
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await admins.authenticate(session, email, password)
+        return True
+    except DomainError:
+        return False
+    finally:
+        await engine.dispose()
+
+
+async def test_an_owner_who_forgot_the_password_gets_back_in_with_a_new_one(
+    migrated_env: dict[str, str],
+) -> None:
+    created = dvorik(
+        "admin", "create", "owner@dvorik.test", env=migrated_env, stdin="forgotten-1\n"
+    )
+    assert created.returncode == 0, created.stderr
+
+    changed = dvorik(
+        "admin", "set-password", "Owner@Dvorik.test", env=migrated_env, stdin="remembered-2\n"
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.strip() == "Password of owner@dvorik.test changed; sign in with it now."
+    assert await password_works(migrated_env, "owner@dvorik.test", "remembered-2")
+    assert not await password_works(migrated_env, "owner@dvorik.test", "forgotten-1")
+
+    nobody = dvorik(
+        "admin", "set-password", "no@dvorik.test", env=migrated_env, stdin="whatever-3\n"
+    )
+    assert (nobody.returncode, nobody.stderr.strip()) == (
+        1,
+        "Error: no admin with email no@dvorik.test",
+    )
+    short = dvorik("admin", "set-password", "owner@dvorik.test", env=migrated_env, stdin="short\n")
+    assert short.stderr.strip() == "Error: password must be at least 10 characters"
+    assert await password_works(migrated_env, "owner@dvorik.test", "remembered-2")
+
+
 def test_password_cannot_be_given_on_the_command_line(migrated_env: dict[str, str]) -> None:
     result = dvorik(
         "admin", "create", "a@dvorik.test", "--password", "secret-secret", env=migrated_env
@@ -100,6 +144,19 @@ def test_unreachable_database_is_one_line_not_a_traceback() -> None:
     assert result.stderr.startswith("Error: database unavailable")
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["worker", "scheduler"])
+def test_unreachable_redis_is_one_line_not_a_traceback(command: str, tmp_path: Path) -> None:
+    env = environment(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nobody listens there
+    )
+    result = dvorik(command, env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [errors[0]] and errors[0].startswith("Error: Redis unavailable: ")
 
 
 def test_serve_reports_the_database_state_on_health(migrated_env: dict[str, str]) -> None:

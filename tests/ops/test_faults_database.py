@@ -46,7 +46,7 @@ from backend.domain.database import (
 from backend.domain.models import AuditEntry, Customer
 from tests.api import serve, settings_for, signed_in
 from tests.databases import MARIADB_SERVER_URL, migrated_mariadb
-from tests.processes import free_port
+from tests.tcp_forwarder import Forwarder
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
 
@@ -63,56 +63,6 @@ CARD = "query($id: Int!) { customer(id: $id) { id firstName note discounts { id 
 EDIT = """
 mutation($id: Int!, $note: String!) { updateCustomer(id: $id, input: {note: $note}) { id note } }
 """
-
-
-class Forwarder:
-    """A TCP forwarder to MariaDB: `cut()` refuses and drops connections, `restore()` ends that."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.port = free_port()
-        self.server: asyncio.Server | None = None
-        self.writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(
-            self._connection, "127.0.0.1", self.port, reuse_address=True
-        )
-
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.close()
-            return
-        self.writers |= {writer, up_writer}
-        try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-        finally:
-            for end in (writer, up_writer):
-                self.writers.discard(end)
-                end.close()
-
-    async def cut(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            self.server = None
-        for writer in list(self.writers):
-            writer.transport.abort()
-
-    async def close(self) -> None:
-        await self.cut()
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        writer.transport.abort()
 
 
 @pytest.fixture

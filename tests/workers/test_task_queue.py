@@ -25,6 +25,9 @@ class DownQueue:
     async def enqueue(self, task: str, **kwargs: object) -> str:
         raise ConnectionError("Redis is down")
 
+    async def enqueue_as(self, job_id: str, task: str, /, **kwargs: object) -> str:
+        raise ConnectionError("Redis is down")
+
 
 async def customers(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions() as session:

@@ -3,7 +3,8 @@
 Anything the bot does not understand gets a polite hint, never silence; a
 button it no longer knows gets a toast; a bug is logged and apologised for in
 the chat (`on_error`, the last error handler: domain errors a journey expects
-are answered by its own handlers first).
+are answered by its own handlers first; an outage never reaches it, see
+`backend.bots.redelivery`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ engine ends a broadcast "completed" when at least one message was sent, and
 - `lifecycle`: create, edit and the state changes, each under the row's lock
   and with an audit line;
 - `progress`: where one stands: delivery counts, the sending runs' heartbeat
-  and orphans, the live message the engine publishes and the API relays;
+  and orphans, what operators watch (`sending_now`), the live message the
+  engine publishes and the API relays;
 - `reads`: one by id, many at once, the lists the API pages, the due ones.
 """
 
@@ -35,9 +36,11 @@ from backend.domain.broadcasts.progress import (
     BroadcastStats,
     Orphan,
     ProgressMessage,
+    SendingNow,
     orphaned,
     progress_message,
     record_heartbeat,
+    sending_now,
     stats,
     stats_many,
 )
@@ -48,6 +51,7 @@ __all__ = [
     "BroadcastStats",
     "Orphan",
     "ProgressMessage",
+    "SendingNow",
     "by_ids",
     "cancel",
     "create",
@@ -62,6 +66,7 @@ __all__ = [
     "resume",
     "schedule",
     "send_now",
+    "sending_now",
     "snapshot",
     "stats",
     "stats_many",

@@ -148,6 +148,32 @@ async def orphaned(session: AsyncSession, *, now: datetime, grace: timedelta) ->
     return [Orphan(broadcast_id, seen_at) for broadcast_id, seen_at in found]
 
 
+@dataclass(frozen=True)
+class SendingNow:
+    """What operators watch of broadcasts: how many are sending, and the longest silence.
+
+    `longest_silence` is, over the "sending" broadcasts, the time since each was
+    last heard of: its newest heartbeat or its last change of state, whichever
+    is later (zero when none is sending). Live runs beat every few seconds and
+    the workers' sweep queues a broadcast again after `RUN_SILENCE`, so a
+    silence of minutes means no worker takes it up at all.
+    """
+
+    broadcasts: int
+    longest_silence: timedelta
+
+
+async def sending_now(session: AsyncSession, *, now: datetime) -> SendingNow:
+    found = await session.execute(
+        select(Broadcast.worker_seen_at, Broadcast.updated_at).where(
+            Broadcast.status == BroadcastStatus.SENDING
+        )
+    )
+    heard = [max(seen_at or changed_at, changed_at) for seen_at, changed_at in found]
+    silence = max((now - at for at in heard), default=timedelta(0))
+    return SendingNow(broadcasts=len(heard), longest_silence=max(silence, timedelta(0)))
+
+
 # --- Live progress: the message the engine publishes and the API relays -----------------
 
 

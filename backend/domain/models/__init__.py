@@ -33,6 +33,7 @@ from backend.domain.models.staff import (
     RevokedToken,
     TelegramUpdate,
 )
+from backend.domain.models.task_runs import TaskRun, TaskRunState
 
 __all__ = [
     "ActorKind",
@@ -66,6 +67,8 @@ __all__ = [
     "Segment",
     "ShopSetting",
     "Tag",
+    "TaskRun",
+    "TaskRunState",
     "TelegramUpdate",
     "Template",
     "customer_tags",

@@ -24,7 +24,8 @@ class Stop(asyncio.Event):
     async def sleep(self, seconds: float) -> bool:
         """Sleep; True if the run was told to stop meanwhile."""
         try:
-            await asyncio.wait_for(self.wait(), seconds)
+            async with asyncio.timeout(seconds):  # not wait_for: 3.11's can swallow a cancel
+                await self.wait()
         except TimeoutError:
             return False
         return True

@@ -16,7 +16,7 @@ By concern: `broadcasts`, `notifications`, `bulk`, `discounts` (birthdays,
 expiry), `clean_up` (rows past their keeping time); the worker's side:
 `lifecycle` (start-up and shut-down), `state` (what tasks receive),
 `send_limiter` and `broadcast_runs` (surviving a Redis outage, one run and
-one resume at a time).
+one resume at a time), `task_runs` (each run recorded for the task monitor).
 """
 
 from __future__ import annotations
@@ -26,7 +26,16 @@ from typing import Any
 
 from taskiq import AsyncBroker, TaskiqEvents
 
-from backend.workers.tasks import broadcasts, bulk, clean_up, discounts, notifications
+from backend.observability.task_metrics import TaskMetrics
+from backend.observability.tasks import observe_tasks
+from backend.workers.tasks import (
+    broadcasts,
+    bulk,
+    clean_up,
+    discounts,
+    notifications,
+    task_runs,
+)
 from backend.workers.tasks.broadcast_runs import BroadcastRuns
 from backend.workers.tasks.broadcasts import resume_orphaned_broadcasts_job
 from backend.workers.tasks.lifecycle import start_runtime, stop_runtime
@@ -47,11 +56,23 @@ TASKS: dict[str, Callable[..., Awaitable[Any]]] = {
 
 
 def register_tasks(broker: AsyncBroker) -> None:
-    """Put every Dvorik task on `broker` and build the worker's Runtime on its start-up."""
+    """Put every Dvorik task on `broker` and build the worker's Runtime on its start-up.
+
+    Each run is counted and timed (`dvorik_tasks_total` and the like), logs
+    and reports errors with its task's name and request id (`observe_tasks`),
+    and is recorded for the task monitor (`task_runs.RunRecorder`); its last
+    records land before the Runtime they are written through stops.
+    """
+    observe_tasks(broker)
+    recorder = task_runs.RunRecorder()
+    broker.add_middlewares(recorder)
     broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, start_runtime)
+    broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, recorder.drain)
     broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, stop_runtime)
     for name, function in TASKS.items():
         broker.register_task(function, task_name=name)
+    if not any(isinstance(middleware, TaskMetrics) for middleware in broker.middlewares):
+        broker.add_middlewares(TaskMetrics(TASKS))
 
 
 __all__ = [

@@ -15,6 +15,8 @@ every table and Redis key and what bounds each):
 * The Redis task stream: acknowledged messages older than
   `TASK_STREAM_KEEP_HOURS` (24) and consumers of workers long gone; never a
   message still waiting or running (`backend.task_queue.stream_trim`).
+* Task runs of the task monitor (`task_runs.forget_old`) queued more than
+  `TASK_RUNS_KEEP_DAYS` ago: every task sent adds one.
 
 Deliveries, discounts, notices, customers and audit entries are business
 records and stay. Rows go in short transactions of a batch each, so the
@@ -34,7 +36,7 @@ from typing import Annotated
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import Context, TaskiqDepends
 
-from backend.domain import admins, jobs, sign_in, telegram_updates
+from backend.domain import admins, jobs, sign_in, task_runs, telegram_updates
 from backend.domain.clock import utcnow
 from backend.domain.database import run_in_transaction
 from backend.runtime import Runtime
@@ -59,11 +61,13 @@ async def forget_old_records_job(
     settings = runtime.settings
     updates_before = now - timedelta(hours=settings.telegram_updates_keep_hours)
     jobs_before = now - timedelta(days=settings.bulk_jobs_keep_days)
+    runs_kept = timedelta(days=settings.task_runs_keep_days)
     steps: dict[str, Batch] = {
         "telegram_updates": lambda s: telegram_updates.forget_old(s, before=updates_before),
         "sign_in": lambda s: sign_in.forget_expired(s, now=now),
         "login_links": lambda s: admins.forget_expired_login_tokens(s, now=now),
         "bulk_jobs": lambda s: jobs.forget_finished(s, before=jobs_before),
+        "task_runs": lambda s: task_runs.forget_old(s, now=now, keep=runs_kept),
     }
     counts: dict[str, int] = {}
     failed: list[BaseException] = []
@@ -103,5 +107,5 @@ async def forget_old_records(
     context: Annotated[Context, TaskiqDepends()],
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Every hour: old update ids, sign-in rows, login links, bulk jobs, stream messages."""
+    """Every hour: update ids, sign-in rows, login links, bulk jobs, task runs, stream messages."""
     return await forget_old_records_job(runtime, now=now or utcnow(), broker=context.broker)
