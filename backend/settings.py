@@ -20,6 +20,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dvorik.db"
+# Telegram retries an undelivered update for up to this long (hours).
+TELEGRAM_REDELIVERY_HOURS = 24
 _BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 
 
@@ -98,6 +100,13 @@ class Settings(BaseSettings):
     sentry_release: str | None = None  # empty: dvorik@<package version>
     sentry_traces_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
+    # Retention (docs/operations.md, "Storage and retention"): what the hourly clean-up
+    # (`forget_old_records`) drops once it is this old.
+    telegram_updates_keep_hours: int = Field(default=48, le=8_760)
+    bulk_jobs_keep_days: int = Field(default=30, ge=1, le=3_650)
+    task_stream_keep_hours: int = Field(default=24, ge=0, le=8_760)
+    bot_conversation_keep_hours: int = Field(default=168, ge=1, le=8_760)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -136,6 +145,17 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 raise ValueError(f"{entry!r} is not an IP address or CIDR range") from None
+        return value
+
+    @field_validator("telegram_updates_keep_hours")
+    @classmethod
+    def _beyond_redelivery(cls, value: int) -> int:
+        """A forgotten update id is handled again if Telegram delivers it again: it may for 24 h."""
+        if value <= TELEGRAM_REDELIVERY_HOURS:
+            raise ValueError(
+                f"must be more than {TELEGRAM_REDELIVERY_HOURS} (hours): Telegram re-sends an "
+                "update for up to a day, and one whose id was forgotten would be handled twice"
+            )
         return value
 
     @field_validator("log_level")

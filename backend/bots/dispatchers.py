@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
@@ -54,9 +55,19 @@ class BotApps:
             await app.dispatcher.storage.close()
 
 
-def create_storage(redis_url: str | None) -> BaseStorage:
-    """Conversation state (e.g. "waiting for a birthday"): Redis if configured."""
-    return RedisStorage.from_url(redis_url) if redis_url else MemoryStorage()
+CONVERSATION_KEEP = timedelta(hours=168)  # BOT_CONVERSATION_KEEP_HOURS' default
+
+
+def create_storage(redis_url: str | None, keep: timedelta = CONVERSATION_KEEP) -> BaseStorage:
+    """Conversation state (e.g. "waiting for a birthday"): Redis if configured.
+
+    In Redis each state expires `keep` after it was last set: a customer who
+    leaves a prompt unanswered would otherwise keep a key for ever (finishing
+    or cancelling it deletes the key).
+    """
+    if not redis_url:
+        return MemoryStorage()
+    return RedisStorage.from_url(redis_url, state_ttl=keep, data_ttl=keep)
 
 
 def workflow_data(runtime: Runtime) -> dict[str, Any]:
@@ -78,23 +89,27 @@ def create_bot_apps(runtime: Runtime) -> BotApps | None:
     if runtime.bots is None:
         return None
     workflow = workflow_data(runtime)
+    keep = timedelta(hours=runtime.settings.bot_conversation_keep_hours)
     # The till bot keeps no conversation state, and aiogram reads the state
     # of every update: in memory that read is not a Redis round trip.
     return BotApps(
         customer=_bot_app(
-            runtime.bots.customer, customer.create_router, runtime.settings.redis_url, workflow
+            runtime.bots.customer,
+            customer.create_router,
+            create_storage(runtime.settings.redis_url, keep),
+            workflow,
         ),
-        cashier=_bot_app(runtime.bots.cashier, cashier.create_router, None, workflow),
+        cashier=_bot_app(runtime.bots.cashier, cashier.create_router, MemoryStorage(), workflow),
     )
 
 
 def _bot_app(
     client: BotClient,
     create_router: Callable[[], Router],
-    redis_url: str | None,
+    storage: BaseStorage,
     workflow: dict[str, Any],
 ) -> BotApp:
-    dispatcher = Dispatcher(storage=create_storage(redis_url))
+    dispatcher = Dispatcher(storage=storage)
     dispatcher.workflow_data.update(workflow)
     for event_name, observer in dispatcher.observers.items():
         if event_name not in ("update", "error"):

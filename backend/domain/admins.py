@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 import bcrypt
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -253,6 +253,27 @@ async def consume_login_token(session: AsyncSession, token: str, *, now: datetim
     if admin is None or not admin.is_active:
         raise TokenInvalid("this login link is invalid, used or expired")
     return admin
+
+
+async def forget_expired_login_tokens(
+    session: AsyncSession, *, now: datetime, limit: int = 1000
+) -> int:
+    """Drop up to `limit` login links past their expiry, used or not; how many went.
+
+    An expired link can never be used again (`consume_login_token` checks the
+    expiry), so its row only takes room: one is written per link asked for.
+    """
+    ids = list(
+        await session.scalars(
+            select(AdminLoginToken.id)
+            .where(AdminLoginToken.expires_at <= now)
+            .order_by(AdminLoginToken.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        await session.execute(delete(AdminLoginToken).where(AdminLoginToken.id.in_(ids)))
+    return len(ids)
 
 
 def _token_hash(token: str) -> str:

@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import partial
 from uuid import uuid4
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.domain.clock import utcnow
@@ -28,6 +28,7 @@ from backend.domain.database import run_in_transaction
 from backend.domain.errors import NotFound
 from backend.domain.models.jobs import BulkJob, JobState
 
+FORGET_BATCH = 1000  # finished jobs dropped per transaction by `forget_finished`
 STEP = 200  # customers per transaction: progress moves every step, locks stay short
 TERMINAL = frozenset({JobState.COMPLETED, JobState.FAILED})
 
@@ -137,3 +138,25 @@ async def _finish(session: AsyncSession, key: str, error: Exception | None) -> N
 def listing() -> Select[tuple[BulkJob]]:
     """Every job (the API pages it newest first)."""
     return select(BulkJob)
+
+
+async def forget_finished(
+    session: AsyncSession, *, before: datetime, limit: int = FORGET_BATCH
+) -> int:
+    """Drop up to `limit` jobs that finished before `before`; how many went.
+
+    A finished job is only its outcome, shown in the admin's job list; the
+    work it did (tags, discounts) and its audit lines stay. Queued and
+    running jobs are never touched, however old: a worker may still resume one.
+    """
+    ids = list(
+        await session.scalars(
+            select(BulkJob.id)
+            .where(BulkJob.state.in_(TERMINAL), BulkJob.finished_at < before)
+            .order_by(BulkJob.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        await session.execute(delete(BulkJob).where(BulkJob.id.in_(ids)))
+    return len(ids)

@@ -10,7 +10,8 @@ the broker here.
 * `stream_broker`: the Redis stream between the API, the scheduler and the workers;
 * `embedded_broker`: the in-process broker of `dvorik serve` without Redis;
 * `after_commit`: transactions whose jobs leave only once they have committed;
-* `task_runs`: what is sent is recorded as a queued run for the task monitor.
+* `task_runs`: what is sent is recorded as a queued run for the task monitor;
+* `stream_trim`: the stream trimmed of finished messages, never of waiting ones.
 """
 
 from backend.task_queue.embedded_broker import EmbeddedBroker
@@ -21,6 +22,7 @@ from backend.task_queue.stream_broker import (
     DvorikStreamBroker,
     consumer_name,
 )
+from backend.task_queue.stream_trim import Trimmed, trim_stream
 from backend.task_queue.task_runs import QueuedRuns, RunWrites
 
 __all__ = [
@@ -31,7 +33,9 @@ __all__ = [
     "QueuedRuns",
     "RunWrites",
     "TaskiqTaskQueue",
+    "Trimmed",
     "consumer_name",
     "create_broker",
     "create_task_queue",
+    "trim_stream",
 ]

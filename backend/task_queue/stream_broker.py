@@ -15,6 +15,9 @@ can be short: it is how long a dead worker's task waits, not a bound on how
 long a task may run. A worker cut off from Redis for longer than that may see
 another take its task over when Redis is back: a second run, which every task
 allows (the sending engine leases deliveries per run).
+
+Acknowledged messages stay in the stream until the hourly clean-up trims them
+(`stream_trim`), which never touches one still waiting or pending.
 """
 
 from __future__ import annotations
@@ -42,7 +45,6 @@ QUEUE = "dvorik:tasks"
 CONSUMER_GROUP = "dvorik-workers"
 REDELIVER_AFTER_MS = 30 * 1000  # a pending message idle this long is claimed again
 XREAD_BLOCK_MS = 2000  # longest wait for new messages; a pass also reclaims and keeps alive
-STREAM_MAX_LEN = 10_000  # acked messages stay in a stream until trimmed (approximately)
 ACK_ATTEMPTS = 6  # an acknowledgement is retried for about 12 s of Redis outage
 RECONNECT_MAX_SECONDS = 2.0  # longest pause between two tries to reach Redis again
 # Bounds on every Redis call of the broker: a Redis that stopped answering (not
@@ -271,8 +273,10 @@ def create_stream_broker(
         idle_timeout=redeliver_after_ms,
         # Passes come at least three times per redelivery time, to keep messages alive.
         xread_block=max(50, min(XREAD_BLOCK_MS, redeliver_after_ms // 4)),
-        maxlen=STREAM_MAX_LEN,
-        approximate=True,
+        # No MAXLEN on XADD: it would drop waiting and pending messages too once
+        # more than the limit queued up. The hourly clean-up trims only what is
+        # done (`backend.task_queue.stream_trim`).
+        maxlen=None,
         socket_connect_timeout=CONNECT_TIMEOUT,
         socket_timeout=SOCKET_TIMEOUT,
     )

@@ -3,8 +3,9 @@
 * birthdays: daily at 09:00 (`give_birthday_discounts`);
 * scheduled broadcasts: every minute (`start_due_broadcasts`);
 * expired discounts: daily at 00:05 (`expire_discounts`);
-* old records (Telegram updates seen, stale sign-in attempts and
-  revocations): hourly at :30 (`forget_old_records`).
+* old records (Telegram updates seen, stale sign-in attempts, revocations
+  and login links, finished bulk jobs, done task-stream messages): hourly at
+  :30 (`forget_old_records`).
 
 Broadcasts left "sending" with no live run are not on this schedule: every
 worker process (and the embedded server) looks for them every few seconds
@@ -76,7 +77,7 @@ SCHEDULE = (
     # Discount notices held for quiet hours, bulk notices, any whose task was lost.
     Slot("due-notifications", "deliver_due_notifications", "* * * * *"),
     Slot("expire-discounts", "expire_discounts", "5 0 * * *"),
-    # Rows kept for a while only: seen Telegram updates (2 days), sign-in attempts.
+    # What is kept for a while only (`backend.workers.tasks.clean_up`).
     Slot("forget-old-records", "forget_old_records", "30 * * * *"),
 )
 

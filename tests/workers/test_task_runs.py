@@ -208,7 +208,8 @@ async def test_the_hourly_clean_up_keeps_the_task_runs_of_the_last_days_only(
     await embedded.wait_idle()
     dropped = await embedded.broker.result_backend.get_result(task_id)
 
-    assert dropped.return_value == {"telegram_updates": 0, "sign_in": 0, "task_runs": 2_500}
+    assert dropped.return_value["task_runs"] == 2_500
+    assert set(dropped.return_value.values()) == {0, 2_500}  # nothing else to drop
     async with sessions() as session:
         counted = await session.execute(select(TaskRun.task, func.count()).group_by(TaskRun.task))
         left = {task: count for task, count in counted}
