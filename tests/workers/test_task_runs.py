@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
+from typing import cast
 
 import pytest
 from redis.asyncio import Redis
@@ -206,10 +207,11 @@ async def test_the_hourly_clean_up_keeps_the_task_runs_of_the_last_days_only(
 
     task_id = await embedded.enqueue("forget_old_records")
     await embedded.wait_idle()
-    dropped = await embedded.broker.result_backend.get_result(task_id)
+    result = await embedded.broker.result_backend.get_result(task_id)
+    dropped = cast(dict[str, int], result.return_value)
 
-    assert dropped.return_value["task_runs"] == 2_500
-    assert set(dropped.return_value.values()) == {0, 2_500}  # nothing else to drop
+    assert dropped["task_runs"] == 2_500
+    assert set(dropped.values()) == {0, 2_500}  # nothing else to drop
     async with sessions() as session:
         counted = await session.execute(select(TaskRun.task, func.count()).group_by(TaskRun.task))
         left = {task: count for task, count in counted}
