@@ -1,7 +1,9 @@
-"""Fixtures of the worker tests: a worker's runtime, the embedded broker, Redis.
+"""Fixtures of the worker tests: a worker's runtime, the embedded broker, Redis, and the
+fake Bot API with an aiogram Bot on it for the broadcast engine.
 
-The helpers they share (running a task, what was enqueued, a worker talking to
-a fake Bot API) are in tests/in_process_worker.py.
+The helpers they share are in tests/in_process_worker.py (running a task, what
+was enqueued, a worker talking to a fake Bot API) and tests/broadcast_runs.py
+(an audience, a run of the engine).
 """
 
 from __future__ import annotations
@@ -9,16 +11,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from aiogram import Bot
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker
 
+from backend.fake_telegram import FakeTelegram
 from backend.runtime import Runtime
 from backend.task_queue import QUEUE
+from backend.telegram.clients import create_bot
 from tests.api import settings_for
+from tests.broadcast_runs import TOKEN
 from tests.databases import require_redis
+from tests.fake_bot_api import fake, served
 from tests.in_process_worker import REDIS_URL
 from tests.task_queues import RecordingTaskQueue, broker_with_tasks
+
+__all__ = ["fake", "served"]
 
 
 @pytest.fixture
@@ -57,3 +66,11 @@ async def forget_our_keys(client: Redis) -> None:
     keys = [QUEUE, *[key async for key in client.scan_iter("dvorik:schedule:*")]]
     keys += [key async for key in client.scan_iter("dvorik:test:*")]
     await client.delete(*keys)
+
+
+@pytest.fixture
+async def bot(served: tuple[FakeTelegram, str]) -> AsyncIterator[Bot]:
+    """The broadcast engine's Bot, on the module's fake Bot API."""
+    bot = create_bot(TOKEN, served[1])
+    yield bot
+    await bot.session.close()
