@@ -10,6 +10,7 @@ without Redis, failed under CI=true. The fixtures on top of these (`runtime`,
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
@@ -20,13 +21,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker
 
+from backend.domain import broadcasts, shop_settings
 from backend.domain.audit import Actor
-from backend.domain.models import Discount, DiscountKind
+from backend.domain.models import BroadcastStatus, Customer, Discount, DiscountKind, DiscountStatus
 from backend.fake_telegram import FakeTelegram
 from backend.fake_telegram import create_app as fake_telegram_app
 from backend.runtime import Runtime
+from backend.task_queue import TaskiqTaskQueue, create_broker
+from backend.workers.worker import run_worker
 from tests.api import serve_app, settings_for
 from tests.databases import redis_url
+from tests.factories import make_customer
 from tests.task_queues import RecordingTaskQueue
 
 REDIS_URL = redis_url("TEST_REDIS_URL", 14)
@@ -92,3 +97,66 @@ async def running_with_telegram(engine: AsyncEngine, fake: FakeTelegram) -> Asyn
 async def pending_is(redis: Redis, queue_name: str, count: int) -> bool:
     """Whether the stream's consumer group has `count` messages read but not acknowledged."""
     return bool((await redis.xinfo_groups(queue_name))[0]["pending"] == count)
+
+
+def own_queue_name() -> str:
+    """A stream of this test's own on the shared Redis database (the `redis` fixture
+    forgets every such stream before and after a test)."""
+    return f"dvorik:test:{uuid.uuid4().hex}"
+
+
+@asynccontextmanager
+async def api_queue(queue_name: str) -> AsyncIterator[TaskiqTaskQueue]:
+    """The API's end of the stream `queue_name`: what it enqueues, a worker reads."""
+    queue = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name))
+    try:
+        yield queue
+    finally:
+        await queue.close()
+
+
+@asynccontextmanager
+async def worker_on_redis(
+    runtime: Runtime, queue_name: str, consumer: str, **options: Any
+) -> AsyncIterator[None]:
+    """A worker in this process reading `queue_name` as `consumer`, as `dvorik worker` does.
+
+    `options` go to the broker (`redeliver_after_ms`). On leaving it is stopped and
+    waited for: it gives running tasks WORKER_GRACE, then cancels them itself.
+    """
+    worker = create_broker(REDIS_URL, queue_name=queue_name, consumer=consumer, **options)
+    worker.state.runtime = runtime
+    stop = asyncio.Event()
+    work = asyncio.create_task(run_worker(worker, stop, grace_seconds=WORKER_GRACE))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(work, WORKER_GRACE * 4)
+
+
+async def discount_expired(sessions: async_sessionmaker[AsyncSession], discount_id: int) -> bool:
+    async with sessions() as session:
+        found = await session.get(Discount, discount_id, populate_existing=True)
+        return found is not None and found.status is DiscountStatus.EXPIRED
+
+
+async def broadcast_completed(
+    sessions: async_sessionmaker[AsyncSession], broadcast_id: int
+) -> bool:
+    async with sessions() as session:
+        found = await broadcasts.stats(session, broadcast_id)
+    return found.status is BroadcastStatus.COMPLETED
+
+
+async def a_slow_broadcast(
+    sessions: async_sessionmaker[AsyncSession], recipients: int, per_second: int
+) -> tuple[list[Customer], int]:
+    """A broadcast sending to `recipients` new customers at the shop's rate of `per_second`,
+    started (status "sending"); its recipients and its id."""
+    async with sessions() as session, session.begin():
+        people = [await make_customer(session) for _ in range(recipients)]
+        await shop_settings.set_value(session, "broadcast_send_rate_per_second", per_second, ACTOR)
+        made = await broadcasts.create(session, title="Долгая", text="Привет!", actor=ACTOR)
+        await broadcasts.send_now(session, made.id, actor=ACTOR, now=datetime.now(UTC))
+    return people, made.id

@@ -15,10 +15,12 @@ from aiogram import Bot
 
 from backend.domain import deliveries
 from backend.domain.clock import utcnow
+from backend.domain.deliveries import Claim
 from backend.domain.models import BroadcastStatus, DeliveryStatus
 from backend.fake_telegram import FakeTelegram
 from backend.workers.sending import BroadcastOutcome, InMemorySendRateLimiter
 from tests.broadcast_runs import (
+    Audience,
     Sessions,
     arrange,
     assert_adds_up,
@@ -28,6 +30,27 @@ from tests.broadcast_runs import (
     stats,
     wait_for_sent,
 )
+
+
+async def claimed(sessions: Sessions, audience: Audience, count: int, *, by: str) -> list[Claim]:
+    """A run starting on the broadcast: its audience resolved, `count` deliveries claimed
+    on a one-second lease by worker `by`, which then does nothing more (dies, or is slow)."""
+    async with sessions() as session, session.begin():
+        await deliveries.resolve_audience(session, audience.broadcast_id, now=utcnow())
+        return await deliveries.claim_batch(
+            session,
+            audience.broadcast_id,
+            limit=count,
+            worker_id=by,
+            now=utcnow(),
+            lease=timedelta(seconds=1),
+        )
+
+
+async def started(sessions: Sessions, claims: list[Claim]) -> set[int]:
+    """The write-ahead mark a run commits just before it sends: the deliveries it may send."""
+    async with sessions() as session, session.begin():
+        return await deliveries.start_sending(session, claims)
 
 
 async def test_a_cancelled_worker_is_resumed_without_duplicates(
@@ -76,21 +99,10 @@ async def test_a_killed_worker_s_started_rows_become_ambiguous_and_the_rest_go_o
     sessions: Sessions, fake: FakeTelegram, bot: Bot
 ) -> None:
     audience = await arrange(sessions, 30)
-    async with sessions() as session, session.begin():
-        await deliveries.resolve_audience(session, audience.broadcast_id, now=utcnow())
-        claims = await deliveries.claim_batch(
-            session,
-            audience.broadcast_id,
-            limit=10,
-            worker_id="doomed",
-            now=utcnow(),
-            lease=timedelta(seconds=1),
-        )
+    claims = await claimed(sessions, audience, 10, by="doomed")
     # The doomed worker claimed ten, marked three started and got two of them out,
     # then was killed (no results recorded).
-    async with sessions() as session, session.begin():
-        started = await deliveries.start_sending(session, claims[:3])
-    assert started == {claim.delivery_id for claim in claims[:3]}
+    assert await started(sessions, claims[:3]) == {claim.delivery_id for claim in claims[:3]}
     for claim in claims[:2]:
         await bot.send_message(claim.chat_id, claim.text)
     # The next worker sends the rest, then waits for the lease to run out:
@@ -136,16 +148,7 @@ async def test_a_live_run_keeps_its_leases_however_long_a_send_takes(
 
 async def test_a_lease_lost_to_another_run_is_not_started(sessions: Sessions) -> None:
     audience = await arrange(sessions, 4)
-    async with sessions() as session, session.begin():
-        await deliveries.resolve_audience(session, audience.broadcast_id, now=utcnow())
-        slow = await deliveries.claim_batch(
-            session,
-            audience.broadcast_id,
-            limit=4,
-            worker_id="slow",
-            now=utcnow(),
-            lease=timedelta(seconds=1),
-        )
+    slow = await claimed(sessions, audience, 4, by="slow")
     later = utcnow() + timedelta(seconds=2)
     async with sessions() as session, session.begin():
         expired = await deliveries.expire_leases(session, audience.broadcast_id, now=later)
@@ -158,8 +161,5 @@ async def test_a_lease_lost_to_another_run_is_not_started(sessions: Sessions) ->
             lease=timedelta(minutes=1),
         )
     assert (expired.released, expired.ambiguous, len(again)) == (4, 0, 2)
-    async with sessions() as session, session.begin():
-        started = await deliveries.start_sending(session, slow)
-    assert started == set()  # the slow run's leases are gone: it must not send
-    async with sessions() as session, session.begin():
-        assert await deliveries.start_sending(session, again) == {c.delivery_id for c in again}
+    assert await started(sessions, slow) == set()  # its leases are gone: it must not send
+    assert await started(sessions, again) == {claim.delivery_id for claim in again}

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -18,23 +17,25 @@ from redis.exceptions import ResponseError
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.domain import broadcasts, shop_settings
+from backend.domain import broadcasts
 from backend.domain.clock import utcnow
-from backend.domain.models import Broadcast, BroadcastStatus
+from backend.domain.models import Broadcast
 from backend.fake_telegram import FakeTelegram
 from backend.runtime import Runtime
-from backend.task_queue import CONSUMER_GROUP, TaskiqTaskQueue, create_broker
+from backend.task_queue import CONSUMER_GROUP
 from backend.workers.tasks import BroadcastRuns, resume_orphaned_broadcasts_job
-from backend.workers.worker import run_worker
 from tests.factories import make_customer
 from tests.in_process_worker import (
     ACTOR,
-    REDIS_URL,
-    WORKER_GRACE,
+    a_slow_broadcast,
+    api_queue,
+    broadcast_completed,
     enqueued,
     eventually,
+    own_queue_name,
     pending_is,
     running_with_telegram,
+    worker_on_redis,
 )
 from tests.task_queues import RecordingTaskQueue
 
@@ -99,14 +100,9 @@ async def test_a_worker_process_sweeps_for_silent_broadcasts_every_few_seconds(
 ) -> None:
     """No scheduler needed: any live worker finds a dead run's broadcast within seconds."""
     fake = FakeTelegram()
-    queue_name = f"dvorik:test:{uuid.uuid4().hex}"
     async with running_with_telegram(engine, fake) as runtime:
         runtime.tasks = RecordingTaskQueue()
-        worker = create_broker(REDIS_URL, queue_name=queue_name, consumer="sweeper")
-        worker.state.runtime = runtime
-        stop = asyncio.Event()
-        work = asyncio.create_task(run_worker(worker, stop, grace_seconds=WORKER_GRACE))
-        try:
+        async with worker_on_redis(runtime, own_queue_name(), "sweeper"):
             killed = await sending_broadcast(
                 sessions, changed_ago=timedelta(seconds=20), heard_ago=timedelta(seconds=1)
             )
@@ -118,9 +114,6 @@ async def test_a_worker_process_sweeps_for_silent_broadcasts_every_few_seconds(
             # Silent for 10 s from its last beat (1 s ago), then a sweep at most 5 s later.
             await eventually(resumed, within=20)
             waited = asyncio.get_running_loop().time() - started
-        finally:
-            stop.set()
-            await asyncio.wait_for(work, WORKER_GRACE * 4)
     assert 8 <= waited <= 20, waited
 
 
@@ -134,47 +127,31 @@ async def test_a_long_task_is_not_taken_over_while_its_worker_lives(
     time) is tried every 0.1 s all along and never gets the message.
     """
     fake = FakeTelegram()
-    queue_name = f"dvorik:test:{uuid.uuid4().hex}"
+    queue_name = own_queue_name()
     redeliver_after_ms = 1500
-    async with running_with_telegram(engine, fake) as runtime:
-        async with sessions() as session, session.begin():
-            people = [await make_customer(session) for _ in range(20)]
-            await shop_settings.set_value(session, "broadcast_send_rate_per_second", 3, ACTOR)
-            made = await broadcasts.create(session, title="Долгая", text="Привет!", actor=ACTOR)
-            await broadcasts.send_now(session, made.id, actor=ACTOR, now=datetime.now(UTC))
-        api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name))
-        await api.enqueue("process_broadcast", broadcast_id=made.id)
+    taken_over: list[Any] = []
+
+    async def another_worker() -> None:
+        while True:
+            await asyncio.sleep(0.1)
+            with contextlib.suppress(ResponseError):  # before the group exists
+                claimed: Any = await redis.xautoclaim(
+                    queue_name, CONSUMER_GROUP, "w2", min_idle_time=redeliver_after_ms
+                )
+                taken_over.extend(claimed[1])
+
+    async with running_with_telegram(engine, fake) as runtime, api_queue(queue_name) as api:
+        people, made = await a_slow_broadcast(sessions, 20, per_second=3)
+        await api.enqueue("process_broadcast", broadcast_id=made)
         # 20 messages at 3/s take about 7 s, over four times the redelivery time.
-        worker = create_broker(
-            REDIS_URL, queue_name=queue_name, consumer="w1", redeliver_after_ms=redeliver_after_ms
-        )
-        worker.state.runtime = runtime
-        stop = asyncio.Event()
-        work = asyncio.create_task(run_worker(worker, stop, grace_seconds=WORKER_GRACE))
-        taken_over: list[Any] = []
-
-        async def completed() -> bool:
-            async with sessions() as session:
-                found = await broadcasts.stats(session, made.id)
-            return found.status is BroadcastStatus.COMPLETED
-
-        async def another_worker() -> None:
-            while True:
-                await asyncio.sleep(0.1)
-                with contextlib.suppress(ResponseError):  # before the group exists
-                    claimed: Any = await redis.xautoclaim(
-                        queue_name, CONSUMER_GROUP, "w2", min_idle_time=redeliver_after_ms
-                    )
-                    taken_over.extend(claimed[1])
-
-        reclaiming = asyncio.create_task(another_worker())
-        try:
-            await eventually(completed, within=40)
-            await eventually(partial(pending_is, redis, queue_name, 0))
-        finally:
-            reclaiming.cancel()
-            stop.set()
-            await asyncio.wait_for(work, WORKER_GRACE * 4)
-            await api.close()
+        async with worker_on_redis(
+            runtime, queue_name, "w1", redeliver_after_ms=redeliver_after_ms
+        ):
+            reclaiming = asyncio.create_task(another_worker())
+            try:
+                await eventually(partial(broadcast_completed, sessions, made), within=40)
+                await eventually(partial(pending_is, redis, queue_name, 0))
+            finally:
+                reclaiming.cancel()
     assert taken_over == []
     assert [len(fake.messages_to(person.telegram_id)) for person in people] == [1] * 20

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -18,52 +17,47 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.domain import broadcasts, shop_settings
-from backend.domain.models import BroadcastStatus, Discount, DiscountStatus
 from backend.fake_telegram import FakeTelegram
 from backend.runtime import Runtime
-from backend.task_queue import DvorikStreamBroker, TaskiqTaskQueue, create_broker
+from backend.task_queue import DvorikStreamBroker, create_broker
 from backend.workers.tasks import broadcasts as broadcast_tasks
-from backend.workers.worker import run_worker
 from tests.factories import make_customer, make_discount
 from tests.in_process_worker import (
-    ACTOR,
     NINE_AM,
     REDIS_URL,
-    WORKER_GRACE,
+    a_slow_broadcast,
+    api_queue,
+    broadcast_completed,
+    discount_expired,
     eventually,
+    own_queue_name,
     pending_is,
     running_with_telegram,
+    worker_on_redis,
 )
+
+TWO_DAYS_LATER = (NINE_AM + timedelta(days=2)).isoformat()
+
+
+async def a_discount_to_expire(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """A discount that `expire_discounts` at TWO_DAYS_LATER expires; its id."""
+    async with sessions() as session, session.begin():
+        customer = await make_customer(session)
+        discount = await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
+    return discount.id
 
 
 async def test_a_worker_runs_what_the_api_enqueued_over_redis(
     redis: Redis, runtime: Runtime, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    queue_name = f"dvorik:test:{uuid.uuid4().hex}"
-    api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name))
-    async with sessions() as session, session.begin():
-        customer = await make_customer(session)
-        discount = await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
-    # Enqueued before any worker exists: the consumer group, made later, still sees it.
-    job = await api.enqueue("expire_discounts", now=(NINE_AM + timedelta(days=2)).isoformat())
+    queue_name = own_queue_name()
+    async with api_queue(queue_name) as api:
+        discount_id = await a_discount_to_expire(sessions)
+        # Enqueued before any worker exists: the consumer group, made later, still sees it.
+        job = await api.enqueue("expire_discounts", now=TWO_DAYS_LATER)
 
-    worker = create_broker(REDIS_URL, queue_name=queue_name, consumer="worker-1")
-    worker.state.runtime = runtime
-    stop = asyncio.Event()
-    running = asyncio.create_task(run_worker(worker, stop, grace_seconds=WORKER_GRACE))
-
-    async def expired() -> bool:
-        async with sessions() as session:
-            found = await session.get(Discount, discount.id, populate_existing=True)
-            return found is not None and found.status is DiscountStatus.EXPIRED
-
-    try:
-        await eventually(expired)
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, WORKER_GRACE * 4)
-        await api.close()
+        async with worker_on_redis(runtime, queue_name, "worker-1"):
+            await eventually(partial(discount_expired, sessions, discount_id))
     assert job
     group = (await redis.xinfo_groups(queue_name))[0]
     assert group["pending"] == 0  # acknowledged after it ran
@@ -75,7 +69,7 @@ async def test_a_stopping_worker_s_read_ends_even_if_redis_py_lost_its_cancel(
     """On Python 3.11 redis-py's `asyncio.wait_for` can return normally from a cancelled
     send; the stream read then went on for ever, and Taskiq's Receiver waited for it
     (shielded) when the worker stopped: the worker hung (seen in about 1 run in 20)."""
-    broker = create_broker(REDIS_URL, queue_name=f"dvorik:test:{uuid.uuid4().hex}")
+    broker = create_broker(REDIS_URL, queue_name=own_queue_name())
     assert isinstance(broker, DvorikStreamBroker)
     await broker.startup()
     reads = 0
@@ -104,43 +98,26 @@ async def test_a_stopping_worker_s_read_ends_even_if_redis_py_lost_its_cancel(
 async def test_a_task_whose_worker_died_before_acking_is_run_by_another(
     redis: Redis, runtime: Runtime, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    queue_name = f"dvorik:test:{uuid.uuid4().hex}"
-    api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name))
-    async with sessions() as session, session.begin():
-        customer = await make_customer(session)
-        discount = await make_discount(session, customer, issued_at=NINE_AM, valid_days=1)
-    await api.enqueue("expire_discounts", now=(NINE_AM + timedelta(days=2)).isoformat())
+    queue_name = own_queue_name()
+    async with api_queue(queue_name) as api:
+        discount_id = await a_discount_to_expire(sessions)
+        await api.enqueue("expire_discounts", now=TWO_DAYS_LATER)
 
-    # Worker 1 reads the message (XREADGROUP) and dies before running or acking it.
-    dying = create_broker(REDIS_URL, queue_name=queue_name, consumer="dying")
-    await dying.startup()
-    messages = dying.listen()
-    taken = await anext(messages)
-    await messages.aclose()
-    await dying.shutdown()
-    assert taken.data  # type: ignore[union-attr]
-    assert (await redis.xinfo_groups(queue_name))[0]["pending"] == 1
+        # Worker 1 reads the message (XREADGROUP) and dies before running or acking it.
+        dying = create_broker(REDIS_URL, queue_name=queue_name, consumer="dying")
+        await dying.startup()
+        messages = dying.listen()
+        taken = await anext(messages)
+        await messages.aclose()
+        await dying.shutdown()
+        assert taken.data  # type: ignore[union-attr]
+        assert (await redis.xinfo_groups(queue_name))[0]["pending"] == 1
 
-    # Worker 2 claims it once it has been idle long enough (here 0.5 s; 15 min in production).
-    survivor = create_broker(
-        REDIS_URL, queue_name=queue_name, consumer="survivor", redeliver_after_ms=500
-    )
-    survivor.state.runtime = runtime
-    stop = asyncio.Event()
-    running = asyncio.create_task(run_worker(survivor, stop))
-
-    async def expired() -> bool:
-        async with sessions() as session:
-            found = await session.get(Discount, discount.id, populate_existing=True)
-            return found is not None and found.status is DiscountStatus.EXPIRED
-
-    try:
-        await eventually(expired)
-        await eventually(partial(pending_is, redis, queue_name, 0))
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, WORKER_GRACE * 4)
-        await api.close()
+        # Worker 2 claims it once it has been idle long enough (here 0.5 s; 15 min in
+        # production).
+        async with worker_on_redis(runtime, queue_name, "survivor", redeliver_after_ms=500):
+            await eventually(partial(discount_expired, sessions, discount_id))
+            await eventually(partial(pending_is, redis, queue_name, 0))
 
 
 async def test_a_broadcast_runs_once_at_a_time_in_a_worker_however_its_message_comes(
@@ -170,36 +147,15 @@ async def test_a_broadcast_runs_once_at_a_time_in_a_worker_however_its_message_c
 
     monkeypatch.setattr(broadcast_tasks, "broadcast_job", counted)
     fake = FakeTelegram()
-    queue_name = f"dvorik:test:{uuid.uuid4().hex}"
-    async with running_with_telegram(engine, fake) as runtime:
-        async with sessions() as session, session.begin():
-            people = [await make_customer(session) for _ in range(30)]
-            await shop_settings.set_value(session, "broadcast_send_rate_per_second", 10, ACTOR)
-            made = await broadcasts.create(session, title="Долгая", text="Привет!", actor=ACTOR)
-            await broadcasts.send_now(session, made.id, actor=ACTOR, now=datetime.now(UTC))
-        api = TaskiqTaskQueue(create_broker(REDIS_URL, queue_name=queue_name))
-        await api.enqueue("process_broadcast", broadcast_id=made.id)
-        await api.enqueue("process_broadcast", broadcast_id=made.id)
+    queue_name = own_queue_name()
+    async with running_with_telegram(engine, fake) as runtime, api_queue(queue_name) as api:
+        people, made = await a_slow_broadcast(sessions, 30, per_second=10)
+        await api.enqueue("process_broadcast", broadcast_id=made)
+        await api.enqueue("process_broadcast", broadcast_id=made)
         # 30 messages at 10/s take 3 s, six times the redelivery time.
-        worker = create_broker(
-            REDIS_URL, queue_name=queue_name, consumer="w1", redeliver_after_ms=500
-        )
-        worker.state.runtime = runtime
-        stop = asyncio.Event()
-        work = asyncio.create_task(run_worker(worker, stop, grace_seconds=WORKER_GRACE))
-
-        async def completed() -> bool:
-            async with sessions() as session:
-                found = await broadcasts.stats(session, made.id)
-            return found.status is BroadcastStatus.COMPLETED
-
-        try:
-            await eventually(completed, within=30)
+        async with worker_on_redis(runtime, queue_name, "w1", redeliver_after_ms=500):
+            await eventually(partial(broadcast_completed, sessions, made), within=30)
             await eventually(partial(pending_is, redis, queue_name, 0))
-        finally:
-            stop.set()
-            await asyncio.wait_for(work, WORKER_GRACE * 4)
-            await api.close()
     assert (started, peak) == (2, 1)  # the second message ran after the first run
     assert "redelivering" not in caplog.text
     assert [len(fake.messages_to(person.telegram_id)) for person in people] == [1] * 30

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,6 +29,14 @@ from backend.runtime import Runtime
 from backend.workers.schedule import SCHEDULE
 from tests.factories import make_customer, make_discount
 from tests.in_process_worker import BIRTHDAY, NINE_AM, birthday_count, enqueued, run
+
+
+async def statuses(
+    sessions: async_sessionmaker[AsyncSession], model: type[Broadcast] | type[Discount]
+) -> dict[int, Any]:
+    """Each row's status by id, as the database has it after the task ran."""
+    async with sessions() as session:
+        return dict((await session.execute(select(model.id, model.status))).all())
 
 
 async def test_birthday_task_issues_and_greets_once_a_day(
@@ -82,9 +91,10 @@ async def test_start_due_broadcasts_starts_each_once_when_run_twice_at_once(
 
     assert sorted(results) == [[], [due.id]]
     assert enqueued(runtime, "process_broadcast") == [{"broadcast_id": due.id}]
-    async with sessions() as session:
-        statuses = dict((await session.execute(select(Broadcast.id, Broadcast.status))).all())
-    assert statuses == {due.id: BroadcastStatus.SENDING, later.id: BroadcastStatus.SCHEDULED}
+    assert await statuses(sessions, Broadcast) == {
+        due.id: BroadcastStatus.SENDING,
+        later.id: BroadcastStatus.SCHEDULED,
+    }
 
 
 async def test_expire_task_expires_what_is_past_its_date_once(
@@ -101,9 +111,10 @@ async def test_expire_task_expires_what_is_past_its_date_once(
     assert await run(broker, "expire_discounts", now=at_midnight) == 1
     assert await run(broker, "expire_discounts", now=at_midnight) == 0
     assert await run(broker, "expire_discounts") == 0  # no `now`: the wall clock
-    async with sessions() as session:
-        statuses = dict((await session.execute(select(Discount.id, Discount.status))).all())
-    assert statuses == {short.id: DiscountStatus.EXPIRED, month.id: DiscountStatus.ACTIVE}
+    assert await statuses(sessions, Discount) == {
+        short.id: DiscountStatus.EXPIRED,
+        month.id: DiscountStatus.ACTIVE,
+    }
 
 
 async def test_the_hourly_clean_up_forgets_old_records_and_keeps_recent_ones(
