@@ -6,34 +6,16 @@ period and equals the report counted from the rows alone.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import date
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.domain.kpi import Granularity, kpi_live
 from backend.domain.kpi import rollup as kpi_rollup
 from tests.kpi_shop import END, NOW, START, VVO, Shop, report, shop
+from tests.statements import selects
 
 __all__ = ["shop"]
-
-
-@contextlib.contextmanager
-def selects(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
 async def test_report_takes_a_handful_of_statements_whatever_the_period(

@@ -195,6 +195,12 @@ async def until_no_subscribers(pubsub: PubSub, broadcast_id: int) -> None:
             await asyncio.sleep(0.01)
 
 
+@pytest.fixture
+async def half_sent(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """A sending broadcast with one message out and one to go; its id."""
+    return await make_sending_broadcast(sessions, [DeliveryStatus.SENT, DeliveryStatus.PENDING])
+
+
 def viewing(
     server: RunningServer, staff: dict[AdminRole, GraphQLClient]
 ) -> AbstractAsyncContextManager[Socket]:
@@ -240,13 +246,9 @@ async def test_a_viewer_gets_the_snapshot_then_each_published_step_until_complet
 
 
 async def test_a_pause_and_a_cancel_show_up_live(
-    server: RunningServer,
-    staff: dict[AdminRole, GraphQLClient],
-    sessions: async_sessionmaker[AsyncSession],
+    server: RunningServer, staff: dict[AdminRole, GraphQLClient], half_sent: int
 ) -> None:
-    broadcast_id = await make_sending_broadcast(
-        sessions, [DeliveryStatus.SENT, DeliveryStatus.PENDING]
-    )
+    broadcast_id = half_sent
     marketer = staff[AdminRole.MARKETING]
     action = "mutation($id: Int!) { %s(id: $id) { status } }"
 
@@ -399,13 +401,9 @@ async def test_progress_published_through_redis_reaches_the_viewer(
 
 
 async def test_after_logout_an_open_socket_cannot_subscribe_again(
-    server: RunningServer,
-    staff: dict[AdminRole, GraphQLClient],
-    sessions: async_sessionmaker[AsyncSession],
+    server: RunningServer, staff: dict[AdminRole, GraphQLClient], half_sent: int
 ) -> None:
-    broadcast_id = await make_sending_broadcast(
-        sessions, [DeliveryStatus.SENT, DeliveryStatus.PENDING]
-    )
+    broadcast_id = half_sent
     viewer = staff[AdminRole.READONLY]
     async with socket(server, token_of(viewer)) as ws:
         await ws.subscribe(broadcast_id, operation_id="1")
