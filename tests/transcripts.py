@@ -36,22 +36,19 @@ import itertools
 import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from taskiq import AsyncBroker
 
 from backend.domain.clock import business_date, utcnow
 from backend.domain.models import AdminRole, Customer, Discount
 from backend.fake_telegram import FakeUser, SentMessage
-from backend.runtime import Runtime
 from backend.telegram.qr_codes import qr_png
-from tests.api import GraphQLClient, settings_for
-from tests.task_queues import RecordingTaskQueue, broker_with_tasks
+from tests.api import GraphQLClient
+from tests.notification_worker import Worker, worker_talking_to
 from tests.telegram_world import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram
 from tests.timing import until
 from tests.transcript_format import (
@@ -74,39 +71,17 @@ SHOWN = ("sendMessage", "sendPhoto", "editMessageText")
 _ids = itertools.count(7_700_001)
 
 
-@dataclass
-class Worker:
-    """A task worker whose customer bot talks to the same fake Bot API as the chats."""
-
-    runtime: Runtime
-    broker: AsyncBroker
-
-    async def run(self, task: str, **kwargs: Any) -> Any:
-        found = self.broker.find_task(task)
-        assert found is not None, task
-        result = await (await found.kiq(**kwargs)).wait_result(timeout=60)
-        assert not result.is_err, result.error
-        return result.return_value
-
-
 @asynccontextmanager
 async def worker_on(engine: AsyncEngine, telegram: Telegram) -> AsyncIterator[Worker]:
-    settings = settings_for(
+    """A task worker whose customer bot talks to the same fake Bot API as the chats."""
+    async with worker_talking_to(
         engine,
-        telegram_api_url=telegram.url,
-        telegram_bot_token=CUSTOMER_TOKEN,
-        telegram_auth_bot_token=CASHIER_TOKEN,
-    )
-    runtime = Runtime.start(settings)
-    runtime.tasks = RecordingTaskQueue()
-    broker = broker_with_tasks()
-    broker.state.runtime = runtime
-    await broker.startup()
-    try:
-        yield Worker(runtime, broker)
-    finally:
-        await broker.shutdown()
-        await runtime.stop()
+        telegram.fake,
+        telegram.url,
+        customer_token=CUSTOMER_TOKEN,
+        cashier_token=CASHIER_TOKEN,
+    ) as worker:
+        yield worker
 
 
 class Player:
