@@ -2,7 +2,8 @@
 
 Shared by the tests of discount notices and of admins' direct messages: the
 API (the session's server) plans and queues, this worker sends, the fake
-records what reached the customer's chat and when.
+records what reached the customer's chat and when. The transcripts' player
+(tests/transcripts.py) runs one on the fake its chats use.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Worker:
     runtime: Runtime
     broker: AsyncBroker
     telegram: FakeTelegram
+    customer_token: str = CUSTOMER_TOKEN
 
     async def run(self, task: str, **kwargs: Any) -> Any:
         """Send `task` through the broker, as the API's enqueue would, and wait for its result."""
@@ -42,26 +44,44 @@ class Worker:
 
     def received(self, telegram_id: int) -> list[Any]:
         """What the customer bot sent to this customer's chat, oldest first."""
-        return self.telegram.messages_to(telegram_id, token=CUSTOMER_TOKEN)
+        return self.telegram.messages_to(telegram_id, token=self.customer_token)
 
 
 @asynccontextmanager
 async def notification_worker(engine: AsyncEngine) -> AsyncIterator[Worker]:
+    """A worker with a fake Bot API of its own."""
     telegram = FakeTelegram()
-    async with serve_app(fake_telegram_app(telegram)) as url:
-        settings = settings_for(
-            engine,
-            telegram_api_url=url,
-            telegram_bot_token=CUSTOMER_TOKEN,
-            telegram_auth_bot_token=CASHIER_TOKEN,
-        )
-        runtime = Runtime.start(settings)
-        runtime.tasks = RecordingTaskQueue()
-        broker = broker_with_tasks()
-        broker.state.runtime = runtime
-        await broker.startup()
-        try:
-            yield Worker(runtime, broker, telegram)
-        finally:
-            await broker.shutdown()
-            await runtime.stop()
+    async with (
+        serve_app(fake_telegram_app(telegram)) as url,
+        worker_talking_to(engine, telegram, url) as worker,
+    ):
+        yield worker
+
+
+@asynccontextmanager
+async def worker_talking_to(
+    engine: AsyncEngine,
+    telegram: FakeTelegram,
+    url: str,
+    *,
+    customer_token: str = CUSTOMER_TOKEN,
+    cashier_token: str = CASHIER_TOKEN,
+) -> AsyncIterator[Worker]:
+    """A worker whose bots (with these tokens) talk to `telegram`, served at `url`; what its
+    tasks enqueue in turn is recorded, not run."""
+    settings = settings_for(
+        engine,
+        telegram_api_url=url,
+        telegram_bot_token=customer_token,
+        telegram_auth_bot_token=cashier_token,
+    )
+    runtime = Runtime.start(settings)
+    runtime.tasks = RecordingTaskQueue()
+    broker = broker_with_tasks()
+    broker.state.runtime = runtime
+    await broker.startup()
+    try:
+        yield Worker(runtime, broker, telegram, customer_token)
+    finally:
+        await broker.shutdown()
+        await runtime.stop()

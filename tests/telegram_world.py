@@ -97,3 +97,9 @@ def use_rate_limiter(world: Telegram, limiter: RateLimiter) -> None:
     world.dvorik.runtime.rate_limiter = limiter
     for app in world.dvorik.bot_apps.all():
         app.dispatcher.workflow_data["rate_limiter"] = limiter
+
+
+@pytest.fixture
+async def telegram(telegram_world: Telegram) -> Telegram:
+    """The shared bot world, fresh for this test (import both fixtures to use it)."""
+    return await fresh(telegram_world)

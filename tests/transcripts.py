@@ -24,165 +24,64 @@ non-breaking space (money is shown with them) reads as a space.
 
 The expected lines are written by hand, never recorded: a change of wording
 fails here until somebody reads it as a customer or cashier would.
+
+The parts: reading a file and its expected lines (tests/transcript_format.py),
+what staff do in `*` lines (tests/transcript_staff.py); here the player.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from taskiq import AsyncBroker
 
 from backend.domain.clock import business_date, utcnow
 from backend.domain.models import AdminRole, Customer, Discount
 from backend.fake_telegram import FakeUser, SentMessage
-from backend.runtime import Runtime
 from backend.telegram.qr_codes import qr_png
-from tests.api import GraphQLClient, settings_for
-from tests.task_queues import RecordingTaskQueue, broker_with_tasks
+from tests.api import GraphQLClient
+from tests.notification_worker import Worker, worker_talking_to
 from tests.telegram_world import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram
 from tests.timing import until
+from tests.transcript_format import (
+    PHOTO,
+    PLACEHOLDER,
+    ROLES,
+    Expected,
+    Line,
+    Step,
+    Transcript,
+    TranscriptError,
+    expected_pattern,
+    parse,
+    readable,
+    show,
+)
+from tests.transcript_staff import ACTIONS
 
-FOLDER = Path(__file__).parent / "transcripts"
-ROLES = {"Покупатель": CUSTOMER_TOKEN, "Кассир": CASHIER_TOKEN}
 SHOWN = ("sendMessage", "sendPhoto", "editMessageText")
 _ids = itertools.count(7_700_001)
-
-# What a captured value may look like, by the first word of its name.
-SHAPES = {
-    "код": r"[A-Z0-9]{8}",
-    "приглашение": r"\S+",
-    "время": r"\d{2}:\d{2}",
-    "секунды": r"\d+",
-    "дата": r"\d{2}\.\d{2}\.\d{4}",
-    "срок": r"\d{2}\.\d{2}\.\d{4}",
-}
-PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-PHOTO = re.compile(r"^\[QR-код \{([^{}]+)\}\]\s*")
-
-
-class TranscriptError(AssertionError):
-    """Where a transcript and the bots part ways, said as the transcript says it."""
-
-
-@dataclass
-class Line:
-    number: int
-    text: str
-
-
-@dataclass
-class Expected:
-    line: Line
-    recipient: str
-    text: str
-
-
-@dataclass
-class Step:
-    line: Line
-    kind: str  # ">" a person acts, "*" staff act
-    expected: list[Expected] = field(default_factory=list)
-
-
-@dataclass
-class Transcript:
-    path: Path
-    people: dict[str, str]  # name -> role
-    steps: list[Step]
-
-
-def parse(path: Path) -> Transcript:
-    people: dict[str, str] = {}
-    steps: list[Step] = []
-    actor: str | None = None
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = Line(number, raw.strip())
-        if not line.text or line.text.startswith("#"):
-            continue
-        if raw[:1].isspace() and steps and steps[-1].expected and not raw.lstrip().startswith("<"):
-            steps[-1].expected[-1].text += "\n" + line.text
-            continue
-        if line.text.startswith(">"):
-            actor = line.text[1:].split()[0].rstrip(":")  # names are one word
-            steps.append(Step(line, ">"))
-        elif line.text.startswith("*"):
-            steps.append(Step(line, "*"))
-        elif line.text.startswith("<"):
-            head, _, text = line.text[1:].partition(":")
-            recipient = head.split("→")[1].strip() if "→" in head else actor
-            if not steps or recipient is None:
-                raise TranscriptError(f"{path.name}:{number}: an answer before anything was done")
-            steps[-1].expected.append(Expected(line, recipient, text.strip()))
-        else:
-            role, _, name = line.text.partition(":")
-            if role.strip() not in ROLES or not name.strip():
-                raise TranscriptError(f"{path.name}:{number}: cannot read «{line.text}»")
-            people[name.strip()] = role.strip()
-    return Transcript(path, people, steps)
-
-
-def transcripts() -> list[Path]:
-    return sorted(FOLDER.glob("*.txt"))
-
-
-@dataclass
-class Worker:
-    """A task worker whose customer bot talks to the same fake Bot API as the chats."""
-
-    runtime: Runtime
-    broker: AsyncBroker
-
-    async def run(self, task: str, **kwargs: Any) -> Any:
-        found = self.broker.find_task(task)
-        assert found is not None, task
-        result = await (await found.kiq(**kwargs)).wait_result(timeout=60)
-        assert not result.is_err, result.error
-        return result.return_value
 
 
 @asynccontextmanager
 async def worker_on(engine: AsyncEngine, telegram: Telegram) -> AsyncIterator[Worker]:
-    settings = settings_for(
+    """A task worker whose customer bot talks to the same fake Bot API as the chats."""
+    async with worker_talking_to(
         engine,
-        telegram_api_url=telegram.url,
-        telegram_bot_token=CUSTOMER_TOKEN,
-        telegram_auth_bot_token=CASHIER_TOKEN,
-    )
-    runtime = Runtime.start(settings)
-    runtime.tasks = RecordingTaskQueue()
-    broker = broker_with_tasks()
-    broker.state.runtime = runtime
-    await broker.startup()
-    try:
-        yield Worker(runtime, broker)
-    finally:
-        await broker.shutdown()
-        await runtime.stop()
-
-
-Action = Callable[["Player", re.Match[str]], Awaitable[None]]
-ACTIONS: list[tuple[re.Pattern[str], Action]] = []
-
-
-def action(pattern: str) -> Callable[[Action], Action]:
-    """What a `*` line does, by its wording (the whole line after «* » must match)."""
-
-    def register(handler: Action) -> Action:
-        ACTIONS.append((re.compile(pattern), handler))
-        return handler
-
-    return register
+        telegram.fake,
+        telegram.url,
+        customer_token=CUSTOMER_TOKEN,
+        cashier_token=CASHIER_TOKEN,
+    ) as worker:
+        yield worker
 
 
 class Player:
@@ -294,7 +193,7 @@ class Player:
             if match:
                 await handler(self, match)
                 return
-        raise self.error(line, "no such staff action (see ACTIONS in tests/transcripts.py)")
+        raise self.error(line, "no such staff action (see ACTIONS in tests/transcript_staff.py)")
 
     async def gql(self, role: AdminRole, query: str, **variables: Any) -> Any:
         return (await self.staff[role](query, **variables)).data
@@ -380,146 +279,6 @@ class Player:
             else:
                 await self.staff_acts(step.line)
             await self.check(step)
-
-
-def expected_pattern(text: str, known: Callable[[str], str | None]) -> tuple[str, dict[str, str]]:
-    """An expected bot line as a regex: known values literal, new ones captured once.
-
-    Returns the pattern and its groups' placeholder names. A line ending with
-    «…» only has to start so.
-    """
-    starts_with = text.endswith("…")
-    text = readable(text.removesuffix("…") if starts_with else text)
-    parts: list[str] = []
-    new: dict[str, str] = {}  # group -> placeholder name
-    at = 0
-    for match in PLACEHOLDER.finditer(text):
-        parts.append(re.escape(text[at : match.start()]))
-        name = match.group(1)
-        value = known(name)
-        if value is not None:
-            parts.append(re.escape(value))
-        elif name in new.values():
-            group = next(g for g, n in new.items() if n == name)
-            parts.append(f"(?P={group})")
-        else:
-            group = f"g{len(new)}"
-            shape = SHAPES.get(name.split()[0].rstrip("0123456789"), r".+?")
-            parts.append(f"(?P<{group}>{shape})")
-            new[group] = name
-        at = match.end()
-    parts.append(re.escape(text[at:]))
-    return "".join(parts) + ("" if starts_with else r"\Z"), new
-
-
-def readable(text: str | None) -> str:
-    return (text or "").replace("\u00a0", " ").replace("\u202f", " ")
-
-
-def show(sent: list[SentMessage]) -> str:
-    return (
-        "\n".join(
-            ("[фото] " if item.method == "sendPhoto" else "")
-            + readable(item.caption if item.method == "sendPhoto" else item.text)
-            for item in sent
-        )
-        or "(ничего)"
-    )
-
-
-# --- what staff do, as the transcripts say it -----------------------------------------------
-
-INVITE = """
-mutation($name: String!, $store: String!) {
-  inviteCashier(name: $name, store: $store) { inviteCode cashier { id } }
-}
-"""
-SET_ACTIVE = "mutation($id: Int!) { setCashierActive(id: $id, active: false) { isActive } }"
-ISSUE = """
-mutation($input: IssueDiscountInput!) {
-  issueDiscount(input: $input) { code notification { id status } }
-}
-"""
-CANCEL = (
-    "mutation($id: Int!, $reason: String) { cancelDiscount(id: $id, reason: $reason) { status } }"
-)
-ERASE = """
-mutation($customerId: Int!, $reason: String!) {
-  eraseCustomer(customerId: $customerId, reason: $reason) { cancelledCodes }
-}
-"""
-SETTING = (
-    "mutation($key: String!, $value: JSON!) { updateSetting(key: $key, value: $value) { key } }"
-)
-
-
-@action(r"Владелец приглашает кассира: (?P<name>\S+), магазин «(?P<store>.+)» → \{(?P<var>.+)\}")
-async def invite_cashier(player: Player, match: re.Match[str]) -> None:
-    invited = (await player.gql(AdminRole.OWNER, INVITE, name=match["name"], store=match["store"]))[
-        "inviteCashier"
-    ]
-    player.values[match["var"]] = invited["inviteCode"]
-    player.cashier_ids[match["name"]] = invited["cashier"]["id"]
-
-
-@action(r"Владелец отключает кассира: (?P<name>\S+)")
-async def deactivate_cashier(player: Player, match: re.Match[str]) -> None:
-    await player.gql(AdminRole.OWNER, SET_ACTIVE, id=player.cashier_ids[match["name"]])
-
-
-@action(r"Владелец в настройках магазина: (?P<key>[a-z_]+) = (?P<value>.+?)(?: \(.*\))?")
-async def change_setting(player: Player, match: re.Match[str]) -> None:
-    await player.gql(AdminRole.OWNER, SETTING, key=match["key"], value=json.loads(match["value"]))
-
-
-@action(
-    r"Маркетолог выдаёт покупателю (?P<name>\S+) персональную скидку (?P<percent>\d+)%"
-    r": «(?P<reason>.+)»(?P<then>, фоновый обработчик отправляет уведомление)?"
-)
-async def issue_discount(player: Player, match: re.Match[str]) -> None:
-    given = (
-        await player.gql(
-            AdminRole.MARKETING,
-            ISSUE,
-            input={
-                "customerId": await player.customer_id(match["name"]),
-                "reason": match["reason"],
-                "percent": int(match["percent"]),
-            },
-        )
-    )["issueDiscount"]
-    if match["then"]:
-        worker = await player.notices()
-        notice = given["notification"]["id"]
-        assert await worker.run("send_planned_notification", notification_id=notice) == "sent"
-
-
-@action(r"Маркетолог отменяет скидку по коду \{(?P<code>[^}]+)\}: «(?P<reason>.+)»")
-async def cancel_discount(player: Player, match: re.Match[str]) -> None:
-    code = player.known(match["code"])
-    assert code is not None, match["code"]
-    await player.gql(
-        AdminRole.MARKETING, CANCEL, id=await player.discount_id(code), reason=match["reason"]
-    )
-
-
-@action(r"Владелец удаляет данные покупателя (?P<name>\S+) по её просьбе: «(?P<reason>.+)»")
-async def erase_customer(player: Player, match: re.Match[str]) -> None:
-    customer = await player.customer_id(match["name"])
-    await player.gql(AdminRole.OWNER, ERASE, customerId=customer, reason=match["reason"])
-
-
-@action(r"Проходит время: последний день кода \{(?P<code>[^}]+)\} был вчера.*")
-async def expire_code(player: Player, match: re.Match[str]) -> None:
-    """The clock cannot be moved for a running server; the code's end is moved instead."""
-    code = player.known(match["code"])
-    assert code is not None, match["code"]
-    async with player.sessions() as session, session.begin():
-        await session.execute(
-            update(Discount)
-            .where(Discount.code == code)
-            .values(expires_at=datetime.combine(player.today, time(0), tzinfo=player.zone))
-        )
 
 
 async def play(

@@ -14,9 +14,8 @@ import itertools
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
-import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -24,17 +23,12 @@ from backend.domain import cashiers
 from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
 from backend.domain.models import AuditEntry, Discount, DiscountStatus
-from backend.fake_telegram import FakeUser, SentMessage
-from tests.telegram_world import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram, fresh, telegram_world
+from backend.fake_telegram import Delivery, FakeUser, SentMessage
+from tests.telegram_world import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram, telegram, telegram_world
 from tests.timing import until
 
-__all__ = ["telegram_world"]
+__all__ = ["telegram", "telegram_world"]
 _ids = itertools.count(5_600_001)
-
-
-@pytest.fixture
-async def telegram(telegram_world: Telegram) -> Telegram:
-    return await fresh(telegram_world)
 
 
 def someone(first_name: str) -> FakeUser:
@@ -72,6 +66,33 @@ async def offered(telegram: Telegram, cashier: FakeUser, typed: str) -> SentMess
 def confirm_data(offer: SentMessage) -> str:
     assert offer.reply_markup is not None
     return str(offer.reply_markup["inline_keyboard"][0][0]["callback_data"])
+
+
+async def confirm(telegram: Telegram, cashier: FakeUser, offer: SentMessage) -> Delivery:
+    """The cashier presses "confirm" under `offer`; how the webhook took the press."""
+    assert offer.message_id is not None
+    return await telegram.fake.press_button(
+        CASHIER_TOKEN, cashier, confirm_data(offer), offer.message_id
+    )
+
+
+class AtTheTill(NamedTuple):
+    """A subscribed customer's code typed at Ольга's till, the "confirm" button offered."""
+
+    customer: FakeUser
+    code: str
+    olga: FakeUser
+    offer: SentMessage
+
+
+async def at_the_till(
+    telegram: Telegram, sessions: async_sessionmaker[AsyncSession], customer: str, typed: str = ""
+) -> AtTheTill:
+    """`customer` subscribes, Ольга is hired and types the code (and `typed` after it)."""
+    subscriber, code = await subscribed(telegram, customer)
+    olga = await hired(telegram, sessions, "Ольга")
+    offer = await offered(telegram, olga, f"{code}{typed}")
+    return AtTheTill(subscriber, code, olga, offer)
 
 
 def serving_a_request() -> bool:
@@ -174,16 +195,11 @@ async def status_of(sessions: async_sessionmaker[AsyncSession], code: str) -> Di
 async def test_a_press_is_one_transaction_and_two_messages_sent_together(
     telegram: Telegram, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    customer, code = await subscribed(telegram, "Лена")
-    olga = await hired(telegram, sessions, "Ольга")
-    offer = await offered(telegram, olga, f"{code} 990")
-    assert offer.message_id is not None
+    customer, code, olga, offer = await at_the_till(telegram, sessions, "Лена", typed=" 990")
     calls_before = Counter(telegram.fake.method_counts)
 
     with database_work(telegram.dvorik.runtime.engine) as work:
-        delivery = await telegram.fake.press_button(
-            CASHIER_TOKEN, olga, confirm_data(offer), offer.message_id
-        )
+        delivery = await confirm(telegram, olga, offer)
 
     # One transaction: the update's record, the conditional UPDATE (which checks
     # the cashier), the re-read with customer and cashier, the audit line.
@@ -230,11 +246,10 @@ async def test_no_request_waits_for_a_second_connection_while_holding_one(
         offer = await offered(telegram, olga, code)
         texts.invalidate()
         other = await offered(telegram, ivan, code)
-        assert offer.message_id is not None and other.message_id is not None
         texts.invalidate()
-        await telegram.fake.press_button(CASHIER_TOKEN, olga, confirm_data(offer), offer.message_id)
+        await confirm(telegram, olga, offer)
         texts.invalidate()
-        await telegram.fake.press_button(CASHIER_TOKEN, ivan, confirm_data(other), other.message_id)
+        await confirm(telegram, ivan, other)
         texts.invalidate()
         await telegram.fake.send_text(CASHIER_TOKEN, ivan, code)
 
@@ -245,16 +260,11 @@ async def test_no_request_waits_for_a_second_connection_while_holding_one(
 async def test_a_lost_answer_loses_no_redemption_and_a_second_press_explains(
     telegram: Telegram, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    customer, code = await subscribed(telegram, "Ира")
-    olga = await hired(telegram, sessions, "Ольга")
-    offer = await offered(telegram, olga, code)
-    assert offer.message_id is not None
+    customer, code, olga, offer = await at_the_till(telegram, sessions, "Ира")
     before = len(telegram.texts_to(olga, CASHIER_TOKEN))
     telegram.fake.fail_chat(olga.id, 502, count=1)  # the till's answer does not get through
 
-    delivery = await telegram.fake.press_button(
-        CASHIER_TOKEN, olga, confirm_data(offer), offer.message_id
-    )
+    delivery = await confirm(telegram, olga, offer)
 
     assert delivery["status"] == 200  # Telegram must not re-send the press
     assert len(telegram.texts_to(olga, CASHIER_TOKEN)) == before
@@ -262,7 +272,7 @@ async def test_a_lost_answer_loses_no_redemption_and_a_second_press_explains(
     assert await redemptions_audited(sessions) == 1
     assert "использована" in telegram.texts_to(customer, CUSTOMER_TOKEN)[-1]
     # The cashier, seeing no answer, presses again: told it is used, when, by whom.
-    await telegram.fake.press_button(CASHIER_TOKEN, olga, confirm_data(offer), offer.message_id)
+    await confirm(telegram, olga, offer)
     answer = telegram.texts_to(olga, CASHIER_TOKEN)[-1]
     assert "уже использован" in answer and "Ольга" in answer and "Алеутская" in answer
     assert await redemptions_audited(sessions) == 1
@@ -271,13 +281,10 @@ async def test_a_lost_answer_loses_no_redemption_and_a_second_press_explains(
 async def test_a_customer_who_blocked_the_bot_does_not_hold_up_the_till(
     telegram: Telegram, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    customer, code = await subscribed(telegram, "Ева")
-    olga = await hired(telegram, sessions, "Ольга")
-    offer = await offered(telegram, olga, code)
-    assert offer.message_id is not None
+    customer, code, olga, offer = await at_the_till(telegram, sessions, "Ева")
     await telegram.fake.block_bot(CUSTOMER_TOKEN, customer)
 
-    await telegram.fake.press_button(CASHIER_TOKEN, olga, confirm_data(offer), offer.message_id)
+    await confirm(telegram, olga, offer)
 
     assert "погашена" in telegram.texts_to(olga, CASHIER_TOKEN)[-1]
     assert await status_of(sessions, code) is DiscountStatus.REDEEMED
@@ -291,11 +298,7 @@ async def test_ten_tills_pressing_one_code_through_the_webhook_redeem_it_once(
     offers = [await offered(telegram, till, code) for till in tills]
 
     await asyncio.gather(
-        *(
-            telegram.fake.press_button(CASHIER_TOKEN, till, confirm_data(offer), offer.message_id)
-            for till, offer in zip(tills, offers, strict=True)
-            if offer.message_id is not None
-        )
+        *(confirm(telegram, till, offer) for till, offer in zip(tills, offers, strict=True))
     )
 
     answers = [telegram.texts_to(till, CASHIER_TOKEN)[-1] for till in tills]
@@ -308,17 +311,14 @@ async def test_on_long_polling_the_press_is_acknowledged_too(
     telegram: Telegram, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     """Without a webhook aiogram makes the call the handler returned (`dvorik bots --polling`)."""
-    _, code = await subscribed(telegram, "Тая")
-    olga = await hired(telegram, sessions, "Ольга")
-    offer = await offered(telegram, olga, code)
-    assert offer.message_id is not None
+    _, _, olga, offer = await at_the_till(telegram, sessions, "Тая")
     app = telegram.dvorik.bot_apps.cashier
     await telegram.fake.call(CASHIER_TOKEN, "deleteWebhook", {})
     polling = asyncio.create_task(
         app.dispatcher.start_polling(app.bot, handle_signals=False, polling_timeout=1)
     )
     try:
-        await telegram.fake.press_button(CASHIER_TOKEN, olga, confirm_data(offer), offer.message_id)
+        await confirm(telegram, olga, offer)
         await until(
             lambda: telegram.fake.method_counts["answerCallbackQuery"] > 0, "the press answered"
         )
@@ -334,14 +334,9 @@ async def test_a_press_delivered_twice_is_handled_once(
 ) -> None:
     """The press records its update in its own transaction: a repeat finds it and stops,
     one after the other or at the same moment (the second waits for the first's lock)."""
-    _, code = await subscribed(telegram, "Оля")
+    _, _, olga, offer = await at_the_till(telegram, sessions, "Оля")
     _, other_code = await subscribed(telegram, "Вика")
-    olga = await hired(telegram, sessions, "Ольга")
-    offer = await offered(telegram, olga, code)
-    assert offer.message_id is not None
-    first = await telegram.fake.press_button(
-        CASHIER_TOKEN, olga, confirm_data(offer), offer.message_id
-    )
+    first = await confirm(telegram, olga, offer)
     answers = len(telegram.texts_to(olga, CASHIER_TOKEN))
 
     again = await telegram.fake.deliver(CASHIER_TOKEN, first["update"])
@@ -349,10 +344,7 @@ async def test_a_press_delivered_twice_is_handled_once(
     assert again["status"] == 200 and again["body"] == {"ok": True}
     assert len(telegram.texts_to(olga, CASHIER_TOKEN)) == answers
     other = await offered(telegram, olga, other_code)
-    assert other.message_id is not None
-    press = await telegram.fake.press_button(
-        CASHIER_TOKEN, olga, confirm_data(other), other.message_id
-    )
+    press = await confirm(telegram, olga, other)
     twice = {**press["update"], "update_id": telegram.fake.next_update_id(CASHIER_TOKEN)}
     answers = len(telegram.texts_to(olga, CASHIER_TOKEN))
     await asyncio.gather(*(telegram.fake.deliver(CASHIER_TOKEN, twice) for _ in range(2)))
@@ -363,14 +355,9 @@ async def test_a_press_delivered_twice_is_handled_once(
 async def test_a_refused_press_delivered_twice_is_answered_once(
     telegram: Telegram, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    _, code = await subscribed(telegram, "Кира")
-    olga = await hired(telegram, sessions, "Ольга")
-    offer = await offered(telegram, olga, code)
-    assert offer.message_id is not None
-    await telegram.fake.press_button(CASHIER_TOKEN, olga, confirm_data(offer), offer.message_id)
-    refused = await telegram.fake.press_button(
-        CASHIER_TOKEN, olga, confirm_data(offer), offer.message_id
-    )
+    _, _, olga, offer = await at_the_till(telegram, sessions, "Кира")
+    await confirm(telegram, olga, offer)
+    refused = await confirm(telegram, olga, offer)
     assert "уже использован" in telegram.texts_to(olga, CASHIER_TOKEN)[-1]
     answers = len(telegram.texts_to(olga, CASHIER_TOKEN))
 
@@ -383,16 +370,13 @@ async def test_a_cashier_deactivated_after_the_look_up_cannot_confirm(
     telegram: Telegram, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     """The redeeming statement itself checks the cashier: no stale read lets them through."""
-    _, code = await subscribed(telegram, "Майя")
-    olga = await hired(telegram, sessions, "Ольга")
-    offer = await offered(telegram, olga, code)
-    assert offer.message_id is not None
+    _, code, olga, offer = await at_the_till(telegram, sessions, "Майя")
     async with sessions() as session, session.begin():
         cashier = await cashiers.find_by_telegram_id(session, olga.id)
         assert cashier is not None
         await cashiers.set_active(session, cashier.id, False, actor=Actor.system())
 
-    await telegram.fake.press_button(CASHIER_TOKEN, olga, confirm_data(offer), offer.message_id)
+    await confirm(telegram, olga, offer)
 
     assert "отключ" in telegram.texts_to(olga, CASHIER_TOKEN)[-1].lower()
     assert await status_of(sessions, code) is DiscountStatus.ACTIVE

@@ -37,15 +37,10 @@ from backend.domain.models import DiscountKind
 from backend.domain.money import rubles
 from backend.fake_telegram import FakeUser
 from tests.factories import make_customer
-from tests.telegram_world import CASHIER_TOKEN, Telegram, fresh, telegram_world
+from tests.telegram_world import CASHIER_TOKEN, Telegram, telegram, telegram_world
 
-__all__ = ["telegram_world"]
+__all__ = ["telegram", "telegram_world"]
 _ids = itertools.count(5_700_001)
-
-
-@pytest.fixture
-async def telegram(telegram_world: Telegram) -> Telegram:
-    return await fresh(telegram_world)
 
 
 def seen(text: str) -> str:

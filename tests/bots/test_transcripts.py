@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from backend.domain.models import AdminRole
 from tests.api import GraphQLClient
 from tests.telegram_world import Telegram, fresh, telegram_world
-from tests.transcripts import expected_pattern, parse, play, readable, transcripts
+from tests.transcript_format import expected_pattern, parse, readable, transcripts
+from tests.transcripts import play
 
 __all__ = ["telegram_world"]
 

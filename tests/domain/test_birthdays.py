@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,13 +30,37 @@ async def birthday_discounts(session: AsyncSession, customer: Customer) -> list[
     return list(result)
 
 
+async def gifts_given(session: AsyncSession, now: datetime) -> int:
+    """The 09:00 job run at `now` in the shop's zone: how many birthday gifts it gave."""
+    return await birthdays.give_birthday_discounts(session, now=now, zone=VLADIVOSTOK)
+
+
+async def tells_birthday(
+    session: AsyncSession, customer: Customer, birthday: date, now: datetime
+) -> BirthdaySaved:
+    """The customer types their birthday into the bot at `now`."""
+    return await birthdays.save_birthday(session, customer.id, birthday, now=now, zone=VLADIVOSTOK)
+
+
+@pytest.fixture
+async def three_days_ahead(session: AsyncSession) -> None:
+    """The shop gives the gift three days before the birthday."""
+    await shop_settings.set_value(session, "birthday_days_before", 3, Actor.system())
+
+
+@pytest.fixture
+async def customer(session: AsyncSession) -> Customer:
+    """A subscribed customer who has not told the bot their birthday yet."""
+    return await make_customer(session)
+
+
 async def test_the_day_is_judged_in_vladivostok(session: AsyncSession) -> None:
     born_on_the_10th = await make_customer(session, birthday=date(1990, 3, 10))
     born_on_the_9th = await make_customer(session, birthday=date(1990, 3, 9))
     # 15:30 UTC on the 9th is 01:30 on the 10th in Vladivostok.
     now = datetime(2026, 3, 9, 15, 30, tzinfo=UTC)
 
-    issued = await birthdays.give_birthday_discounts(session, now=now, zone=VLADIVOSTOK)
+    issued = await gifts_given(session, now)
 
     assert issued == 1
     assert len(await birthday_discounts(session, born_on_the_10th)) == 1
@@ -48,10 +73,7 @@ async def test_leap_day_birthday_is_celebrated_on_28_february_in_common_years(
     leapling = await make_customer(session, birthday=date(2000, 2, 29))
     common_year_28th = datetime(2027, 2, 28, 0, 0, tzinfo=UTC)  # 10:00 in Vladivostok
 
-    assert (
-        await birthdays.give_birthday_discounts(session, now=common_year_28th, zone=VLADIVOSTOK)
-        == 1
-    )
+    assert await gifts_given(session, common_year_28th) == 1
     [discount] = await birthday_discounts(session, leapling)
     assert discount.once_key == "birthday:2027"
 
@@ -62,9 +84,9 @@ async def test_leap_day_birthday_waits_for_29_february_in_leap_years(
     leapling = await make_customer(session, birthday=date(2000, 2, 29))
 
     on_28th = datetime(2028, 2, 28, 0, 0, tzinfo=UTC)
-    assert await birthdays.give_birthday_discounts(session, now=on_28th, zone=VLADIVOSTOK) == 0
+    assert await gifts_given(session, on_28th) == 0
     on_29th = datetime(2028, 2, 29, 0, 0, tzinfo=UTC)
-    assert await birthdays.give_birthday_discounts(session, now=on_29th, zone=VLADIVOSTOK) == 1
+    assert await gifts_given(session, on_29th) == 1
     assert len(await birthday_discounts(session, leapling)) == 1
 
 
@@ -73,8 +95,8 @@ async def test_second_run_on_the_same_day_issues_nothing(session: AsyncSession) 
     morning = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)  # 09:00 on 1 December there
     evening = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
-    assert await birthdays.give_birthday_discounts(session, now=morning, zone=VLADIVOSTOK) == 1
-    assert await birthdays.give_birthday_discounts(session, now=evening, zone=VLADIVOSTOK) == 0
+    assert await gifts_given(session, morning) == 1
+    assert await gifts_given(session, evening) == 0
     assert len(await birthday_discounts(session, customer)) == 1
 
 
@@ -82,7 +104,7 @@ async def test_next_year_brings_a_new_birthday_discount(session: AsyncSession) -
     customer = await make_customer(session, birthday=date(1985, 6, 1))
     for year in (2026, 2027):
         now = datetime(year, 6, 1, 0, 0, tzinfo=UTC)
-        assert await birthdays.give_birthday_discounts(session, now=now, zone=VLADIVOSTOK) == 1
+        assert await gifts_given(session, now) == 1
     keys = sorted(d.once_key or "" for d in await birthday_discounts(session, customer))
     assert keys == ["birthday:2026", "birthday:2027"]
 
@@ -91,20 +113,18 @@ async def test_only_subscribed_customers_get_birthday_discounts(session: AsyncSe
     await make_customer(session, birthday=date(1990, 5, 5), status=CustomerStatus.UNSUBSCRIBED)
     await make_customer(session, birthday=date(1990, 5, 5), status=CustomerStatus.BLOCKED)
     now = datetime(2026, 5, 5, 0, 0, tzinfo=UTC)
-    assert await birthdays.give_birthday_discounts(session, now=now, zone=VLADIVOSTOK) == 0
+    assert await gifts_given(session, now) == 0
 
 
+@pytest.mark.usefixtures("three_days_ahead")
 async def test_discount_given_days_ahead_across_new_year(session: AsyncSession) -> None:
-    await shop_settings.set_value(session, "birthday_days_before", 3, Actor.system())
     customer = await make_customer(session, birthday=date(1999, 1, 2))
     # The customer got last year's discount on 2 January 2026.
     last_year = datetime(2026, 1, 1, 23, 0, tzinfo=UTC)
-    assert await birthdays.give_birthday_discounts(session, now=last_year, zone=VLADIVOSTOK) == 1
+    assert await gifts_given(session, last_year) == 1
 
     on_30_december = datetime(2026, 12, 30, 0, 0, tzinfo=UTC)
-    assert (
-        await birthdays.give_birthday_discounts(session, now=on_30_december, zone=VLADIVOSTOK) == 1
-    )
+    assert await gifts_given(session, on_30_december) == 1
     keys = sorted(d.once_key or "" for d in await birthday_discounts(session, customer))
     assert keys == ["birthday:2026", "birthday:2027"]
 
@@ -126,16 +146,13 @@ async def what_the_customer_reads(session: AsyncSession, saved: BirthdaySaved) -
 
 
 async def test_a_customer_who_sets_their_birthday_on_the_day_after_9_gets_the_gift_at_once(
-    session: AsyncSession,
+    session: AsyncSession, customer: Customer
 ) -> None:
-    customer = await make_customer(session)
     morning = datetime(2026, 12, 6, 9, 0, tzinfo=VLADIVOSTOK)
-    assert await birthdays.give_birthday_discounts(session, now=morning, zone=VLADIVOSTOK) == 0
+    assert await gifts_given(session, morning) == 0
 
     afternoon = datetime(2026, 12, 6, 15, 0, tzinfo=VLADIVOSTOK)
-    saved = await birthdays.save_birthday(
-        session, customer.id, date(1990, 12, 6), now=afternoon, zone=VLADIVOSTOK
-    )
+    saved = await tells_birthday(session, customer, date(1990, 12, 6), afternoon)
 
     assert saved.outcome is GiftOutcome.GIVEN_NOW and saved.gift is not None
     [gift] = await birthday_discounts(session, customer)
@@ -143,60 +160,49 @@ async def test_a_customer_who_sets_their_birthday_on_the_day_after_9_gets_the_gi
     text = await what_the_customer_reads(session, saved)
     assert f"код {gift.code}" in text and "до 20.12.2026" in text  # 14 days, the whole 20th
     evening = datetime(2026, 12, 6, 21, 0, tzinfo=VLADIVOSTOK)
-    assert await birthdays.give_birthday_discounts(session, now=evening, zone=VLADIVOSTOK) == 0
+    assert await gifts_given(session, evening) == 0
     assert len(await birthday_discounts(session, customer)) == 1
 
 
+@pytest.mark.usefixtures("three_days_ahead")
 async def test_a_birthday_set_inside_the_window_brings_the_gift_at_once(
-    session: AsyncSession,
+    session: AsyncSession, customer: Customer
 ) -> None:
-    await shop_settings.set_value(session, "birthday_days_before", 3, Actor.system())
-    customer = await make_customer(session)
     # 30 December; the birthday on 1 January is two days ahead, inside the window.
     now = datetime(2026, 12, 30, 18, 0, tzinfo=VLADIVOSTOK)
 
-    saved = await birthdays.save_birthday(
-        session, customer.id, date(1988, 1, 1), now=now, zone=VLADIVOSTOK
-    )
+    saved = await tells_birthday(session, customer, date(1988, 1, 1), now)
 
     assert saved.outcome is GiftOutcome.GIVEN_NOW
     [gift] = await birthday_discounts(session, customer)
     assert gift.once_key == "birthday:2027"
     for morning in (datetime(2026, 12, 31, 9, 0), datetime(2027, 1, 1, 9, 0)):
         at_nine = morning.replace(tzinfo=VLADIVOSTOK)
-        assert await birthdays.give_birthday_discounts(session, now=at_nine, zone=VLADIVOSTOK) == 0
+        assert await gifts_given(session, at_nine) == 0
     assert len(await birthday_discounts(session, customer)) == 1
 
 
+@pytest.mark.usefixtures("three_days_ahead")
 async def test_a_birthday_outside_the_window_is_promised_for_the_day_the_job_gives_it(
-    session: AsyncSession,
+    session: AsyncSession, customer: Customer
 ) -> None:
-    await shop_settings.set_value(session, "birthday_days_before", 3, Actor.system())
-    customer = await make_customer(session)
     now = datetime(2026, 12, 6, 15, 0, tzinfo=VLADIVOSTOK)
 
-    saved = await birthdays.save_birthday(
-        session, customer.id, date(1990, 12, 20), now=now, zone=VLADIVOSTOK
-    )
+    saved = await tells_birthday(session, customer, date(1990, 12, 20), now)
 
     assert saved.outcome is GiftOutcome.LATER and saved.gift is None
     assert saved.will_get_gift_on == date(2026, 12, 17)
     assert "пришлём 17.12.2026" in await what_the_customer_reads(session, saved)
     assert await birthday_discounts(session, customer) == []
     promised_morning = datetime(2026, 12, 17, 9, 0, tzinfo=VLADIVOSTOK)
-    assert (
-        await birthdays.give_birthday_discounts(session, now=promised_morning, zone=VLADIVOSTOK)
-        == 1
-    )
+    assert await gifts_given(session, promised_morning) == 1
 
 
 async def test_an_unsubscribed_customer_is_not_promised_a_gift(session: AsyncSession) -> None:
     customer = await make_customer(session, status=CustomerStatus.UNSUBSCRIBED)
     on_the_day = datetime(2026, 12, 6, 15, 0, tzinfo=VLADIVOSTOK)
 
-    saved = await birthdays.save_birthday(
-        session, customer.id, date(1990, 12, 6), now=on_the_day, zone=VLADIVOSTOK
-    )
+    saved = await tells_birthday(session, customer, date(1990, 12, 6), on_the_day)
 
     assert saved.outcome is GiftOutcome.UNSUBSCRIBED and saved.gift is None
     assert saved.will_get_gift_on is None
@@ -206,14 +212,13 @@ async def test_an_unsubscribed_customer_is_not_promised_a_gift(session: AsyncSes
     assert "ждёт подарок" not in text and "пришлём" not in text
 
 
-async def test_no_gift_is_promised_while_the_shop_gives_none(session: AsyncSession) -> None:
+async def test_no_gift_is_promised_while_the_shop_gives_none(
+    session: AsyncSession, customer: Customer
+) -> None:
     await shop_settings.set_value(session, "birthday_discount_enabled", False, Actor.system())
-    customer = await make_customer(session)
     now = datetime(2026, 12, 6, 15, 0, tzinfo=VLADIVOSTOK)
 
-    saved = await birthdays.save_birthday(
-        session, customer.id, date(1990, 12, 6), now=now, zone=VLADIVOSTOK
-    )
+    saved = await tells_birthday(session, customer, date(1990, 12, 6), now)
 
     assert saved.outcome is GiftOutcome.GIFTS_OFF
     assert await what_the_customer_reads(session, saved) == "Спасибо! Запомнили: 06.12.1990."
@@ -278,14 +283,12 @@ async def test_a_customer_whose_gift_this_year_exists_is_told_where_it_is(
     # An admin had set the date, the 09:00 job gave the gift, the admin cleared the date.
     customer = await make_customer(session, birthday=date(1990, 12, 6))
     morning = datetime(2026, 12, 6, 9, 0, tzinfo=VLADIVOSTOK)
-    assert await birthdays.give_birthday_discounts(session, now=morning, zone=VLADIVOSTOK) == 1
+    assert await gifts_given(session, morning) == 1
     customer.birthday = None
     await session.flush()
 
     afternoon = datetime(2026, 12, 6, 15, 0, tzinfo=VLADIVOSTOK)
-    saved = await birthdays.save_birthday(
-        session, customer.id, date(1990, 12, 6), now=afternoon, zone=VLADIVOSTOK
-    )
+    saved = await tells_birthday(session, customer, date(1990, 12, 6), afternoon)
 
     assert saved.outcome is GiftOutcome.ALREADY_GIVEN and saved.gift is None
     assert "«Мои скидки»" in await what_the_customer_reads(session, saved)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
-from typing import Any
 
-import structlog
-from sqlalchemy import event, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.domain import shop_settings
 from backend.domain.audit import Actor
@@ -24,6 +20,7 @@ from backend.domain.models import (
 from backend.task_queue import TaskiqTaskQueue
 from tests.api import GraphQLClient, RunningServer
 from tests.factories import make_customer, make_discount
+from tests.statements import counting_statements
 
 LIST = """
 query List($first: Int!, $after: String, $filter: CustomerFilter) {
@@ -55,25 +52,6 @@ async def shop(sessions: async_sessionmaker[AsyncSession], count: int) -> list[C
             await make_discount(session, customer)
             people.append(customer)
     return people
-
-
-@contextmanager
-def counting_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Statements run on `engine` for HTTP requests meanwhile (those with a request id):
-    the server's own scheduler shares the engine and may tick in the middle."""
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        in_a_request = "request_id" in structlog.contextvars.get_contextvars()
-        ours = not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))
-        if in_a_request and ours:
-            statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
 async def test_marketer_pages_through_filtered_customers(

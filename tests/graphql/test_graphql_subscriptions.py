@@ -12,7 +12,7 @@ import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +37,7 @@ from tests.factories import make_customer
 
 REDIS_URL = redis_url("TEST_REDIS_URL", 15)
 WAIT = 5.0  # seconds; far more than any message here should take
+COMPLETE = {"id": "1", "type": "complete"}  # the server ends subscription "1"
 PROTOCOL = Subprotocol("graphql-transport-ws")
 LEGACY_PROTOCOL = Subprotocol("graphql-ws")
 
@@ -194,6 +195,36 @@ async def until_no_subscribers(pubsub: PubSub, broadcast_id: int) -> None:
             await asyncio.sleep(0.01)
 
 
+@pytest.fixture
+async def half_sent(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """A sending broadcast with one message out and one to go; its id."""
+    return await make_sending_broadcast(sessions, [DeliveryStatus.SENT, DeliveryStatus.PENDING])
+
+
+def viewing(
+    server: RunningServer, staff: dict[AdminRole, GraphQLClient]
+) -> AbstractAsyncContextManager[Socket]:
+    """A socket of the read-only admin's, who watches progress (see `socket`)."""
+    return socket(server, token_of(staff[AdminRole.READONLY]))
+
+
+async def watch_steps(
+    ws: Socket, broadcast_id: int, steps: list[dict[str, Any]], publisher: PubSub
+) -> dict[str, Any]:
+    """Subscribe; then each of `steps`, published by `publisher` as the engine would, must
+    arrive as it was sent, and the subscription end after them. Returns the snapshot that
+    came first."""
+    await ws.subscribe(broadcast_id)
+    snapshot = await ws.next_progress()
+    for step in steps:
+        await publisher.publish(broadcast_channel(broadcast_id), step)
+    seen = [await ws.next_progress() for _ in steps]
+    finished = await ws.receive()
+    assert seen == [as_graphql(step) for step in steps]
+    assert finished == COMPLETE
+    return snapshot
+
+
 async def test_a_viewer_gets_the_snapshot_then_each_published_step_until_completed(
     server: RunningServer,
     staff: dict[AdminRole, GraphQLClient],
@@ -207,32 +238,21 @@ async def test_a_viewer_gets_the_snapshot_then_each_published_step_until_complet
         progress(broadcast_id, "completed", sent=3, blocked=1, pending=0, rate=1.4, eta=0.0),
     ]
 
-    async with socket(server, token_of(staff[AdminRole.READONLY])) as ws:
-        await ws.subscribe(broadcast_id)
-        snapshot = await ws.next_progress()
-        for step in steps:
-            await server.runtime.pubsub.publish(broadcast_channel(broadcast_id), step)
-        seen = [await ws.next_progress() for _ in steps]
-        finished = await ws.receive()
+    async with viewing(server, staff) as ws:
+        snapshot = await watch_steps(ws, broadcast_id, steps, server.runtime.pubsub)
 
     assert snapshot == as_graphql(progress(broadcast_id, "sending", sent=1, pending=3))
-    assert seen == [as_graphql(step) for step in steps]
-    assert finished == {"id": "1", "type": "complete"}
     await until_no_subscribers(server.runtime.pubsub, broadcast_id)
 
 
 async def test_a_pause_and_a_cancel_show_up_live(
-    server: RunningServer,
-    staff: dict[AdminRole, GraphQLClient],
-    sessions: async_sessionmaker[AsyncSession],
+    server: RunningServer, staff: dict[AdminRole, GraphQLClient], half_sent: int
 ) -> None:
-    broadcast_id = await make_sending_broadcast(
-        sessions, [DeliveryStatus.SENT, DeliveryStatus.PENDING]
-    )
+    broadcast_id = half_sent
     marketer = staff[AdminRole.MARKETING]
     action = "mutation($id: Int!) { %s(id: $id) { status } }"
 
-    async with socket(server, token_of(staff[AdminRole.READONLY])) as ws:
+    async with viewing(server, staff) as ws:
         await ws.subscribe(broadcast_id)
         assert (await ws.next_progress())["status"] == "SENDING"
         assert (await marketer(action % "pauseBroadcast", id=broadcast_id)).data
@@ -253,7 +273,7 @@ async def test_a_pause_and_a_cancel_show_up_live(
         "eta": None,
     }
     assert cancelled == {**paused, "status": "CANCELLED"}
-    assert finished == {"id": "1", "type": "complete"}
+    assert finished == COMPLETE
 
 
 async def test_a_finished_broadcast_gives_its_snapshot_and_completes(
@@ -265,13 +285,13 @@ async def test_a_finished_broadcast_gives_its_snapshot_and_completes(
         sessions, [DeliveryStatus.SENT, DeliveryStatus.FAILED], BroadcastStatus.COMPLETED
     )
 
-    async with socket(server, token_of(staff[AdminRole.READONLY])) as ws:
+    async with viewing(server, staff) as ws:
         await ws.subscribe(broadcast_id)
         snapshot = await ws.next_progress()
         finished = await ws.receive()
 
     assert snapshot["status"] == "COMPLETED" and snapshot["failed"] == 1
-    assert finished == {"id": "1", "type": "complete"}
+    assert finished == COMPLETE
     assert await subscribers(server.runtime.pubsub, broadcast_id) == 0
 
 
@@ -284,7 +304,7 @@ async def test_a_viewer_who_leaves_early_unsubscribes_and_skips_odd_messages(
     channel = broadcast_channel(broadcast_id)
     step = progress(broadcast_id, "sending", sent=1, pending=0)
 
-    async with socket(server, token_of(staff[AdminRole.READONLY])) as ws:
+    async with viewing(server, staff) as ws:
         await ws.subscribe(broadcast_id)
         await ws.next_progress()
         assert await subscribers(server.runtime.pubsub, broadcast_id) == 1
@@ -326,14 +346,14 @@ async def test_a_client_of_the_legacy_graphql_ws_protocol_is_refused(
                 await connection.recv()
 
     assert (connection.close_code, connection.close_reason) == (4406, "Subprotocol not acceptable")
-    async with socket(server, token_of(staff[AdminRole.READONLY])):
+    async with viewing(server, staff):
         pass  # the same admin on graphql-transport-ws is welcome
 
 
 async def test_an_unknown_broadcast_is_not_found(
     server: RunningServer, staff: dict[AdminRole, GraphQLClient]
 ) -> None:
-    async with socket(server, token_of(staff[AdminRole.READONLY])) as ws:
+    async with viewing(server, staff) as ws:
         await ws.subscribe(987_654_321)
         answer = await ws.receive()
         finished = await ws.receive()
@@ -341,7 +361,7 @@ async def test_an_unknown_broadcast_is_not_found(
     assert answer["type"] == "next" and answer["payload"]["data"] is None, answer
     errors = answer["payload"]["errors"]
     assert [error.get("extensions", {}).get("code") for error in errors] == ["NOT_FOUND"], answer
-    assert finished == {"id": "1", "type": "complete"}
+    assert finished == COMPLETE
 
 
 @pytest.fixture
@@ -371,30 +391,19 @@ async def test_progress_published_through_redis_reaches_the_viewer(
     ]
     engine_side = RedisPubSub(REDIS_URL)  # as the engine would: another process, another client
     try:
-        async with socket(redis_server, token_of(staff[AdminRole.READONLY])) as ws:
-            await ws.subscribe(broadcast_id)
-            snapshot = await ws.next_progress()
-            for step in steps:
-                await engine_side.publish(broadcast_channel(broadcast_id), step)
-            seen = [await ws.next_progress() for _ in steps]
-            finished = await ws.receive()
+        async with viewing(redis_server, staff) as ws:
+            snapshot = await watch_steps(ws, broadcast_id, steps, engine_side)
         await until_no_subscribers(engine_side, broadcast_id)
     finally:
         await engine_side.close()
 
     assert snapshot == as_graphql(progress(broadcast_id, "sending", sent=0, pending=2))
-    assert seen == [as_graphql(step) for step in steps]
-    assert finished == {"id": "1", "type": "complete"}
 
 
 async def test_after_logout_an_open_socket_cannot_subscribe_again(
-    server: RunningServer,
-    staff: dict[AdminRole, GraphQLClient],
-    sessions: async_sessionmaker[AsyncSession],
+    server: RunningServer, staff: dict[AdminRole, GraphQLClient], half_sent: int
 ) -> None:
-    broadcast_id = await make_sending_broadcast(
-        sessions, [DeliveryStatus.SENT, DeliveryStatus.PENDING]
-    )
+    broadcast_id = half_sent
     viewer = staff[AdminRole.READONLY]
     async with socket(server, token_of(viewer)) as ws:
         await ws.subscribe(broadcast_id, operation_id="1")

@@ -58,8 +58,8 @@ from backend.graphql.query_cost import (
 )
 from backend.graphql.schema import schema
 from tests.api import GraphQLClient, RunningServer, graphql_core, serve, settings_for, signed_in
-from tests.graphql.test_graphql_customers import counting_statements
 from tests.graphql.test_graphql_limits import fan_out, selections
+from tests.statements import counting_statements
 
 SCHEMA = graphql_core(schema)
 CONTRACT = Path(__file__).resolve().parents[2] / "frontend-contract"

@@ -2,7 +2,8 @@
 
 docs/architecture.md promises that no module in backend/ runs past 500 lines
 and no function past 60: a module that grows past that has grown a second
-concept, and a function past that has grown steps that want names. The
+concept, and a function past that has grown steps that want names. No file
+in tests/ runs past 500 lines either: one that does holds a second scenario. The
 import rules beside these (layers, no cycles) are import-linter's contracts in
 pyproject.toml, run by `make lint`.
 """
@@ -15,12 +16,18 @@ from pathlib import Path
 from tests.processes import ROOT
 
 BACKEND = ROOT / "backend"
+TESTS = ROOT / "tests"
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60
 
 
 def modules() -> list[Path]:
     return sorted(path for path in BACKEND.rglob("*.py") if "static" not in path.parts)
+
+
+def suite_modules() -> list[Path]:
+    """Every Python file of the test suite: tests, conftest.py files and helper modules."""
+    return sorted(TESTS.rglob("*.py"))
 
 
 def long_functions(path: Path) -> list[str]:
@@ -51,3 +58,15 @@ def test_every_backend_function_fits_on_a_screen() -> None:
 def test_the_checks_see_the_whole_backend() -> None:
     """Guard against a glob that silently matches nothing."""
     assert len(modules()) > 100
+
+
+def test_every_test_module_fits_in_a_sitting() -> None:
+    """A newcomer finds a scenario by its file's name, and reads that file in one go."""
+    found = suite_modules()
+    too_long = [
+        f"{path.relative_to(ROOT)} ({count} lines)"
+        for path in found
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    ]
+    assert len(found) > 100  # the glob sees the suite
+    assert too_long == [], f"split these by scenario (max {MAX_MODULE_LINES} lines)"

@@ -8,12 +8,9 @@ than their retention; the clean-up then runs as the schedule runs it, a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
 
-import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker
@@ -42,28 +39,9 @@ from backend.runtime import Runtime
 from backend.workers.schedule import SCHEDULE
 from tests.api import settings_for
 from tests.factories import make_admin, make_customer, make_discount
-from tests.task_queues import RecordingTaskQueue, broker_with_tasks
+from tests.task_queues import broker_with_tasks
 
 NOON = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # noon in Vladivostok
-
-
-@pytest.fixture
-async def runtime(engine: AsyncEngine, sessions: Any) -> AsyncIterator[Runtime]:
-    """A worker's runtime with the default retentions (48 h of update ids, 30 days of jobs)."""
-    started = Runtime.start(settings_for(engine))
-    started.tasks = RecordingTaskQueue()
-    yield started
-    await started.stop()
-
-
-@pytest.fixture
-async def broker(runtime: Runtime) -> AsyncIterator[AsyncBroker]:
-    """The embedded broker with every task, as `dvorik serve` runs the schedule."""
-    in_memory = broker_with_tasks()
-    in_memory.state.runtime = runtime
-    await in_memory.startup()
-    yield in_memory
-    await in_memory.shutdown()
 
 
 async def clean_up(broker: AsyncBroker, now: datetime) -> dict[str, int]:
