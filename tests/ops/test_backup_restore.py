@@ -177,7 +177,9 @@ async def test_drill_back_up_wipe_restore_and_the_shop_carries_on(
     backup = tmp_path / "shop.dvorik-backup.gz"
     taken = shop.dvorik("backup", str(backup))
     assert taken.returncode == 0, taken.stderr
-    assert taken.stdout.startswith(f"Backup of {sum(map(len, before.values()))} rows in 23 tables")
+    assert taken.stdout.startswith(
+        f"Backup of {sum(map(len, before.values()))} rows in {len(before)} tables"
+    )
     await shop.wipe()
     migrated = shop.dvorik("migrate")
     assert migrated.returncode == 0, migrated.stderr
