@@ -208,11 +208,14 @@ class RedisPubSub:
 
     Each subscription holds its own connection for as long as it is open; the
     admin dashboards that watch a broadcast are few. Redis channels are global
-    to the server, not per database number.
+    to the server, not per database number, so each name is prefixed with the
+    URL's database number: two shops (or staging and production) on one Redis
+    with different numbers never see each other's progress.
     """
 
     def __init__(self, url: str, *, poll_interval: float = 1.0) -> None:
         self._redis = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT)
+        self._prefix = f"db{self._redis.connection_pool.connection_kwargs.get('db', 0)}:"
         self.poll_interval = poll_interval
         self.closed = False
         self._down = False
@@ -231,7 +234,7 @@ class RedisPubSub:
             raise RuntimeError("the pub/sub is closed")
         encoded = _encoded(message)
         try:
-            await self._redis.publish(channel, encoded)
+            await self._redis.publish(self.on_server(channel), encoded)
         except REDIS_DOWN as error:
             if not self._down:
                 log.warning("publishing paused: Redis is unreachable (%r)", error)
@@ -241,10 +244,15 @@ class RedisPubSub:
             log.warning("publishing again: Redis answers")
             self._down = False
 
+    def on_server(self, channel: str) -> str:
+        """The name `channel` has on the Redis server (with this database's prefix)."""
+        return self._prefix + channel
+
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
         if self.closed:
             raise RuntimeError("the pub/sub is closed")
+        channel = self.on_server(channel)
         connection = self._redis.pubsub()
         subscription = _RedisSubscription(connection, self)
         self._open.add(subscription)
@@ -268,7 +276,7 @@ class RedisPubSub:
 
     async def subscriber_count(self, channel: str) -> int:
         """Subscribers of `channel` on the whole Redis server (every process)."""
-        counts = await self._redis.pubsub_numsub(channel)
+        counts = await self._redis.pubsub_numsub(self.on_server(channel))
         return int(counts[0][1]) if counts else 0
 
     async def ping(self) -> None:

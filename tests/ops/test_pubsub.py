@@ -56,9 +56,10 @@ async def subscribers(pubsub: PubSub, channel: str) -> int:
     """Who is still subscribed, asked independently of the implementation under test."""
     if isinstance(pubsub, InProcessPubSub):
         return pubsub.subscriber_count(channel)
+    assert isinstance(pubsub, RedisPubSub)
     client = redis.Redis.from_url(REDIS_URL)
     try:
-        counts = await client.pubsub_numsub(channel)
+        counts = await client.pubsub_numsub(pubsub.on_server(channel))
     finally:
         await client.aclose()
     return int(counts[0][1])
@@ -194,3 +195,24 @@ async def test_the_configuration_picks_the_implementation() -> None:
         await in_process.close()
         await remote.close()
     assert broadcast_channel(42) == "broadcast-progress:42"
+
+
+async def test_shops_on_one_redis_with_different_database_numbers_never_hear_each_other(
+    channel: str,
+) -> None:
+    """Redis channels ignore the database number; the prefix makes them follow it."""
+    other_url = REDIS_URL.rsplit("/", 1)[0] + "/" + str((int(REDIS_URL.rsplit("/", 1)[1]) + 1) % 16)
+    ours, theirs = RedisPubSub(REDIS_URL), RedisPubSub(other_url)
+    try:
+        try:
+            await ours.ping()
+        except Exception as error:
+            unavailable("Redis", error)
+        async with ours.subscribe(channel) as mine, theirs.subscribe(channel) as other:
+            await theirs.publish(channel, {"sent": 1})
+            await ours.publish(channel, {"sent": 2})
+            assert await take(mine, 1) == [{"sent": 2}]
+            assert await take(other, 1) == [{"sent": 1}]
+    finally:
+        await ours.close()
+        await theirs.close()
