@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from functools import cache
 
 import bcrypt
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import audit
 from backend.domain.audit import Actor
+from backend.domain.batched_deletes import delete_batch
 from backend.domain.errors import (
     Conflict,
     InvalidCredentials,
@@ -263,17 +264,9 @@ async def forget_expired_login_tokens(
     An expired link can never be used again (`consume_login_token` checks the
     expiry), so its row only takes room: one is written per link asked for.
     """
-    ids = list(
-        await session.scalars(
-            select(AdminLoginToken.id)
-            .where(AdminLoginToken.expires_at <= now)
-            .order_by(AdminLoginToken.id)
-            .limit(limit)
-        )
+    return await delete_batch(
+        session, AdminLoginToken.id, AdminLoginToken.expires_at <= now, limit=limit
     )
-    if ids:
-        await session.execute(delete(AdminLoginToken).where(AdminLoginToken.id.in_(ids)))
-    return len(ids)
 
 
 def _token_hash(token: str) -> str:

@@ -20,9 +20,10 @@ from datetime import datetime
 from functools import partial
 from uuid import uuid4
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.domain.batched_deletes import delete_batch
 from backend.domain.clock import utcnow
 from backend.domain.database import run_in_transaction
 from backend.domain.errors import NotFound
@@ -149,14 +150,6 @@ async def forget_finished(
     work it did (tags, discounts) and its audit lines stay. Queued and
     running jobs are never touched, however old: a worker may still resume one.
     """
-    ids = list(
-        await session.scalars(
-            select(BulkJob.id)
-            .where(BulkJob.state.in_(TERMINAL), BulkJob.finished_at < before)
-            .order_by(BulkJob.id)
-            .limit(limit)
-        )
+    return await delete_batch(
+        session, BulkJob.id, BulkJob.state.in_(TERMINAL), BulkJob.finished_at < before, limit=limit
     )
-    if ids:
-        await session.execute(delete(BulkJob).where(BulkJob.id.in_(ids)))
-    return len(ids)

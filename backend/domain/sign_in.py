@@ -62,6 +62,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.domain import admins
+from backend.domain.batched_deletes import delete_batch
 from backend.domain.errors import Throttled
 from backend.domain.models import Admin, LoginAttempt, RevokedToken
 from backend.domain.models.staff import LoginOutcome
@@ -275,28 +276,17 @@ async def active_admin(session: AsyncSession, admin_id: int, jti: str) -> Admin 
 async def forget_expired(session: AsyncSession, *, now: datetime, limit: int = SWEEP_BATCH) -> int:
     """Housekeeping, run by every sign-in: drop up to `limit` stale attempts and revocations.
 
-    Rows are picked by a plain read and deleted by key (in key order), so
-    sign-ins sweeping at once only wait for each other's rows, in one order,
-    and take no range locks that could hold up an insert (READ COMMITTED).
+    Picked by a plain read and deleted by key (`batched_deletes`), so sign-ins
+    sweeping at once take no range locks that could hold up an insert.
     """
-    attempts = list(
-        await session.scalars(
-            select(LoginAttempt.id)
-            .where(LoginAttempt.at <= now - WINDOW)
-            .order_by(LoginAttempt.at)
-            .limit(limit)
-        )
+    attempts = await delete_batch(
+        session,
+        LoginAttempt.id,
+        LoginAttempt.at <= now - WINDOW,
+        order_by=LoginAttempt.at,
+        limit=limit,
     )
-    tokens = list(
-        await session.scalars(
-            select(RevokedToken.jti)
-            .where(RevokedToken.expires_at <= now)
-            .order_by(RevokedToken.jti)
-            .limit(limit)
-        )
+    tokens = await delete_batch(
+        session, RevokedToken.jti, RevokedToken.expires_at <= now, limit=limit
     )
-    if attempts:
-        await session.execute(delete(LoginAttempt).where(LoginAttempt.id.in_(attempts)))
-    if tokens:
-        await session.execute(delete(RevokedToken).where(RevokedToken.jti.in_(tokens)))
-    return len(attempts) + len(tokens)
+    return attempts + tokens

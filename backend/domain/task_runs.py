@@ -27,11 +27,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import CursorResult, Select, delete, func, insert, select, update
+from sqlalchemy import CursorResult, Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import audit
 from backend.domain.audit import Actor
+from backend.domain.batched_deletes import delete_batch
 from backend.domain.clock import in_supported_years
 from backend.domain.errors import InvalidState, NotFound, NotRetryable, ValidationFailed
 from backend.domain.models import TaskRun, TaskRunState
@@ -338,17 +339,7 @@ async def forget_old(
 ) -> int:
     """Drop up to `limit` runs queued longer than `keep` ago; returns how many.
 
-    Picked by a plain read and deleted by key, as `sign_in.forget_expired`:
-    short transactions that hold up no run being recorded meanwhile.
+    Short transactions that hold up no run being recorded meanwhile
+    (`batched_deletes`).
     """
-    old = list(
-        await session.scalars(
-            select(TaskRun.id)
-            .where(TaskRun.queued_at < now - keep)
-            .order_by(TaskRun.id)
-            .limit(limit)
-        )
-    )
-    if old:
-        await session.execute(delete(TaskRun).where(TaskRun.id.in_(old)))
-    return len(old)
+    return await delete_batch(session, TaskRun.id, TaskRun.queued_at < now - keep, limit=limit)
