@@ -48,7 +48,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_http(url: str, process: subprocess.Popen[bytes], seconds: float) -> httpx.Response:
+# Importing the app costs about 10 s of CPU here; on a machine twice as slow with
+# a core kept busy (and xdist's other worker starting its own) that nears 40 s.
+START_UP_SECONDS = 90.0
+
+
+def wait_for_http(
+    url: str, process: subprocess.Popen[bytes], seconds: float = START_UP_SECONDS
+) -> httpx.Response:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -207,7 +214,7 @@ def service_environment(**settings: str) -> dict[str, str]:
 
 
 async def wait_until_serving(
-    url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 30
+    url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = START_UP_SECONDS
 ) -> None:
     """Poll `url` (e.g. /health) until it answers 200; fail early if the process died."""
     deadline = time.monotonic() + seconds

@@ -162,7 +162,7 @@ def test_unreachable_redis_is_one_line_not_a_traceback(command: str, tmp_path: P
 def test_serve_reports_the_database_state_on_health(migrated_env: dict[str, str]) -> None:
     port = free_port()
     with running([*DVORIK, "serve", "--port", str(port)], migrated_env) as server:
-        response = wait_for_http(f"http://127.0.0.1:{port}/health", server, seconds=30)
+        response = wait_for_http(f"http://127.0.0.1:{port}/health", server)
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
 
@@ -171,7 +171,7 @@ def test_health_says_degraded_when_the_database_is_down() -> None:
     port = free_port()
     env = environment(DATABASE_URL="mysql+asyncmy://root@127.0.0.1:1/none")
     with running([*DVORIK, "serve", "--port", str(port)], env) as server:
-        response = wait_for_http(f"http://127.0.0.1:{port}/health", server, seconds=30)
+        response = wait_for_http(f"http://127.0.0.1:{port}/health", server)
     assert response.status_code == 503
     assert response.json()["status"] == "degraded"
     assert response.json()["database"].startswith("unavailable")

@@ -148,7 +148,7 @@ async def test_api_bot_and_worker_errors_arrive_tagged_and_without_personal_data
             worker = spawn([*DVORIK, "worker"], env | {"SENTRY_ENVIRONMENT": "staging"}, worker_log)
             watched: list[Watched] = [(api, api_log), (worker, worker_log)]
             try:
-                await wait_until_serving(f"{base_url}/health", api, api_log, seconds=60)
+                await wait_until_serving(f"{base_url}/health", api, api_log)
                 async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
                     await _admin_edit_fails(http, token, ids[0], sentry, watched)
                     await _bot_start_fails(http, fake, sentry, watched)

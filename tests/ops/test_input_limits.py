@@ -85,7 +85,7 @@ async def dvorik_serve(engine: AsyncEngine, log: Path, **settings: str) -> Async
         env = environment_for(engine, **bots_environment(fake_url), **settings)
         process = spawn([*DVORIK, "serve", "--port", str(port)], env, log)
         try:
-            await wait_until_serving(f"{url}/health", process, log, seconds=60)
+            await wait_until_serving(f"{url}/health", process, log)
             yield Api(url, process, log)
         finally:
             terminate(process)

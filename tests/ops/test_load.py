@@ -197,7 +197,7 @@ async def test_api_under_200_concurrent_clients_no_errors_memory_flat(
         ids = list(await session.scalars(select(Customer.id)))
     tally = Tally()
     try:
-        await wait_until_serving(f"http://127.0.0.1:{port}/health", server, log, seconds=60)
+        await wait_until_serving(f"http://127.0.0.1:{port}/health", server, log)
         limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=PATIENCE

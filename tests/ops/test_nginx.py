@@ -132,7 +132,7 @@ async def running_site(engine: AsyncEngine, layout: Layout) -> AsyncIterator[Sit
         api = spawn(command, env, api_log)
         proxy = spawn(nginx_command(main_conf), env, nginx_log)
         try:
-            await wait_until_serving(f"{layout.api_url}/health", api, api_log, seconds=90)
+            await wait_until_serving(f"{layout.api_url}/health", api, api_log)
             site = Site(layout, fake, create_sessionmaker(engine))
             await until_proxied(site, proxy, nginx_log)
             yield site

@@ -126,7 +126,7 @@ async def test_sigterm_to_the_api_lets_requests_in_flight_finish(
         env = environment_for(engine, **bots, LOG_LEVEL="INFO")  # uvicorn's shutdown lines
         api = spawn([*DVORIK, "serve", "--port", str(port)], env, log)
         try:
-            await wait_until_serving(f"{base_url}/health", api, log, seconds=60)
+            await wait_until_serving(f"{base_url}/health", api, log)
             async with (
                 httpx.AsyncClient(base_url=base_url, timeout=30) as http,
                 engine.connect() as blocker,
