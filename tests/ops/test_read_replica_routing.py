@@ -1,0 +1,145 @@
+"""Read replicas with a real replicating MariaDB: who reads where, and when it falls back.
+
+Two API processes' runtimes (in this process, sharing only Redis and the
+databases) serve the same primary and replica. Replication is paused on the
+replica (`STOP SLAVE SQL_THREAD`), so the replica holds a stale value that
+grows older by the second: an admin who just wrote reads their write on the
+other API (the pin, in Redis); another admin reads the stale value (the
+replica is really used) until the lag passes DATABASE_READ_MAX_LAG_SECONDS;
+then every read is on the primary and /ready says so, and once replication
+resumes, reads return to the replica. The replica's general log shows that
+the app never wrote there and that a mutation read nothing there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+
+from tests.api import GraphQLClient, RunningServer, serve, settings_for, signed_in
+from tests.databases import redis_url, require_redis, run_alembic
+from tests.mariadb_replication import Replication, replicated_mariadb, wait_until
+
+pytestmark = pytest.mark.slow
+
+REDIS_URL = redis_url("TEST_REDIS_URL", 15)
+MAX_LAG = 6.0  # DATABASE_READ_MAX_LAG_SECONDS of these APIs
+PIN = 1.0  # DATABASE_READ_PIN_SECONDS: short, the rule pins on the replica's progress too
+
+CREATE = "mutation($name: String!) { createSegment(name: $name, rules: {}) { id name } }"
+RENAME = "mutation($id: Int!, $name: String!) { updateSegment(id: $id, name: $name) { id name } }"
+READ = "query($id: Int!) { segment(id: $id) { name count } }"
+WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|ALTER|DROP|TRUNCATE)\b", re.I)
+
+
+def reads(target: str, reason: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "dvorik_database_reads_total", {"target": target, "reason": reason}
+    )
+    return value or 0.0
+
+
+def app_table_reads(statements: list[str]) -> list[str]:
+    """The app's SELECTs on the replica other than the heartbeat probe's."""
+    return [
+        s for s in statements if s.lstrip().upper().startswith("SELECT") and "heartbeat" not in s
+    ]
+
+
+@pytest.fixture
+async def replication() -> AsyncIterator[Replication]:
+    async with replicated_mariadb() as pair:
+        yield pair
+
+
+@pytest.fixture
+async def apis(replication: Replication) -> AsyncIterator[list[RunningServer]]:
+    """Two API runtimes on the migrated primary, reading from the replica, pins in Redis."""
+    await require_redis(REDIS_URL)
+    settings = settings_for(
+        replication.primary_app_engine,
+        database_read_url=replication.replica.app_url(),
+        database_read_pin_seconds=PIN,
+        database_read_max_lag_seconds=MAX_LAG,
+        redis_url=REDIS_URL,
+    )
+    await run_alembic(replication.primary_app_engine, "upgrade", "head")
+    async with AsyncExitStack() as stack:
+        servers = [await stack.enter_async_context(serve(settings)) for _ in range(2)]
+        for server in servers:
+            await wait_until(lambda s=server: replica_is(s, "ok"), "the replica to serve reads")
+        yield servers
+
+
+async def ready(server: RunningServer) -> dict[str, object]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        response = await http.get("/ready")
+    assert response.status_code == 200, response.text  # the primary serves: still ready
+    body: dict[str, object] = response.json()
+    return body
+
+
+async def replica_is(server: RunningServer, state: str) -> bool:
+    return str((await ready(server)).get("replica", "")).startswith(state)
+
+
+async def test_an_admin_reads_own_writes_others_read_the_replica_until_it_lags(
+    replication: Replication, apis: list[RunningServer]
+) -> None:
+    first, second = apis
+    sessions = first.runtime.sessions
+    writer_token = await signed_in(sessions, email="writer@dvorik.test")
+    reader_token = await signed_in(sessions, email="reader@dvorik.test")
+    async with (
+        httpx.AsyncClient(base_url=first.url, timeout=30) as on_first,
+        httpx.AsyncClient(base_url=second.url, timeout=30) as on_second,
+    ):
+        writer_first = GraphQLClient(on_first, writer_token)
+        writer_second = GraphQLClient(on_second, writer_token)
+        reader_second = GraphQLClient(on_second, reader_token)
+        segment = (await writer_first(CREATE, name="Сладкоежки")).data["createSegment"]
+        await wait_until(replication.caught_up, "the segment on the replica")
+
+        await replication.pause()
+        replica_reads_before = app_table_reads(await replication.app_statements())
+        renamed = await writer_first(RENAME, id=segment["id"], name="Лакомки")
+        assert renamed.data["updateSegment"]["name"] == "Лакомки"
+        # The mutation, its answer's fields included, read nothing from the replica.
+        assert app_table_reads(await replication.app_statements()) == replica_reads_before
+
+        # The writer, on the other API process, reads their write at once: pinned (Redis).
+        pinned = reads("primary", "pinned")
+        mine = await writer_second(READ, id=segment["id"])
+        assert mine.data["segment"]["name"] == "Лакомки"
+        assert reads("primary", "pinned") > pinned
+
+        # Another admin reads the replica, stale while replication is paused.
+        assert await replica_is(second, "ok")
+        stale = await reader_second(READ, id=segment["id"])
+        assert stale.data["segment"] == {"name": "Сладкоежки", "count": 0}
+        assert len(app_table_reads(await replication.app_statements())) > len(replica_reads_before)
+
+        # Past the lag limit every read is on the primary, and /ready says so.
+        await wait_until(lambda: replica_is(second, "behind"), "the lag to pass the limit")
+        assert "reads on primary" in str((await ready(second))["replica"])
+        lagging = reads("primary", "lagging")
+        fresh = await reader_second(READ, id=segment["id"])
+        assert fresh.data["segment"]["name"] == "Лакомки"
+        assert reads("primary", "lagging") > lagging
+
+        # Replication resumes: reads go back to the replica, which has caught up.
+        await replication.resume()
+        await wait_until(replication.caught_up, "the replica to catch up")
+        await wait_until(lambda: replica_is(second, "ok"), "the replica to serve again")
+        on_replica = reads("replica", "fresh")
+        back = await reader_second(READ, id=segment["id"])
+        assert back.data["segment"]["name"] == "Лакомки"
+        assert reads("replica", "fresh") > on_replica
+
+    statements = await replication.app_statements()
+    assert [s for s in statements if WRITES.match(s)] == []
