@@ -13,7 +13,9 @@ the app never wrote there and that a mutation read nothing there.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
@@ -32,7 +34,10 @@ MAX_LAG = 6.0  # DATABASE_READ_MAX_LAG_SECONDS of these APIs
 PIN = 1.0  # DATABASE_READ_PIN_SECONDS: short, the rule pins on the replica's progress too
 
 CREATE = "mutation($name: String!) { createSegment(name: $name, rules: {}) { id name } }"
-RENAME = "mutation($id: Int!, $name: String!) { updateSegment(id: $id, name: $name) { id name } }"
+CREATE_COUNTED = "mutation($name: String!) { createSegment(name: $name, rules: {}) { count } }"
+RENAME = """
+mutation($id: Int!, $name: String!) { updateSegment(id: $id, name: $name) { id name count } }
+"""
 READ = "query($id: Int!) { segment(id: $id) { name count } }"
 WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|ALTER|DROP|TRUNCATE)\b", re.I)
 
@@ -95,6 +100,7 @@ async def test_an_admin_reads_own_writes_others_read_the_replica_until_it_lags(
     sessions = first.runtime.sessions
     writer_token = await signed_in(sessions, email="writer@dvorik.test")
     reader_token = await signed_in(sessions, email="reader@dvorik.test")
+    editor_token = await signed_in(sessions, email="editor@dvorik.test")
     async with (
         httpx.AsyncClient(base_url=first.url, timeout=30) as on_first,
         httpx.AsyncClient(base_url=second.url, timeout=30) as on_second,
@@ -106,10 +112,15 @@ async def test_an_admin_reads_own_writes_others_read_the_replica_until_it_lags(
         await wait_until(replication.caught_up, "the segment on the replica")
 
         await replication.pause()
-        replica_reads_before = app_table_reads(await replication.app_statements())
         renamed = await writer_first(RENAME, id=segment["id"], name="Лакомки")
+        wrote_at = time.monotonic()
         assert renamed.data["updateSegment"]["name"] == "Лакомки"
-        # The mutation, its answer's fields included, read nothing from the replica.
+
+        # A mutation of an admin with no pin reads nothing from the replica, the
+        # fields of its answer included (`count` reads customers).
+        replica_reads_before = app_table_reads(await replication.app_statements())
+        other = await GraphQLClient(on_first, editor_token)(CREATE_COUNTED, name="Новички")
+        assert other.data["createSegment"]["count"] == 0
         assert app_table_reads(await replication.app_statements()) == replica_reads_before
 
         # The writer, on the other API process, reads their write at once: pinned (Redis).
@@ -123,6 +134,13 @@ async def test_an_admin_reads_own_writes_others_read_the_replica_until_it_lags(
         stale = await reader_second(READ, id=segment["id"])
         assert stale.data["segment"] == {"name": "Сладкоежки", "count": 0}
         assert len(app_table_reads(await replication.app_statements())) > len(replica_reads_before)
+
+        # Past DATABASE_READ_PIN_SECONDS the writer still reads the primary: the
+        # replica has not applied their write yet.
+        await asyncio.sleep(max(0.0, PIN - (time.monotonic() - wrote_at)))
+        assert await replica_is(second, "ok")
+        still_mine = await writer_second(READ, id=segment["id"])
+        assert still_mine.data["segment"]["name"] == "Лакомки"
 
         # Past the lag limit every read is on the primary, and /ready says so.
         await wait_until(lambda: replica_is(second, "behind"), "the lag to pass the limit")
