@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import socket
@@ -43,6 +44,8 @@ REPLICA_GLOBALS = (
     "SET GLOBAL general_log = 1",
 )
 START_WITHIN = 60.0  # seconds for a server to answer after it was started
+# Statements that change data or schema: the app must never send one to the replica.
+WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|ALTER|DROP|TRUNCATE)\b", re.I)
 
 
 @dataclass
@@ -170,6 +173,18 @@ class Replication:
         (position,) = (await self.primary.sql("SELECT @@gtid_binlog_pos"))[0]
         (applied,) = (await self.replica.sql("SELECT @@gtid_slave_pos"))[0]
         return bool(position == applied)
+
+    async def app_reads(self) -> list[str]:
+        """The app's SELECTs on the replica, but the heartbeat probe's: what requests read there."""
+        return [
+            s
+            for s in await self.app_statements()
+            if s.lstrip().upper().startswith("SELECT") and "heartbeat" not in s
+        ]
+
+    async def app_writes(self) -> list[str]:
+        """Whatever the app's connections tried to change on the replica (read_only refuses it)."""
+        return [s for s in await self.app_statements() if WRITES.match(s)]
 
     async def app_statements(self) -> list[str]:
         """What the app's connections ran on the replica (its general log), oldest first."""

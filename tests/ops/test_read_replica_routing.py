@@ -14,18 +14,17 @@ the app never wrote there and that a mutation read nothing there.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
 import httpx
 import pytest
-from prometheus_client import REGISTRY
 
 from tests.api import GraphQLClient, RunningServer, serve, settings_for, signed_in
 from tests.databases import redis_url, require_redis, run_alembic
 from tests.mariadb_replication import Replication, replicated_mariadb, wait_until
+from tests.read_replicas import reads, ready, replica_is
 
 pytestmark = pytest.mark.slow
 
@@ -39,21 +38,6 @@ RENAME = """
 mutation($id: Int!, $name: String!) { updateSegment(id: $id, name: $name) { id name count } }
 """
 READ = "query($id: Int!) { segment(id: $id) { name count } }"
-WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|ALTER|DROP|TRUNCATE)\b", re.I)
-
-
-def reads(target: str, reason: str) -> float:
-    value = REGISTRY.get_sample_value(
-        "dvorik_database_reads_total", {"target": target, "reason": reason}
-    )
-    return value or 0.0
-
-
-def app_table_reads(statements: list[str]) -> list[str]:
-    """The app's SELECTs on the replica other than the heartbeat probe's."""
-    return [
-        s for s in statements if s.lstrip().upper().startswith("SELECT") and "heartbeat" not in s
-    ]
 
 
 @pytest.fixture
@@ -81,18 +65,6 @@ async def apis(replication: Replication) -> AsyncIterator[list[RunningServer]]:
         yield servers
 
 
-async def ready(server: RunningServer) -> dict[str, object]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-        response = await http.get("/ready")
-    assert response.status_code == 200, response.text  # the primary serves: still ready
-    body: dict[str, object] = response.json()
-    return body
-
-
-async def replica_is(server: RunningServer, state: str) -> bool:
-    return str((await ready(server)).get("replica", "")).startswith(state)
-
-
 async def test_an_admin_reads_own_writes_others_read_the_replica_until_it_lags(
     replication: Replication, apis: list[RunningServer]
 ) -> None:
@@ -118,10 +90,10 @@ async def test_an_admin_reads_own_writes_others_read_the_replica_until_it_lags(
 
         # A mutation of an admin with no pin reads nothing from the replica, the
         # fields of its answer included (`count` reads customers).
-        replica_reads_before = app_table_reads(await replication.app_statements())
+        replica_reads_before = await replication.app_reads()
         other = await GraphQLClient(on_first, editor_token)(CREATE_COUNTED, name="Новички")
         assert other.data["createSegment"]["count"] == 0
-        assert app_table_reads(await replication.app_statements()) == replica_reads_before
+        assert await replication.app_reads() == replica_reads_before
 
         # The writer, on the other API process, reads their write at once: pinned (Redis).
         pinned = reads("primary", "pinned")
@@ -133,7 +105,7 @@ async def test_an_admin_reads_own_writes_others_read_the_replica_until_it_lags(
         assert await replica_is(second, "ok")
         stale = await reader_second(READ, id=segment["id"])
         assert stale.data["segment"] == {"name": "Сладкоежки", "count": 0}
-        assert len(app_table_reads(await replication.app_statements())) > len(replica_reads_before)
+        assert len(await replication.app_reads()) > len(replica_reads_before)
 
         # Past DATABASE_READ_PIN_SECONDS the writer still reads the primary: the
         # replica has not applied their write yet.
@@ -159,5 +131,4 @@ async def test_an_admin_reads_own_writes_others_read_the_replica_until_it_lags(
         assert back.data["segment"]["name"] == "Лакомки"
         assert reads("replica", "fresh") > on_replica
 
-    statements = await replication.app_statements()
-    assert [s for s in statements if WRITES.match(s)] == []
+    assert await replication.app_writes() == []
