@@ -8,15 +8,20 @@ the bots package's dispatchers, which the entry points build around them.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.domain.database import create_engine, create_read_sessionmaker, create_sessionmaker
+from backend.domain.read_replica import ReadReason, ReadTarget
 from backend.domain.tasks import TaskQueue
+from backend.observability.metrics import record_database_read
 from backend.observability.tasks import observe_tasks
 from backend.pubsub import PubSub, create_pubsub
 from backend.rate_limits import RateLimiter, RedisRateLimiter, create_rate_limiter
+from backend.read_replicas import ReadReplica
 from backend.settings import Settings
 from backend.task_queue import TaskiqTaskQueue, create_task_queue
 from backend.telegram.clients import BotClients, create_bot_clients
@@ -35,6 +40,8 @@ class Runtime:
     rate_limiter: RateLimiter
     texts: Texts
     bots: BotClients | None = None
+    # DATABASE_READ_URL: where GraphQL queries may read (backend.read_replicas).
+    replica: ReadReplica | None = None
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -56,7 +63,17 @@ class Runtime:
             rate_limiter=create_rate_limiter(settings.redis_url),
             texts=Texts(sessions, settings.zone),
             bots=create_bot_clients(settings),
+            replica=_replica(settings, engine),
         )
+
+    @asynccontextmanager
+    async def watching_replica(self) -> AsyncIterator[None]:
+        """The replica's heartbeat and probe, in a process that serves queries (the API)."""
+        if self.replica is None:
+            yield
+            return
+        async with self.replica.watching():
+            yield
 
     async def stop(self) -> None:
         if self.bots is not None:
@@ -68,3 +85,15 @@ class Runtime:
         await self.pubsub.close()
         await self.engine.dispose()
         await self.read_engine.dispose()
+        if self.replica is not None:
+            await self.replica.close()
+
+
+def _replica(settings: Settings, primary: AsyncEngine) -> ReadReplica | None:
+    if settings.database_read_url is None:
+        return None
+    return ReadReplica(settings, primary, on_fallback=_count_fallback)
+
+
+def _count_fallback() -> None:
+    record_database_read(ReadTarget.PRIMARY, ReadReason.FAILED)

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
+    # Read replica (docs/operations.md, "Read replicas"): GraphQL queries read from it,
+    # except an admin's own reads just after a mutation and while it lags or is down.
+    database_read_url: str | None = None
+    database_read_pin_seconds: float = Field(default=5.0, ge=0, le=3_600)
+    database_read_max_lag_seconds: float = Field(default=10.0, ge=1, le=86_400)
     timezone: str = "Asia/Vladivostok"
 
     telegram_bot_token: SecretStr | None = None
@@ -117,6 +122,25 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "mysql+asyncmy://")):
             raise ValueError("must start with sqlite+aiosqlite:// or mysql+asyncmy://")
         return value
+
+    @field_validator("database_read_url")
+    @classmethod
+    def _replica_database(cls, value: str | None) -> str | None:
+        """A replica of the server database; SQLite has none (its one file serves every read)."""
+        if not value:
+            return None
+        if value.startswith("sqlite"):
+            raise ValueError("SQLite has no read replicas: this needs a database server")
+        return str(cls._known_database(value))
+
+    @model_validator(mode="after")
+    def _replica_of_the_same_kind(self) -> Self:
+        if self.database_read_url is None:
+            return self
+        scheme = self.database_url.split("://", 1)[0]
+        if not self.database_read_url.startswith(scheme + "://"):
+            raise ValueError(f"DATABASE_READ_URL must be a {scheme}:// database like DATABASE_URL")
+        return self
 
     @field_validator("redis_url")
     @classmethod

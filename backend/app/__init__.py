@@ -76,7 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.bot_apps = bot_apps = create_bot_apps(runtime)
     try:
         # Without REDIS_URL this process also runs the tasks and the schedule.
-        async with run_embedded(runtime):
+        async with runtime.watching_replica(), run_embedded(runtime):
             yield
     finally:
         if bot_apps is not None:

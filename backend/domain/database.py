@@ -1,4 +1,4 @@
-"""Engines and sessions for SQLite (embedded default) and MySQL/MariaDB.
+"""Engines and sessions for SQLite (embedded default) and MySQL/MariaDB (and its read replicas).
 
 The two engines are tuned so the same service code is correct on both:
 
@@ -201,6 +201,68 @@ class StatementSession(AsyncSession):
                 await self.rollback()
             except Exception:  # the statement's own error is the one to report
                 log.debug("rollback after a failed read failed too", exc_info=True)
+
+
+def create_replica_engine(url: str) -> AsyncEngine:
+    """An engine for a read replica: as the primary's, with a smaller pool.
+
+    Only request reads use it (`create_replica_sessionmaker`), never writes or
+    health checks, so it keeps no connections back for them.
+    """
+    return create_engine(url, pool_size=READ_CONCURRENCY // 2)
+
+
+def create_replica_sessionmaker(
+    replica: AsyncEngine,
+    primary: AsyncEngine,
+    *,
+    concurrency: int = READ_CONCURRENCY,
+    on_fallback: Callable[[], None] | None = None,
+) -> async_sessionmaker[AsyncSession]:
+    """Read sessions on the replica whose statements the primary runs if the replica fails them;
+    `on_fallback` is told each time a session falls back (a metric counts it)."""
+    return async_sessionmaker(
+        replica,
+        class_=ReplicaSession,
+        expire_on_commit=False,
+        turns=asyncio.Semaphore(concurrency),
+        primary=primary,
+        on_fallback=on_fallback,
+    )
+
+
+class ReplicaSession(StatementSession):
+    """A `StatementSession` on a read replica that falls back to the primary.
+
+    The replica's state is probed every second, but between two probes it may
+    die or refuse connections: a statement it fails with a connection error
+    (after `StatementSession`'s own retry) runs on the primary instead, and so
+    does the rest of the session's statements. A read is safe to repeat.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        primary: AsyncEngine,
+        on_fallback: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._primary = primary
+        self._on_fallback = on_fallback
+        self.on_primary = False
+
+    async def _statement(self, run: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        try:
+            return await super()._statement(run, *args, **kwargs)
+        except DBAPIError as error:
+            if self.on_primary or not (isinstance(error, OperationalError) or is_disconnect(error)):
+                raise
+            log.warning("replica failed a read, run on the primary: %s", type(error).__name__)
+            self.bind, self.on_primary = self._primary, True
+            if self._on_fallback is not None:
+                self._on_fallback()
+            return await super()._statement(run, *args, **kwargs)
 
 
 def is_retryable(error: BaseException) -> bool:

@@ -1,5 +1,12 @@
 """Per-request context: who is asking, a read session, loaders, the runtime.
 
+Reads go to the read replica (DATABASE_READ_URL) only for a query over HTTP,
+and only as the rule in `backend.domain.read_replica` allows for the admin
+asking; mutations, subscriptions and every operation on a WebSocket read from
+the primary. `backend.graphql.read_routing` tells the context which kind of
+operation runs and pins an admin's reads after their mutation. Signing in
+reads the primary always, so a logout or deactivation counts at once.
+
 Authentication is lazy: the first permission check reads the bearer token
 (HTTP header, or `connection_init` payload on WebSocket) and loads the admin
 in one statement; the result is cached for the rest of the request. A
@@ -16,7 +23,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 from strawberry.fastapi import BaseContext
 
@@ -25,8 +32,10 @@ from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
 from backend.domain.errors import Unauthenticated
 from backend.domain.models import Admin
+from backend.domain.read_replica import ReadReason, ReadTarget
 from backend.graphql import tokens
 from backend.graphql.loaders import Loaders, create_loaders
+from backend.observability.metrics import record_database_read
 from backend.observability.requests import request_id_of
 from backend.runtime import Runtime
 from backend.task_queue import after_commit
@@ -43,6 +52,10 @@ class Context(BaseContext):
         self._authenticated = False
         self._auth_lock = asyncio.Lock()
         self._read_sessions: list[AsyncSession] = []
+        # Set by `read_routing.RouteReads` for a query; False keeps every read on the primary.
+        self.may_read_replica = False
+        self._route: tuple[ReadTarget, ReadReason] | None = None
+        self._route_lock = asyncio.Lock()
 
     @property
     def settings(self) -> Any:
@@ -62,9 +75,39 @@ class Context(BaseContext):
         and one AsyncSession must never be used by two tasks at once, so every
         resolver or batch gets its own; the pool makes that cheap.
         """
-        session = self.runtime.read_sessions()
+        session = (await self.read_sessions())()
         self._read_sessions.append(session)
         return session
+
+    async def read_sessions(self) -> async_sessionmaker[AsyncSession]:
+        """Where this operation reads: the replica's sessions or the primary's (counted)."""
+        replica = self.runtime.replica
+        if replica is None:
+            return self.runtime.read_sessions
+        target, reason = await self._read_route()
+        record_database_read(target, reason)
+        return replica.sessions if target is ReadTarget.REPLICA else self.runtime.read_sessions
+
+    async def _read_route(self) -> tuple[ReadTarget, ReadReason]:
+        """Decided once per HTTP request, at its first read: all its reads see one database.
+
+        Guarded fields sign the admin in before they resolve, so the admin whose
+        pin counts is known by then.
+        """
+        replica = self.runtime.replica
+        if replica is None or not self.may_read_replica or self._long_lived:
+            return ReadTarget.PRIMARY, ReadReason.WRITES
+        async with self._route_lock:
+            if self._route is None:
+                admin = self.admin_so_far
+                self._route = await replica.route(admin.id if admin else None)
+            return self._route
+
+    async def wrote(self) -> None:
+        """A mutation has finished: the admin who ran it reads from the primary for a while."""
+        admin = self.admin_so_far
+        if self.runtime.replica is not None and admin is not None:
+            await self.runtime.replica.wrote(admin.id)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 import strawberry
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from backend.domain import kpi as report
@@ -52,20 +51,21 @@ class KpiQueries:
         report.check_period(start, end)
         session = await info.context.session()
         if await rollup.lacks(session, zone=zone, start=start, now=now):
-            await _store_days(info, session, zone, start, now)
+            await _store_days(info, zone, start, now)
         figures = await report.kpi(
             session, start=start, end=end, granularity=granularity.domain(), zone=zone, now=now
         )
         return KpiReport.of(figures)
 
 
-async def _store_days(
-    info: Info, session: AsyncSession, zone: ZoneInfo, start: dt.date, now: dt.datetime
-) -> None:
+async def _store_days(info: Info, zone: ZoneInfo, start: dt.date, now: dt.datetime) -> None:
     lock = _storing.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     async with lock:
-        if not await rollup.lacks(session, zone=zone, start=start, now=now):
-            return  # stored by the request this one waited for
+        # Asked of the primary: a lagging read replica would lack the days for a
+        # few seconds more, and every dashboard meanwhile would store them again.
+        async with info.context.runtime.read_sessions() as primary:
+            if not await rollup.lacks(primary, zone=zone, start=start, now=now):
+                return  # stored by the request this one waited for
         try:
             async with info.context.transaction() as writer:
                 await rollup.remember(writer, zone=zone, start=start, now=now)

@@ -29,6 +29,7 @@ from backend.domain.errors import ErrorCode
 from backend.graphql.document_limits import MAX_ALIASES, MAX_DEPTH, DocumentLimits
 from backend.graphql.errors import TranslateErrors
 from backend.graphql.query_cost_limit import LimitQueryCost
+from backend.graphql.read_routing import RouteReads
 from backend.observability.operations import MeasureOperations
 
 PACKAGE = "backend.graphql"
@@ -96,6 +97,7 @@ def create_schema(*, introspection: bool = True) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules([DocumentLimits]),
         LimitQueryCost,
+        RouteReads,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -41,7 +41,7 @@ async def _members_session(info: Info) -> AsyncIterator[AsyncSession]:
     request to one extra connection.
     """
     lock = _READ_LOCKS.setdefault(info.context, asyncio.Lock())
-    async with lock, info.context.runtime.read_sessions() as session:
+    async with lock, (await info.context.read_sessions())() as session:
         yield session
 
 

@@ -34,6 +34,7 @@ from prometheus_client import (
 
 from backend.domain.errors import ErrorCode
 from backend.domain.models import DiscountKind
+from backend.domain.read_replica import ReadReason, ReadTarget
 from backend.settings import Settings
 
 # No `_created` twin of every series: it doubles a scrape and nobody here reads it.
@@ -109,16 +110,36 @@ REDEMPTIONS: Final = Counter(
     ["kind"],
 )
 
+# --- Reads and the read replica (recorded by the GraphQL context) --------------------------
+
+DATABASE_READS: Final = Counter(
+    "dvorik_database_reads",
+    "Read sessions handed to GraphQL resolvers while a read replica is configured, by "
+    "target (replica or primary) and reason: fresh (replica), writes (a mutation or a "
+    "subscription), pinned (the admin's own recent write), pin_unknown (Redis did not "
+    "answer), lagging, unreachable, failed (the replica failed a statement mid-request).",
+    ["target", "reason"],
+)
+
 for _kind in DiscountKind:
     REDEMPTIONS.labels(kind=_kind.value)
 for _outcome in BROADCAST_OUTCOMES:  # every series exists from the start, so rate() works
     BROADCAST_MESSAGES.labels(outcome=_outcome)
+for _reason in ReadReason:
+    DATABASE_READS.labels(
+        target=(ReadTarget.REPLICA if _reason is ReadReason.FRESH else ReadTarget.PRIMARY).value,
+        reason=_reason.value,
+    )
 for _code in ErrorCode:
     GRAPHQL_ERRORS.labels(code=_code.value)
 
 
 def record_http_request(method: str, route: str, status: int, seconds: float) -> None:
     HTTP_REQUEST_DURATION.labels(method=method, route=route, status=str(status)).observe(seconds)
+
+
+def record_database_read(target: ReadTarget, reason: ReadReason) -> None:
+    DATABASE_READS.labels(target=target.value, reason=reason.value).inc()
 
 
 def record_graphql_operation(name: str | None, kind: str, seconds: float) -> None:

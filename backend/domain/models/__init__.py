@@ -16,6 +16,7 @@ from backend.domain.models.enums import (
     DiscountStatus,
     ParseMode,
 )
+from backend.domain.models.heartbeats import ReplicaHeartbeat
 from backend.domain.models.jobs import BulkJob, JobState
 from backend.domain.models.kpi_days import (
     KpiConversion,
@@ -63,6 +64,7 @@ __all__ = [
     "LoginAttempt",
     "NotificationStatus",
     "ParseMode",
+    "ReplicaHeartbeat",
     "RevokedToken",
     "Segment",
     "ShopSetting",
