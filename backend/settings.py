@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.redis_roles import RedisRole, checked_url, role_url
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dvorik.db"
 # Telegram retries an undelivered update for up to this long (hours).
 TELEGRAM_REDELIVERY_HOURS = 24
@@ -53,6 +55,10 @@ class Settings(BaseSettings):
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
+    # Per role, each falling back to REDIS_URL (backend.redis_roles).
+    redis_queue_url: str | None = None
+    redis_state_url: str | None = None
+    redis_cache_url: str | None = None
     timezone: str = "Asia/Vladivostok"
 
     telegram_bot_token: SecretStr | None = None
@@ -118,12 +124,10 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or mysql+asyncmy://")
         return value
 
-    @field_validator("redis_url")
+    @field_validator("redis_url", "redis_queue_url", "redis_state_url", "redis_cache_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
-        return value or None
+        return checked_url(value) if value else None
 
     @field_validator("timezone")
     @classmethod
@@ -190,8 +194,10 @@ class Settings(BaseSettings):
     def _production_needs_everything(self) -> Self:
         if self.environment is not Environment.PRODUCTION:
             return self
+        for role in RedisRole:
+            if role_url(self, role) is None:
+                raise ValueError("REDIS_URL is required when ENVIRONMENT=production")
         required = (
-            "redis_url",
             "telegram_bot_token",
             "telegram_auth_bot_token",
             "jwt_secret_key",
