@@ -117,25 +117,22 @@ class DvorikStreamBroker(RedisStreamBroker):
     async def kick(self, message: BrokerMessage) -> None:
         """XADD the task; on a Sentinel group, return only once a replica has it too."""
         queue_name = message.labels.get("queue_name") or self.queue_name
-        async with Redis(connection_pool=self.connection_pool) as redis:
-            # One connection for both: WAIT counts that connection's writes.
-            pipe = redis.pipeline(transaction=False)
-            pipe.xadd(
+        # One connection throughout: WAIT counts the writes of its own connection.
+        async with Redis(
+            connection_pool=self.connection_pool, single_connection_client=True
+        ) as redis:
+            await redis.xadd(
                 queue_name,
                 {b"data": message.message},
                 maxlen=self.maxlen,
                 approximate=self.approximate,
             )
-            if self.replicated:
-                pipe.wait(1, REPLICATED_WITHIN_MS)
-            replies = await pipe.execute()
-            if self.replicated and int(replies[1]) < 1:
-                info = await redis.info("replication")
-                if int(info.get("connected_slaves", 0)) > 0:
-                    raise TaskNotReplicated(
-                        f"no replica confirmed task {message.task_id} "
-                        f"within {REPLICATED_WITHIN_MS} ms"
-                    )
+            if not self.replicated or not await _has_replicas(redis):
+                return  # a primary without replicas (yet, or any more) has nobody to wait for
+            if int(await redis.wait(1, REPLICATED_WITHIN_MS)) < 1:
+                raise TaskNotReplicated(
+                    f"no replica confirmed task {message.task_id} within {REPLICATED_WITHIN_MS} ms"
+                )
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         self.running: set[Any] = set()  # ids of messages this worker runs and has not acked
@@ -300,6 +297,12 @@ def _raise_lost_cancel() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+async def _has_replicas(redis: Redis) -> bool:
+    """Whether the primary `redis` talks to has a replica connected (ROLE's third item)."""
+    role: Any = await redis.role()
+    return bool(role[2]) if len(role) > 2 else False
 
 
 def consumer_name() -> str:

@@ -63,11 +63,10 @@ from backend.settings import Settings
 from backend.workers.tasks import BroadcastRuns, resume_orphaned_broadcasts_job
 from tests.api import environment_for, serve_app, signed_in
 from tests.databases import migrated_mariadb
-from tests.ledger import by_messages_received, count_deliveries, recipients
+from tests.ledger import by_messages_received, count_deliveries, recipients, until_completed
 from tests.processes import (
     DVORIK,
     RedisServer,
-    Watched,
     free_port,
     redis_server,
     spawn,
@@ -131,16 +130,6 @@ async def _add_recipients(sessions: Sessions, count: int) -> None:
 
 async def _sent(sessions: Sessions, broadcast_id: int) -> int:
     return await count_deliveries(sessions, broadcast_id, _D.status == DeliveryStatus.SENT)
-
-
-async def _until_completed(sessions: Sessions, broadcast_id: int, running: list[Watched]) -> None:
-    async def completed() -> bool:
-        async with sessions() as session:
-            stats = await broadcasts.stats(session, broadcast_id)
-        return stats.status is BroadcastStatus.COMPLETED
-
-    what = f"broadcast {broadcast_id} completed"
-    await wait_until(completed, what, seconds=FINISH_WITHIN, watch=running, every=0.2)
 
 
 def _answer(status: int, body: dict[str, Any]) -> str:
@@ -235,7 +224,7 @@ async def test_redis_restarted_mid_broadcast_nothing_lost_or_doubled(
                 )
                 outage.ready_true_after = time.monotonic() - restarted_at
 
-                await _until_completed(sessions, first, running)
+                await until_completed(sessions, first, running, FINISH_WITHIN)
                 outage.phases["first completed"] = time.monotonic() - started
                 async with asyncio.timeout(10):
                     await watcher
@@ -243,7 +232,7 @@ async def test_redis_restarted_mid_broadcast_nothing_lost_or_doubled(
                 # The second broadcast's task was lost with the queue (or never
                 # queued): the scheduler's next minute finds it and starts its engine.
                 resumed = await _scheduler_minute(env)
-                await _until_completed(sessions, second, running)
+                await until_completed(sessions, second, running, FINISH_WITHIN)
                 outage.phases["second completed"] = time.monotonic() - started
                 after = _answer(*await api.graphql(CUSTOMERS))
         finally:

@@ -53,7 +53,12 @@ from tests.processes import (
     wait_until_serving,
 )
 from tests.shop_over_http import SEND_NOW, Api, watch_progress
-from tests.telegram_world import CASHIER_TOKEN, CUSTOMER_TOKEN, SECRET, bots_environment
+from tests.telegram_world import (
+    CASHIER_TOKEN,
+    CUSTOMER_TOKEN,
+    bots_environment,
+    connect_webhooks,
+)
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
 
@@ -143,9 +148,7 @@ async def test_each_role_keeps_to_its_own_redis(
         running = [(api_process, api_log), (worker, worker_log)]
         try:
             await wait_until_serving(f"{base_url}/ready", api_process, api_log)
-            for name, bot_token in (("customer", CUSTOMER_TOKEN), ("cashier", CASHIER_TOKEN)):
-                webhook = {"url": f"{base_url}/telegram/{name}", "secret_token": SECRET}
-                await fake.call(bot_token, "setWebhook", webhook)
+            await connect_webhooks(fake, base_url)
             async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
                 api = Api(http, token)
                 ready_before = await api.ready_body()
