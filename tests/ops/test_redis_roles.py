@@ -14,8 +14,9 @@ overrides, so nothing may reach it. A real `dvorik serve` and `dvorik worker`
   Redis rate limit there is.)
 
 Then each server holds only its own role's keys and commands, none is
-unused, and the fourth saw nothing. `/ready` names each role: with the cache
-server stopped it is 503, the cache "unavailable" and the others "ok".
+unused, and the fourth saw nothing. `/ready` asks each server and names each
+role: with the state's server stopped (not the one pub/sub uses, which the
+only probe used to ask) it is 503, the state "unavailable", the others "ok".
 """
 
 from __future__ import annotations
@@ -170,9 +171,9 @@ async def test_each_role_keeps_to_its_own_redis(
                     await watcher
 
                 contents = {name: await _contents(server) for name, server in servers.items()}
-                servers["cache"].stop()
+                servers["state"].stop()
                 started = time.monotonic()
-                ready_without_cache = await api.ready_body()
+                ready_without_state = await api.ready_body()
                 asked_for = time.monotonic() - started
         finally:
             terminate(worker)
@@ -180,8 +181,8 @@ async def test_each_role_keeps_to_its_own_redis(
 
     held = {name: sorted(keys) for name, (keys, _) in contents.items()}
     print(
-        f"\nredis roles: keys {held}; /ready {ready_before} and without the cache server "
-        f"({asked_for:.2f} s) {ready_without_cache}"
+        f"\nredis roles: keys {held}; /ready {ready_before} and without the state server "
+        f"({asked_for:.2f} s) {ready_without_state}"
     )
     assert "дату" in prompt, prompt
     assert "не найден" in look_up, look_up
@@ -207,8 +208,8 @@ async def test_each_role_keeps_to_its_own_redis(
     assert set(default_calls) <= LOOKING, default_calls
 
     assert ready_before["ready"] and ready_before["redis_roles"] == dict.fromkeys(ROLES, "ok")
-    assert not ready_without_cache["ready"], ready_without_cache
-    roles = ready_without_cache["redis_roles"]
-    assert roles["queue"] == roles["state"] == "ok", roles
-    assert roles["cache"].startswith("unavailable"), roles
-    assert ready_without_cache["redis"].endswith("(cache)"), ready_without_cache
+    assert not ready_without_state["ready"], ready_without_state
+    roles = ready_without_state["redis_roles"]
+    assert roles["queue"] == roles["cache"] == "ok", roles
+    assert roles["state"].startswith("unavailable"), roles
+    assert ready_without_state["redis"].endswith("(state)"), ready_without_state
