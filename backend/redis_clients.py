@@ -28,7 +28,16 @@ WAIT_FOR_CONNECTION = 20.0  # seconds a command waits for a free pooled connecti
 
 
 class SentinelBlockingConnectionPool(SentinelConnectionPool, BlockingConnectionPool):
-    """A Sentinel group's primary behind a blocking pool (redis-py ships only the other)."""
+    """A Sentinel group's primary behind a blocking pool (redis-py ships only the other).
+
+    Closing it closes the connections to the Sentinels too: they belong to this pool alone.
+    """
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            await self.sentinel_manager.aclose()
 
 
 def connection_pool(

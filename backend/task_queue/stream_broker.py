@@ -114,6 +114,11 @@ class DvorikStreamBroker(RedisStreamBroker):
         self.connection_pool = pool
         self.replicated = replicated  # wait for a replica after each XADD (Sentinel)
 
+    async def shutdown(self) -> None:
+        """As taskiq-redis', and the pool's Sentinel connections closed too (`aclose`)."""
+        await super().shutdown()
+        await self.connection_pool.aclose()
+
     async def kick(self, message: BrokerMessage) -> None:
         """XADD the task; on a Sentinel group, return only once a replica has it too."""
         queue_name = message.labels.get("queue_name") or self.queue_name
