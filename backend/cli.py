@@ -260,7 +260,10 @@ def needs_redis(what: str, process: str) -> Settings:
     """Settings with REDIS_URL; logging configured and error tracking on for `process`."""
     config = settings()
     if not role_url(config, RedisRole.QUEUE):
-        raise CliError(f"REDIS_URL is not set: without it `dvorik serve` runs {what} itself")
+        raise CliError(
+            "REDIS_URL (or REDIS_QUEUE_URL) is not set: "
+            f"without it `dvorik serve` runs {what} itself"
+        )
     from backend.observability.error_tracking import init_error_tracking
     from backend.observability.logging import configure_logging
 
