@@ -35,6 +35,7 @@ from backend.domain.clock import utcnow
 from backend.domain.database import create_engine, create_sessionmaker, run_in_transaction
 from backend.domain.errors import DomainError
 from backend.domain.models import AdminRole
+from backend.redis_roles import RedisRole, role_url
 from backend.settings import ConfigurationError, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -258,8 +259,11 @@ def run_until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> Non
 def needs_redis(what: str, process: str) -> Settings:
     """Settings with REDIS_URL; logging configured and error tracking on for `process`."""
     config = settings()
-    if not config.redis_url:
-        raise CliError(f"REDIS_URL is not set: without it `dvorik serve` runs {what} itself")
+    if not role_url(config, RedisRole.QUEUE):
+        raise CliError(
+            "REDIS_URL (or REDIS_QUEUE_URL) is not set: "
+            f"without it `dvorik serve` runs {what} itself"
+        )
     from backend.observability.error_tracking import init_error_tracking
     from backend.observability.logging import configure_logging
 
@@ -287,7 +291,8 @@ def worker(
     if metrics_port is not None:
         typer.echo(f"Metrics: http://{config.http_host}:{metrics_port}/metrics")
     broker = create_broker(
-        config.redis_url, redeliver_after_ms=config.task_redeliver_after_seconds * 1000
+        role_url(config, RedisRole.QUEUE),
+        redeliver_after_ms=config.task_redeliver_after_seconds * 1000,
     )
     broker.state.settings = config  # the worker's Runtime is built from these at start-up
     typer.echo(f"Worker {consumer_name()} started; SIGTERM or Ctrl+C stops it gracefully.")

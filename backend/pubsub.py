@@ -34,6 +34,8 @@ from typing import Any, Protocol
 import redis.asyncio as redis
 from redis.asyncio.client import PubSub as RedisConnectionPubSub
 
+from backend.redis_clients import client
+
 log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
@@ -214,7 +216,7 @@ class RedisPubSub:
     """
 
     def __init__(self, url: str, *, poll_interval: float = 1.0) -> None:
-        self._redis = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT)
+        self._redis = client(url, socket_connect_timeout=CONNECT_TIMEOUT)
         self._prefix = f"db{self._redis.connection_pool.connection_kwargs.get('db', 0)}:"
         self.poll_interval = poll_interval
         self.closed = False

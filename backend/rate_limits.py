@@ -19,6 +19,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from backend.redis_clients import client
+
 log = logging.getLogger("dvorik.rate_limits")
 REDIS_TIMEOUT = 2.0  # seconds: a look-up must not hang on a Redis that stopped answering
 
@@ -62,7 +64,7 @@ class RedisRateLimiter:
     """
 
     def __init__(self, url: str) -> None:
-        self._redis: Redis = Redis.from_url(
+        self._redis: Redis = client(
             url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
         )
         self._fallback = InMemoryRateLimiter()

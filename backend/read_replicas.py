@@ -39,6 +39,8 @@ from backend.domain.read_replica import (
     ReadTarget,
     ReplicaState,
 )
+from backend.redis_clients import client
+from backend.redis_roles import RedisRole, role_url
 from backend.settings import Settings
 
 log = logging.getLogger("dvorik.read_replica")
@@ -83,7 +85,7 @@ class RedisReadPins:
     """Pins every API process sees: `read-pin:<admin id>` = the write's time, with a TTL."""
 
     def __init__(self, url: str, lifetime: float) -> None:
-        self._redis: Redis = Redis.from_url(
+        self._redis: Redis = client(
             url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
         )
         self._ttl_ms = math.ceil(lifetime * 1000)
@@ -134,9 +136,10 @@ class ReadReplica:
         self.state = ReplicaState()
         self._primary = primary
         self._probe = read_replica.lag_probe(self.engine.dialect.name)
+        pins_url = role_url(settings, RedisRole.STATE)  # state every API process shares
         self.pins: ReadPins = (
-            RedisReadPins(settings.redis_url, self.policy.pin_lifetime)
-            if settings.redis_url
+            RedisReadPins(pins_url, self.policy.pin_lifetime)
+            if pins_url
             else MemoryReadPins(self.policy.pin_lifetime)
         )
 

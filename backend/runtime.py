@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.domain.database import create_engine, create_read_sessionmaker, create_sessionmaker
@@ -22,6 +23,8 @@ from backend.observability.tasks import observe_tasks
 from backend.pubsub import PubSub, create_pubsub
 from backend.rate_limits import RateLimiter, RedisRateLimiter, create_rate_limiter
 from backend.read_replicas import ReadReplica
+from backend.redis_clients import client
+from backend.redis_roles import RedisRole, role_url, urls_in_use
 from backend.settings import Settings
 from backend.task_queue import TaskiqTaskQueue, create_task_queue
 from backend.telegram.clients import BotClients, create_bot_clients
@@ -42,6 +45,8 @@ class Runtime:
     bots: BotClients | None = None
     # DATABASE_READ_URL: where GraphQL queries may read (backend.read_replicas).
     replica: ReadReplica | None = None
+    # One client per distinct Redis in use, for /ready to ask (`backend.app.health`).
+    redis_probes: dict[str, Redis] = field(default_factory=dict)
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -58,12 +63,16 @@ class Runtime:
             sessions=sessions,
             read_engine=read_engine,
             read_sessions=create_read_sessionmaker(read_engine),
-            pubsub=create_pubsub(settings.redis_url),
+            pubsub=create_pubsub(role_url(settings, RedisRole.CACHE)),
             tasks=tasks,
-            rate_limiter=create_rate_limiter(settings.redis_url),
+            rate_limiter=create_rate_limiter(role_url(settings, RedisRole.STATE)),
             texts=Texts(sessions, settings.zone),
             bots=create_bot_clients(settings),
             replica=_replica(settings, engine),
+            redis_probes={
+                url: client(url, socket_connect_timeout=2, socket_timeout=2)
+                for url in urls_in_use(settings)
+            },
         )
 
     @asynccontextmanager
@@ -83,6 +92,8 @@ class Runtime:
         if isinstance(self.tasks, TaskiqTaskQueue):
             await self.tasks.close()
         await self.pubsub.close()
+        for probe in self.redis_probes.values():
+            await probe.aclose()
         await self.engine.dispose()
         await self.read_engine.dispose()
         if self.replica is not None:

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.redis_roles import RedisRole, checked_url, role_url
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dvorik.db"
 # Telegram retries an undelivered update for up to this long (hours).
 TELEGRAM_REDELIVERY_HOURS = 24
@@ -58,6 +60,10 @@ class Settings(BaseSettings):
     database_read_url: str | None = None
     database_read_pin_seconds: float = Field(default=5.0, ge=0, le=3_600)
     database_read_max_lag_seconds: float = Field(default=10.0, ge=1, le=86_400)
+    # Per role, each falling back to REDIS_URL (backend.redis_roles).
+    redis_queue_url: str | None = None
+    redis_state_url: str | None = None
+    redis_cache_url: str | None = None
     timezone: str = "Asia/Vladivostok"
 
     telegram_bot_token: SecretStr | None = None
@@ -142,12 +148,10 @@ class Settings(BaseSettings):
             raise ValueError(f"DATABASE_READ_URL must be a {scheme}:// database like DATABASE_URL")
         return self
 
-    @field_validator("redis_url")
+    @field_validator("redis_url", "redis_queue_url", "redis_state_url", "redis_cache_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
-        return value or None
+        return checked_url(value) if value else None
 
     @field_validator("timezone")
     @classmethod
@@ -214,8 +218,10 @@ class Settings(BaseSettings):
     def _production_needs_everything(self) -> Self:
         if self.environment is not Environment.PRODUCTION:
             return self
+        for role in RedisRole:
+            if role_url(self, role) is None:
+                raise ValueError("REDIS_URL is required when ENVIRONMENT=production")
         required = (
-            "redis_url",
             "telegram_bot_token",
             "telegram_auth_bot_token",
             "jwt_secret_key",

@@ -114,6 +114,9 @@ async def try_bot(role: str, settings: Settings, read: ReadLine, show: Show) -> 
             "telegram_bot_token": SecretStr(CUSTOMER_TOKEN),
             "telegram_auth_bot_token": SecretStr(CASHIER_TOKEN),
             "redis_url": None,
+            "redis_queue_url": None,
+            "redis_state_url": None,
+            "redis_cache_url": None,
         }
     )
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event

@@ -11,8 +11,10 @@ from collections import Counter
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.domain.models import BroadcastDelivery, Customer
+from backend.domain import broadcasts
+from backend.domain.models import BroadcastDelivery, BroadcastStatus, Customer
 from backend.fake_telegram import FakeTelegram
+from tests.processes import Watched, wait_until
 from tests.telegram_world import CUSTOMER_TOKEN
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -52,3 +54,17 @@ def by_messages_received(fake: FakeTelegram, chats: list[int], prefix: str = "")
         )
         for chat in chats
     )
+
+
+async def until_completed(
+    sessions: Sessions, broadcast_id: int, running: list[Watched], seconds: float
+) -> None:
+    """Wait until the broadcast is completed; fail at once if a watched process exits."""
+
+    async def completed() -> bool:
+        async with sessions() as session:
+            stats = await broadcasts.stats(session, broadcast_id)
+        return stats.status is BroadcastStatus.COMPLETED
+
+    what = f"broadcast {broadcast_id} completed"
+    await wait_until(completed, what, seconds=seconds, watch=running, every=0.2)

@@ -138,9 +138,10 @@ class RedisServer:
     that lost its memory).
     """
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, options: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.log = log
+        self.options = tuple(options)  # more redis-server options (`--replicaof`, ...)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -155,6 +156,7 @@ class RedisServer:
             "--save", "",
             "--appendonly", "no",
             "--protected-mode", "no",
+            *self.options,
         ]  # fmt: skip
         self.process = spawn(command, dict(os.environ), self.log)
         deadline = time.monotonic() + seconds
@@ -185,14 +187,14 @@ class RedisServer:
 
 
 @contextmanager
-def redis_server(log: Path) -> Iterator[RedisServer]:
+def redis_server(log: Path, options: Sequence[str] = ()) -> Iterator[RedisServer]:
     """A RedisServer started for the block (skipped without the binary, failed under CI=true)."""
     if shutil.which("redis-server") is None:
         message = "the redis-server binary is not installed"
         if in_ci():
             pytest.fail(message + " (CI=true)", pytrace=False)
         pytest.skip(message)
-    server = RedisServer(log)
+    server = RedisServer(log, options)
     server.start()
     try:
         yield server

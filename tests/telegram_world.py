@@ -31,12 +31,7 @@ class Telegram:
     dvorik: RunningServer
 
     async def connect_webhooks(self) -> None:
-        for name, token in (("customer", CUSTOMER_TOKEN), ("cashier", CASHIER_TOKEN)):
-            await self.fake.call(
-                token,
-                "setWebhook",
-                {"url": f"{self.dvorik.url}/telegram/{name}", "secret_token": SECRET},
-            )
+        await connect_webhooks(self.fake, self.dvorik.url)
 
     def texts_to(self, user: FakeUser, token: str) -> list[str]:
         """What the user sees in the chat (toasts from answerCallbackQuery are not messages)."""
@@ -62,6 +57,14 @@ async def served_with_bots(engine: AsyncEngine, **settings: Any) -> AsyncIterato
         )
         async with serve(bots) as dvorik:
             yield Telegram(fake, fake_url, dvorik)
+
+
+async def connect_webhooks(fake: FakeTelegram, dvorik_url: str) -> None:
+    """Both bots' webhooks at the fake point at the Dvorik served at `dvorik_url`."""
+    for name, token in (("customer", CUSTOMER_TOKEN), ("cashier", CASHIER_TOKEN)):
+        await fake.call(
+            token, "setWebhook", {"url": f"{dvorik_url}/telegram/{name}", "secret_token": SECRET}
+        )
 
 
 def bots_environment(fake_url: str) -> dict[str, str]:

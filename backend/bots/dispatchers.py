@@ -23,6 +23,8 @@ from aiogram.fsm.storage.redis import RedisStorage
 
 from backend.bots import cashier, customer, redelivery
 from backend.bots.update_claims import AbandonedClaims, claim_first
+from backend.redis_clients import client
+from backend.redis_roles import RedisRole, role_url
 from backend.runtime import Runtime
 from backend.telegram.clients import BotClient
 
@@ -67,7 +69,7 @@ def create_storage(redis_url: str | None, keep: timedelta = CONVERSATION_KEEP) -
     """
     if not redis_url:
         return MemoryStorage()
-    return RedisStorage.from_url(redis_url, state_ttl=keep, data_ttl=keep)
+    return RedisStorage(client(redis_url), state_ttl=keep, data_ttl=keep)
 
 
 def workflow_data(runtime: Runtime) -> dict[str, Any]:
@@ -96,7 +98,7 @@ def create_bot_apps(runtime: Runtime) -> BotApps | None:
         customer=_bot_app(
             runtime.bots.customer,
             customer.create_router,
-            create_storage(runtime.settings.redis_url, keep),
+            create_storage(role_url(runtime.settings, RedisRole.STATE), keep),
             workflow,
         ),
         cashier=_bot_app(runtime.bots.cashier, cashier.create_router, MemoryStorage(), workflow),

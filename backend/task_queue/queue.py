@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker
 from taskiq.kicker import AsyncKicker
 
+from backend.redis_roles import RedisRole, role_url
 from backend.settings import Settings
 from backend.task_queue.embedded_broker import EmbeddedBroker
 from backend.task_queue.stream_broker import QUEUE, REDELIVER_AFTER_MS, create_stream_broker
@@ -76,11 +77,11 @@ class TaskiqTaskQueue:
 def create_task_queue(
     settings: Settings, sessions: async_sessionmaker[AsyncSession] | None = None
 ) -> TaskiqTaskQueue:
-    """A process's queue: to the Redis stream when REDIS_URL is set, else embedded.
+    """A process's queue: to the Redis stream when the queue has a Redis, else embedded.
 
     With `sessions`, every task it sends is recorded as a queued run (`task_runs`).
     """
-    broker = create_broker(settings.redis_url)
+    broker = create_broker(role_url(settings, RedisRole.QUEUE))
     if sessions is not None:
         broker.add_middlewares(QueuedRuns(sessions))
     return TaskiqTaskQueue(broker)

@@ -18,6 +18,15 @@ allows (the sending engine leases deliveries per run).
 
 Acknowledged messages stay in the stream until the hourly clean-up trims them
 (`stream_trim`), which never touches one still waiting or pending.
+
+On a Sentinel group (`redis+sentinel://`, `backend.redis_clients`) a task is
+sent only once a replica has it too (`WAIT` after the XADD, on the same
+connection): replication is asynchronous, and a primary killed just after
+an XADD would otherwise take the task with it while the sender was told it
+was queued. A primary left without replicas (the other one is the dead old
+primary) has nobody to wait for and sends as a single server does. What the
+replica may still miss at a kill is harmless: an XACK (the task runs again,
+which every task allows) or a delivery (the message is delivered again).
 """
 
 from __future__ import annotations
@@ -32,12 +41,15 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from taskiq import AckableMessage
+from taskiq import AckableMessage, BrokerMessage
 from taskiq_redis import RedisStreamBroker
+
+from backend.redis_clients import connection_pool
+from backend.redis_roles import sentinel_group
 
 log = logging.getLogger("dvorik.tasks")
 
@@ -53,6 +65,16 @@ RECONNECT_MAX_SECONDS = 2.0  # longest pause between two tries to reach Redis ag
 CONNECT_TIMEOUT = 5.0
 SOCKET_TIMEOUT = 15.0
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+REPLICATED_WITHIN_MS = 2000  # on a Sentinel group: how long a sent task waits for a replica
+# The pool is handed in (`create_stream_broker`); taskiq-redis still wants a URL it never uses.
+_UNUSED_URL = "redis://unused.invalid"
+
+
+class TaskNotReplicated(RedisConnectionError):
+    """No replica confirmed a sent task in time: it may be lost if the primary dies now.
+
+    A connection error, so callers treat it as the short outage it is.
+    """
 
 
 class DvorikStreamBroker(RedisStreamBroker):
@@ -84,6 +106,38 @@ class DvorikStreamBroker(RedisStreamBroker):
     """
 
     last_read: float | None = None  # Unix time of the last pass that reached Redis
+
+    def __init__(
+        self, pool: BlockingConnectionPool, *, replicated: bool = False, **options: Any
+    ) -> None:
+        super().__init__(_UNUSED_URL, **options)
+        self.connection_pool = pool
+        self.replicated = replicated  # wait for a replica after each XADD (Sentinel)
+
+    async def shutdown(self) -> None:
+        """As taskiq-redis', and the pool's Sentinel connections closed too (`aclose`)."""
+        await super().shutdown()
+        await self.connection_pool.aclose()
+
+    async def kick(self, message: BrokerMessage) -> None:
+        """XADD the task; on a Sentinel group, return only once a replica has it too."""
+        queue_name = message.labels.get("queue_name") or self.queue_name
+        # One connection throughout: WAIT counts the writes of its own connection.
+        async with Redis(
+            connection_pool=self.connection_pool, single_connection_client=True
+        ) as redis:
+            await redis.xadd(
+                queue_name,
+                {b"data": message.message},
+                maxlen=self.maxlen,
+                approximate=self.approximate,
+            )
+            if not self.replicated or not await _has_replicas(redis):
+                return  # a primary without replicas (yet, or any more) has nobody to wait for
+            if int(await redis.wait(1, REPLICATED_WITHIN_MS)) < 1:
+                raise TaskNotReplicated(
+                    f"no replica confirmed task {message.task_id} within {REPLICATED_WITHIN_MS} ms"
+                )
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         self.running: set[Any] = set()  # ids of messages this worker runs and has not acked
@@ -250,6 +304,12 @@ def _raise_lost_cancel() -> None:
         raise asyncio.CancelledError
 
 
+async def _has_replicas(redis: Redis) -> bool:
+    """Whether the primary `redis` talks to has a replica connected (ROLE's third item)."""
+    role: Any = await redis.role()
+    return bool(role[2]) if len(role) > 2 else False
+
+
 def consumer_name() -> str:
     """This process in the consumer group: readable in XINFO, unique per process."""
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -264,7 +324,10 @@ def create_stream_broker(
 ) -> DvorikStreamBroker:
     """The stream broker as every Dvorik process uses it (sender, worker, scheduler)."""
     return DvorikStreamBroker(
-        redis_url,
+        connection_pool(
+            redis_url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=SOCKET_TIMEOUT
+        ),
+        replicated=sentinel_group(redis_url) is not None,
         queue_name=queue_name,
         consumer_group_name=CONSUMER_GROUP,
         consumer_name=consumer or consumer_name(),
@@ -277,6 +340,4 @@ def create_stream_broker(
         # more than the limit queued up. The hourly clean-up trims only what is
         # done (`backend.task_queue.stream_trim`).
         maxlen=None,
-        socket_connect_timeout=CONNECT_TIMEOUT,
-        socket_timeout=SOCKET_TIMEOUT,
     )

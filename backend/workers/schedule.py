@@ -52,6 +52,8 @@ from taskiq.exceptions import ScheduledTaskCancelledError
 
 from backend.domain.clock import utcnow
 from backend.domain.database import create_engine, create_sessionmaker
+from backend.redis_clients import role_client
+from backend.redis_roles import RedisRole, role_url
 from backend.runtime import Runtime
 from backend.settings import Settings
 from backend.task_queue import EmbeddedBroker, QueuedRuns, TaskiqTaskQueue, create_broker
@@ -144,14 +146,15 @@ async def run_schedule(scheduler: TaskiqScheduler) -> None:
 
 async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
     """`dvorik scheduler`: send the schedule's tasks to the Redis stream until `stop` is set."""
-    if not settings.redis_url:
+    queue_url = role_url(settings, RedisRole.QUEUE)
+    if not queue_url:
         raise ValueError("the scheduler process needs REDIS_URL (embedded: `dvorik serve`)")
-    broker = create_broker(settings.redis_url)  # sends by name only
+    broker = create_broker(queue_url)  # sends by name only
     broker.is_scheduler_process = True
     # What it sends shows as queued in the task monitor, even with every worker down.
     engine = create_engine(settings.database_url)
     broker.add_middlewares(QueuedRuns(create_sessionmaker(engine)))
-    source = DvorikScheduleSource(settings.timezone, Redis.from_url(settings.redis_url))
+    source = DvorikScheduleSource(settings.timezone, role_client(settings, RedisRole.STATE))
     scheduler = TaskiqScheduler(broker, [source])
     await source.startup()
     await scheduler.startup()

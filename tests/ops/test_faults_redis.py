@@ -44,8 +44,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from websockets.asyncio.client import connect
-from websockets.typing import Subprotocol
 
 from backend import demo_data
 from backend.domain import broadcasts, deliveries, shop_settings
@@ -65,11 +63,10 @@ from backend.settings import Settings
 from backend.workers.tasks import BroadcastRuns, resume_orphaned_broadcasts_job
 from tests.api import environment_for, serve_app, signed_in
 from tests.databases import migrated_mariadb
-from tests.ledger import by_messages_received, count_deliveries, recipients
+from tests.ledger import by_messages_received, count_deliveries, recipients, until_completed
 from tests.processes import (
     DVORIK,
     RedisServer,
-    Watched,
     free_port,
     redis_server,
     spawn,
@@ -78,6 +75,7 @@ from tests.processes import (
     wait_until,
     wait_until_serving,
 )
+from tests.shop_over_http import CREATE, SEND_NOW, Api, watch_progress
 from tests.telegram_world import SECRET, bots_environment
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
@@ -90,19 +88,11 @@ OUTAGE_SECONDS = 3.0
 ANSWER_WITHIN = 10.0  # seconds any request may take while Redis is down
 RECOVER_WITHIN = 30.0  # seconds for /ready to turn true again after the restart
 FINISH_WITHIN = 60.0
-PROTOCOL = Subprotocol("graphql-transport-ws")
 ACTOR = Actor.system("redis-fault-test")
 _D = BroadcastDelivery
 Sessions = async_sessionmaker[AsyncSession]
 
-CREATE = """
-mutation($title: String!, $text: String!) {
-  createBroadcast(input: {title: $title, text: $text}) { id }
-}
-"""
-SEND_NOW = "mutation($id: Int!) { sendBroadcastNow(id: $id) { id status } }"
 CUSTOMERS = "{ customers(first: 5) { totalCount edges { node { id } } } }"
-PROGRESS = "subscription($id: Int!) { broadcastProgress(id: $id) { status sent pending } }"
 
 
 @dataclass
@@ -142,39 +132,6 @@ async def _sent(sessions: Sessions, broadcast_id: int) -> int:
     return await count_deliveries(sessions, broadcast_id, _D.status == DeliveryStatus.SENT)
 
 
-async def _until_completed(sessions: Sessions, broadcast_id: int, running: list[Watched]) -> None:
-    async def completed() -> bool:
-        async with sessions() as session:
-            stats = await broadcasts.stats(session, broadcast_id)
-        return stats.status is BroadcastStatus.COMPLETED
-
-    what = f"broadcast {broadcast_id} completed"
-    await wait_until(completed, what, seconds=FINISH_WITHIN, watch=running, every=0.2)
-
-
-class Api:
-    """The API process over HTTP, as the admin SPA talks to it."""
-
-    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
-        self.http = http
-        self.token = token
-
-    async def graphql(self, query: str, **variables: Any) -> tuple[int, dict[str, Any]]:
-        response = await self.http.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {self.token}"},
-        )
-        return response.status_code, response.json()
-
-    async def ready(self) -> bool:
-        response = await self.http.get("/ready")
-        assert response.status_code in (200, 503), response.text
-        body = response.json()
-        assert (response.status_code == 200) == body["ready"], body
-        return bool(body["ready"])
-
-
 def _answer(status: int, body: dict[str, Any]) -> str:
     """'ok', or the error's code; anything untyped fails the test here."""
     assert status == 200, (status, body)
@@ -195,36 +152,6 @@ async def _start_from_telegram(http: httpx.AsyncClient) -> int:
         headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
     )
     return response.status_code
-
-
-async def _watch(base_url: str, token: str, broadcast_id: int, seen: list[dict[str, Any]]) -> None:
-    """A subscriber on the broadcast's progress; returns when it sees the broadcast completed."""
-    url = base_url.replace("http://", "ws://") + "/graphql"
-    async with connect(url, subprotocols=[PROTOCOL]) as socket:
-        await socket.send(
-            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
-        )
-        assert json.loads(await socket.recv())["type"] == "connection_ack"
-        await socket.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": PROGRESS, "variables": {"id": broadcast_id}},
-                }
-            )
-        )
-        while True:
-            message = json.loads(await socket.recv())
-            if message["type"] == "ping":
-                await socket.send(json.dumps({"type": "pong"}))
-                continue
-            assert message["type"] == "next", message
-            assert "errors" not in message["payload"], message
-            progress = message["payload"]["data"]["broadcastProgress"]
-            seen.append(progress)
-            if progress["status"] == "COMPLETED":
-                return
 
 
 async def test_redis_restarted_mid_broadcast_nothing_lost_or_doubled(
@@ -254,7 +181,7 @@ async def test_redis_restarted_mid_broadcast_nothing_lost_or_doubled(
                 _, created = await api.graphql(CREATE, title="Вторая", text="B: {first_name}")
                 second = created["data"]["createBroadcast"]["id"]
                 seen: list[dict[str, Any]] = []
-                watcher = asyncio.create_task(_watch(base_url, token, first, seen))
+                watcher = asyncio.create_task(watch_progress(base_url, token, first, seen))
                 assert _answer(*await api.graphql(SEND_NOW, id=first)) == "ok"
 
                 async def under_way() -> bool:
@@ -297,7 +224,7 @@ async def test_redis_restarted_mid_broadcast_nothing_lost_or_doubled(
                 )
                 outage.ready_true_after = time.monotonic() - restarted_at
 
-                await _until_completed(sessions, first, running)
+                await until_completed(sessions, first, running, FINISH_WITHIN)
                 outage.phases["first completed"] = time.monotonic() - started
                 async with asyncio.timeout(10):
                     await watcher
@@ -305,7 +232,7 @@ async def test_redis_restarted_mid_broadcast_nothing_lost_or_doubled(
                 # The second broadcast's task was lost with the queue (or never
                 # queued): the scheduler's next minute finds it and starts its engine.
                 resumed = await _scheduler_minute(env)
-                await _until_completed(sessions, second, running)
+                await until_completed(sessions, second, running, FINISH_WITHIN)
                 outage.phases["second completed"] = time.monotonic() - started
                 after = _answer(*await api.graphql(CUSTOMERS))
         finally:

@@ -12,8 +12,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 
+from backend.redis_clients import connection_pool
 from backend.workers.sending.pace import CHAT_INTERVAL, checked_rate, interval
 from backend.workers.sending.stopping import cancel_and_wait
 
@@ -131,7 +132,7 @@ class RedisSendRateLimiter:
         self.chat_interval = chat_interval
         # Bookings, pause looks and flood pauses of every run in the process:
         # wait for a connection rather than fail when they all ask at once.
-        pool = BlockingConnectionPool.from_url(url, max_connections=32, timeout=30)
+        pool = connection_pool(url, max_connections=32, timeout=30)
         self._redis: Redis = Redis(connection_pool=pool)
         self._slots = f"{prefix}:slots"
         self._pause = f"{prefix}:pause"

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 
 from backend.domain import broadcasts
+from backend.redis_clients import client
 
 # All sweeps together resume a broadcast once per run that fell silent; if no worker
 # takes the message up (all busy), once more per this long.
@@ -39,9 +40,7 @@ class BroadcastRuns:
         self.local: Counter[int] = Counter()
         self.resumed: dict[str, float] = {}  # without Redis: `resume_key` → when resumed
         self.redis: Redis | None = (
-            Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=5)
-            if redis_url
-            else None
+            client(redis_url, socket_connect_timeout=5, socket_timeout=5) if redis_url else None
         )
 
     @asynccontextmanager

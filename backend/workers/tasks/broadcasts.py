@@ -30,6 +30,7 @@ from backend.domain.clock import utcnow
 from backend.domain.errors import DomainError, InvalidState
 from backend.domain.models import BroadcastStatus
 from backend.domain.tasks import enqueue_after_commit
+from backend.redis_roles import RedisRole, role_url
 from backend.runtime import Runtime
 from backend.task_queue import after_commit
 from backend.workers import sending
@@ -166,7 +167,7 @@ async def hand_back(runtime: Runtime, broadcast_id: int) -> None:
     resumes the broadcast when the server starts again. With Redis, a hand-back
     that cannot be queued is left to the sweep of any live worker.
     """
-    if not runtime.settings.redis_url:
+    if not role_url(runtime.settings, RedisRole.QUEUE):
         return
     try:
         await runtime.tasks.enqueue("process_broadcast", broadcast_id=broadcast_id)

@@ -12,6 +12,7 @@ import asyncio
 
 from taskiq import TaskiqState
 
+from backend.redis_roles import RedisRole, role_url
 from backend.runtime import Runtime
 from backend.settings import get_settings
 from backend.workers import sending
@@ -32,15 +33,16 @@ async def start_runtime(state: TaskiqState) -> None:
         settings = state["settings"] if "settings" in state else get_settings()
         state.runtime = Runtime.start(settings)
         state.owns_runtime = True
+    state_url = role_url(state.runtime.settings, RedisRole.STATE)
     if "send_limiter" not in state:
         state.send_limiter = WorkerSendLimiter(
             sending.create_send_rate_limiter(
-                state.runtime.settings.redis_url, state.runtime.settings.broadcast_rate_override
+                state_url, state.runtime.settings.broadcast_rate_override
             ),
             stopping(state),
         )
     if "broadcast_runs" not in state:
-        state.broadcast_runs = BroadcastRuns(state.runtime.settings.redis_url)
+        state.broadcast_runs = BroadcastRuns(state_url)
     if "worker_id" not in state:
         state.worker_id = process_id()
     if state.get("sweeps") and "sweeper" not in state:  # `run_worker`, `run_embedded`
