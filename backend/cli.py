@@ -9,23 +9,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, time
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +25,7 @@ from backend.domain.clock import utcnow
 from backend.domain.database import create_engine, create_sessionmaker, run_in_transaction
 from backend.domain.errors import DomainError
 from backend.domain.models import AdminRole
+from backend.progress_bars import RichProgress, progress_bar
 from backend.redis_roles import RedisRole, role_url
 from backend.settings import ConfigurationError, Settings, get_settings
 
@@ -319,36 +310,6 @@ def export_schema() -> None:
     from backend.graphql.schema import schema
 
     typer.echo(schema.as_str())
-
-
-class RichProgress:
-    """Adapts rich's progress bar to the demo generator's Progress protocol."""
-
-    def __init__(self, bar: Progress) -> None:
-        self.bar = bar
-        self.task: TaskID | None = None
-
-    def start(self, stage: str, total: int) -> None:
-        self.task = self.bar.add_task(stage, total=total)
-
-    def advance(self, amount: int) -> None:
-        if self.task is not None:
-            self.bar.advance(self.task, amount)
-
-
-@contextmanager
-def progress_bar(*, transient: bool = False, stderr: bool = False) -> Iterator[RichProgress]:
-    """The demo generators' progress on the terminal: stage, bar, count, elapsed, remaining."""
-    columns = (
-        TextColumn("{task.description:<14}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    console = Console(stderr=True) if stderr else None
-    with Progress(*columns, transient=transient, console=console) as bar:
-        yield RichProgress(bar)
 
 
 @app.command("demo-data")

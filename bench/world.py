@@ -24,12 +24,12 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from backend import demo_data
-from backend.cli import progress_bar
 from backend.domain import admins, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.database import create_engine, create_sessionmaker
 from backend.domain.models import AdminRole, Cashier
 from backend.graphql import tokens
+from backend.progress_bars import progress_bar
 from bench.broadcast import (
     CASHIER_TOKEN,
     CUSTOMER_TOKEN,
