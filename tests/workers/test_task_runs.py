@@ -68,11 +68,10 @@ async def embedded(engine: AsyncEngine) -> AsyncIterator[TaskiqTaskQueue]:
 
 
 async def runs(sessions: async_sessionmaker[AsyncSession], *task_ids: str) -> list[TaskRun]:
+    """The runs of `task_ids`, in that order (tasks queued together may be recorded either way)."""
     async with sessions() as session:
-        found = await session.scalars(
-            select(TaskRun).where(TaskRun.task_id.in_(task_ids)).order_by(TaskRun.id)
-        )
-        return list(found)
+        found = await session.scalars(select(TaskRun).where(TaskRun.task_id.in_(task_ids)))
+        return sorted(found, key=lambda run: task_ids.index(run.task_id))
 
 
 async def until_states(
