@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # MySQL error numbers that mean "try the whole transaction again".
 _RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock
 CONNECT_TIMEOUT = 5  # seconds to open a MySQL connection; an unreachable server fails fast
+PROBE_TIMEOUT = 3.0  # seconds /health and /ready wait for the database's answer
 POOL_TIMEOUT = 30.0  # seconds a statement waits for a pooled connection (overload) before failing
 DEFAULT_POOL_SIZE = 10  # connections kept per engine; as many again may open under load
 # Request reads running at once (see `StatementSession`): the pool's connections
@@ -310,11 +311,18 @@ async def run_in_transaction(
     raise AssertionError("unreachable")
 
 
-async def database_state(engine: AsyncEngine) -> str:
-    """'ok' or a short description of why the database does not answer."""
+async def database_state(engine: AsyncEngine, *, within: float = PROBE_TIMEOUT) -> str:
+    """'ok' or a short description of why the database does not answer.
+
+    Bounded in time: a server that accepts connections but never answers
+    (hung, or a connection pool drained by a stuck load) must make the probe
+    say so within a load balancer's probe timeout, not hang with it.
+    """
     try:
-        async with engine.connect() as connection:
+        async with asyncio.timeout(within), engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
+    except TimeoutError:
+        return f"unavailable: no answer within {within:g} s"
     except Exception as error:  # reported, not raised: this is a health probe
         return f"unavailable: {type(error).__name__}"
     return "ok"
