@@ -1,4 +1,4 @@
-"""Fixtures: every database test runs once on SQLite and once on MariaDB."""
+"""Fixtures: every database test runs once on SQLite, once on MariaDB and once on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -41,7 +41,11 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if in_ci():
     settings.load_profile("ci")
 
-DATABASES = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
+DATABASES = [
+    "sqlite",
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+    pytest.param("postgresql", marks=pytest.mark.postgresql),
+]
 
 
 @pytest.fixture(scope="session", params=DATABASES)

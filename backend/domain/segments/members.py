@@ -46,9 +46,10 @@ def count_query(
     best named by id (`look_up_tags`). From a tag's members MariaDB looks each
     member up by primary key, which reads the member's row, and at a million
     customers most rows are not in the buffer pool. With required tags the
-    primary key is kept out of the join (MySQL syntax; other databases ignore
-    it), so a member is looked up in a small index instead: `(id, status)`, or
-    one whose leading columns the rules fix, such as `(source)` for one source.
+    primary key is kept out of the join (MySQL syntax, compiled for MySQL/MariaDB
+    only: SQLite and PostgreSQL never see it), so a member is looked up in a
+    small index instead: `(id, status)`, or one whose leading columns the
+    rules fix, such as `(source)` for one source.
     """
     query = select(func.count(Customer.id)).where(*conditions(rules, now, tags=tags), *also)
     if rules.tags_any or rules.tags_all:
