@@ -8,11 +8,15 @@ through the services.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import Insert, Integer, Table, insert, text
+from sqlalchemy import Insert, Integer, String, Table, insert, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 
 def insert_ignoring_duplicates(table: Table | type[DeclarativeBase], dialect: str) -> Insert:
@@ -49,3 +53,38 @@ async def continue_ids(connection: AsyncConnection | AsyncSession, tables: Itera
                 f'COALESCE((SELECT MAX("{column}") FROM "{name}"), 0) + 1, false)'
             )
         )
+
+
+# --- Comparing text the same way on every database -------------------------------------------
+
+
+def fold(text: str) -> str:
+    """`text` as compared: lower case, ё as е (see `folded`)."""
+    return text.lower().replace("ё", "е")
+
+
+class folded(FunctionElement[str]):  # lower case: it reads as the SQL function it is
+    """A text column folded for comparison: lower case, ё as е, on every database.
+
+    Names are compared (searched, kept unique) as people read them: «Ёлкина»,
+    «ЁЛКИНА» and «елкина» are one name. MariaDB's utf8mb4_unicode_ci collation
+    does that by itself (case-insensitive, ё = е at primary strength), so there
+    the column stays bare and keeps its index; PostgreSQL (case-sensitive
+    collation) and SQLite (lower() made Unicode-aware by `create_engine`) fold
+    with replace(lower(...)). Compare it with a value folded by `fold`.
+    """
+
+    type = String()
+    name = "folded"
+    inherit_cache = True
+
+
+@compiles(folded)
+def _folded_with_lower(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"replace(lower({compiler.process(element.clauses, **kw)}), 'ё', 'е')"
+
+
+@compiles(folded, "mysql")
+@compiles(folded, "mariadb")
+def _folded_by_collation(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
