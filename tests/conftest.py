@@ -46,6 +46,8 @@ DATABASES = [
     pytest.param("mariadb", marks=pytest.mark.mariadb),
     pytest.param("postgresql", marks=pytest.mark.postgresql),
 ]
+# The database servers, for tests of processes, races and faults that SQLite is not for.
+SERVER_DATABASES = DATABASES[1:]
 
 
 @pytest.fixture(scope="session", params=DATABASES)
