@@ -11,23 +11,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from tests.databases import MARIADB_SERVER_URL, POSTGRESQL_SERVER_URL
 
-SERVER_URLS = {"mariadb": MARIADB_SERVER_URL, "postgresql": POSTGRESQL_SERVER_URL}
 DEFAULT_PORTS = {"mariadb": 3306, "postgresql": 5432}
 # The id of the connection a statement runs on, as `DatabaseAdmin.connections` lists it.
 CONNECTION_ID = {"mariadb": "SELECT CONNECTION_ID()", "postgresql": "SELECT pg_backend_pid()"}
 
 
-def server_address(kind: str) -> tuple[str, int]:
-    """Host and port of the server `kind`, where a TCP forwarder in front of it points."""
-    url = make_url(SERVER_URLS[kind])
-    return url.host or "127.0.0.1", url.port or DEFAULT_PORTS[kind]
+def server_address(engine: AsyncEngine) -> tuple[str, int]:
+    """Host and port of the server `engine` is on, where a TCP forwarder in front of it points."""
+    kind = "postgresql" if engine.dialect.name == "postgresql" else "mariadb"
+    return engine.url.host or "127.0.0.1", engine.url.port or DEFAULT_PORTS[kind]
 
 
 class DatabaseAdmin:

@@ -131,7 +131,7 @@ async def test_connections_killed_mid_request_typed_errors_then_recovery(
     database: tuple[AsyncEngine, str], admin: DatabaseAdmin
 ) -> None:
     engine, token = database
-    forwarder = Forwarder(*server_address(admin.kind))
+    forwarder = Forwarder(*server_address(engine))
     await forwarder.start()
     figures: dict[str, Any] = {}
     async with engine.connect() as connection:
