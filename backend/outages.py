@@ -14,7 +14,10 @@ An outage:
   connection lost mid-query, killed, a closed SQLite handle), or MySQL/MariaDB
   refused or lost it with one of `UNREACHABLE_MYSQL_ERRORS` (SQLAlchemy does
   not count "can't connect" (2003) as a disconnect, yet it is the error of
-  every request while the server is down);
+  every request while the server is down), or PostgreSQL with a SQLSTATE of
+  `UNREACHABLE_POSTGRESQL_STATES` (class 08, connection exceptions, which
+  includes the refused connect `create_engine` turns into 08001; the server
+  shutting down or starting; too many connections);
 * no pooled connection came free within the pool timeout
   (`sqlalchemy.exc.TimeoutError`), or the pool could not replace a dead one
   (`DisconnectionError`): the database is saturated or hanging;
@@ -26,12 +29,13 @@ An outage:
 
 Not an outage, though some look alike:
 
-* a lock wait timeout (1205) or a deadlock (1213): the database is up and
+* a lock wait timeout (1205, PostgreSQL 55P03), a deadlock (1213, 40P01) or a
+  serialization failure (40001): the database is up and
   answering; `run_in_transaction` already retried the transaction, so what
   is left is contention or a transaction held open too long, a bug to look
   at (SQLite's "database is locked" after its 30 s busy timeout likewise);
-* wrong credentials or an unknown database (1045, 1049, Redis'
-  `AuthenticationError`): configuration, which waiting does not cure;
+* wrong credentials or an unknown database (1045, 1049, PostgreSQL 28P01,
+  3D000, Redis' `AuthenticationError`): configuration, which waiting does not cure;
 * SQL errors (a missing table, a syntax or constraint error), Redis'
   `ResponseError` (a wrong type, a script error): bugs;
 * anything from Telegram (a reply that failed after our work committed): the
@@ -64,6 +68,16 @@ UNREACHABLE_MYSQL_ERRORS = frozenset(
         4031,  # disconnected by the server for inactivity
     }
 )
+# PostgreSQL SQLSTATEs (a class by its first two characters) that say the same.
+UNREACHABLE_POSTGRESQL_STATES = frozenset(
+    {
+        "08",  # connection exceptions: cannot connect (08001), connection failure (08006)
+        "57P01",  # terminated by an administrator (pg_terminate_backend, fast shutdown)
+        "57P02",  # crash shutdown
+        "57P03",  # cannot connect now (the server is starting or stopping)
+        "53300",  # too many connections
+    }
+)
 # Redis connection errors that are configuration, not an outage.
 _MISCONFIGURED_REDIS = (AuthenticationError, AuthorizationError)
 
@@ -83,15 +97,24 @@ def outage_of(error: BaseException) -> str | None:
     if isinstance(error, PoolTimeout | DisconnectionError):
         return "database"
     if isinstance(error, DBAPIError) and (
-        is_disconnect(error) or _mysql_error_number(error) in UNREACHABLE_MYSQL_ERRORS
+        is_disconnect(error)
+        or _mysql_error_number(error) in UNREACHABLE_MYSQL_ERRORS
+        or _unreachable_postgresql(error)
     ):
         return "database"
     return None
 
 
+def _unreachable_postgresql(error: DBAPIError) -> bool:
+    state = getattr(error.orig, "sqlstate", None)
+    return isinstance(state, str) and (
+        state in UNREACHABLE_POSTGRESQL_STATES or state[:2] in UNREACHABLE_POSTGRESQL_STATES
+    )
+
+
 def describe(error: BaseException) -> str:
     """One line for the log: what is unreachable and the error's kind (no SQL, no values)."""
-    number = _mysql_error_number(error) if isinstance(error, DBAPIError) else None
+    number = _error_code(error) if isinstance(error, DBAPIError) else None
     kind = type(error).__name__ if number is None else f"{type(error).__name__} {number}"
     cause = error.__cause__
     if isinstance(error, SendTaskError) and cause is not None:
@@ -102,3 +125,9 @@ def describe(error: BaseException) -> str:
 def _mysql_error_number(error: DBAPIError) -> int | None:
     args: tuple[object, ...] = getattr(error.orig, "args", ())
     return args[0] if args and isinstance(args[0], int) else None
+
+
+def _error_code(error: DBAPIError) -> int | str | None:
+    """MySQL's error number or PostgreSQL's SQLSTATE, for the log."""
+    state = getattr(error.orig, "sqlstate", None)
+    return state if isinstance(state, str) else _mysql_error_number(error)

@@ -22,6 +22,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from backend.redis_roles import RedisRole, checked_url, role_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dvorik.db"
+# Driverless URL schemes accepted in DATABASE_URL, and the async driver each stands for.
+_DATABASE_DRIVERS = {
+    "mysql://": "mysql+asyncmy://",
+    "mariadb://": "mysql+asyncmy://",
+    "postgresql://": "postgresql+asyncpg://",
+    "postgres://": "postgresql+asyncpg://",
+}
 # Telegram retries an undelivered update for up to this long (hours).
 TELEGRAM_REDELIVERY_HOURS = 24
 _BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
@@ -121,12 +128,13 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if value.startswith("mysql://"):
-            value = "mysql+asyncmy://" + value.removeprefix("mysql://")
-        if value.startswith("mariadb://"):
-            value = "mysql+asyncmy://" + value.removeprefix("mariadb://")
-        if not value.startswith(("sqlite+aiosqlite://", "mysql+asyncmy://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or mysql+asyncmy://")
+        for plain, driver in _DATABASE_DRIVERS.items():
+            if value.startswith(plain):
+                value = driver + value.removeprefix(plain)
+        if not value.startswith(("sqlite+aiosqlite://", *set(_DATABASE_DRIVERS.values()))):
+            raise ValueError(
+                "must start with sqlite+aiosqlite://, mysql+asyncmy:// or postgresql+asyncpg://"
+            )
         return value
 
     @field_validator("database_read_url")
@@ -233,7 +241,9 @@ class Settings(BaseSettings):
             if getattr(self, name) is None:
                 raise ValueError(f"{name.upper()} is required when ENVIRONMENT=production")
         if self.database_url.startswith("sqlite"):
-            raise ValueError("DATABASE_URL must point at MySQL/MariaDB when ENVIRONMENT=production")
+            raise ValueError(
+                "DATABASE_URL must point at MySQL/MariaDB or PostgreSQL when ENVIRONMENT=production"
+            )
         return self
 
     @property

@@ -1,8 +1,8 @@
 """A database of the shop's own for backup tests: its URL, `dvorik` on it, wiping it, reading it.
 
 Backup tests wipe their database and restore into it, so they do not share
-the suite's `engine`: each test gets a fresh one (SQLite file or MariaDB
-schema), migrated, and drops it afterwards.
+the suite's `engine`: each test gets a fresh one (SQLite file, MariaDB
+schema or PostgreSQL database), migrated, and drops it afterwards.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from backend.domain import templates
 from backend.domain.database import create_engine, create_sessionmaker
 from backend.domain.models import Base
 from tests.conftest import DATABASES
-from tests.databases import create_mariadb_schema, drop_mariadb_schema, run_alembic, unavailable
+from tests.databases import create_server_database, drop_server_database, run_alembic
 from tests.processes import DVORIK, ROOT, dvorik, environment
 
 
 @dataclass
 class ShopDatabase:
-    kind: str  # "sqlite" or "mariadb"
+    kind: str  # "sqlite", "mariadb" or "postgresql"
     url: str
     sqlite_file: Path | None
 
@@ -64,9 +64,9 @@ class ShopDatabase:
             await engine.dispose()
 
     async def wipe(self) -> None:
-        """Gone: the SQLite file deleted, the MariaDB schema dropped and created empty."""
+        """Gone: the SQLite file deleted, the server's database dropped and created empty."""
         if self.sqlite_file is None:
-            await create_mariadb_schema(self.name)
+            await create_server_database(self.kind, self.name)
             return
         _delete_sqlite_files(self.sqlite_file)
 
@@ -84,11 +84,7 @@ async def open_shop_database(kind: str, tmp_path: Path, name: str) -> ShopDataba
     if kind == "sqlite":
         file = tmp_path / f"{name}.db"
         return ShopDatabase(kind, f"sqlite+aiosqlite:///{file}", file)
-    try:
-        url = await create_mariadb_schema(f"{name}_{os.getpid()}")
-    except Exception as error:
-        unavailable("MariaDB", error)
-        raise
+    url = await create_server_database(kind, f"{name}_{os.getpid()}")
     return ShopDatabase(kind, url, None)
 
 
@@ -99,7 +95,7 @@ async def shop(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
     await database.migrate()
     yield database
     if database.sqlite_file is None:
-        await drop_mariadb_schema(database.name)
+        await drop_server_database(database.kind, database.name)
 
 
 class Engines:

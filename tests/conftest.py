@@ -1,4 +1,4 @@
-"""Fixtures: every database test runs once on SQLite and once on MariaDB."""
+"""Fixtures: every database test runs once on SQLite, once on MariaDB and once on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -41,7 +41,13 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if in_ci():
     settings.load_profile("ci")
 
-DATABASES = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
+DATABASES = [
+    "sqlite",
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+    pytest.param("postgresql", marks=pytest.mark.postgresql),
+]
+# The database servers, for tests of processes, races and faults that SQLite is not for.
+SERVER_DATABASES = DATABASES[1:]
 
 
 @pytest.fixture(scope="session", params=DATABASES)
@@ -65,6 +71,10 @@ async def sessions(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[Asyn
     async with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             await connection.execute(delete(table))
+    if engine.dialect.name == "postgresql":
+        # PostgreSQL serves 100 connections in all: the dozens a fan-out test (fifty
+        # tills) opened go back to the server, not idle in this process for the session.
+        await engine.dispose()
 
 
 @pytest.fixture

@@ -1,15 +1,17 @@
-"""The databases tests run against: a temporary SQLite file and a MariaDB schema.
+"""The databases tests run against: a temporary SQLite file, a MariaDB schema and a
+PostgreSQL database.
 
-MariaDB is found at TEST_MARIADB_URL (default: root on 127.0.0.1:3306). When it
-cannot be reached, its tests skip on a developer's machine and fail when
-CI=true, so CI can never go green without having run them.
+MariaDB is found at TEST_MARIADB_URL (default: root on 127.0.0.1:3306), PostgreSQL
+at TEST_POSTGRESQL_URL (default: postgres on 127.0.0.1:5432). When one cannot be
+reached, its tests skip on a developer's machine and fail when CI=true, so CI can
+never go green without having run them.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,11 +21,17 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from backend.domain.database import create_engine
 from backend.migrations import alembic_config
 
 MARIADB_SERVER_URL = os.environ.get("TEST_MARIADB_URL", "mysql+asyncmy://root@127.0.0.1:3306")
+POSTGRESQL_SERVER_URL = os.environ.get(
+    "TEST_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432"
+)
+# The database servers a test can ask for by name, as the `engine` fixture's params say.
+SERVERS = {"mariadb": "MariaDB", "postgresql": "PostgreSQL"}
 # Databases 10-15 for the first (or only) test process; under pytest-xdist each
 # further worker takes the six below (`redis_url`). MariaDB schemas need no such
 # care: every test names its own after the process id.
@@ -82,43 +90,89 @@ async def create_mariadb_schema(name: str) -> str:
     return f"{MARIADB_SERVER_URL}/{name}"
 
 
+async def create_postgresql_database(name: str) -> str:
+    """Create an empty PostgreSQL database `name` and return its URL."""
+    await drop_postgresql_database(name)
+    server = _postgresql_server()
+    try:
+        async with server.connect() as connection:
+            await connection.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8'"))
+    finally:
+        await server.dispose()
+    return f"{POSTGRESQL_SERVER_URL}/{name}"
+
+
+async def drop_postgresql_database(name: str) -> None:
+    """Drop database `name`, ending connections a killed test may have left on it."""
+    server = _postgresql_server()
+    try:
+        async with server.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await server.dispose()
+
+
+def _postgresql_server() -> AsyncEngine:
+    """The server's maintenance database, in autocommit (CREATE/DROP DATABASE need it)."""
+    return create_async_engine(
+        f"{POSTGRESQL_SERVER_URL}/postgres", isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+
+
+async def create_server_database(kind: str, name: str) -> str:
+    """An empty database `name` on the server `kind` ('mariadb', 'postgresql'): its URL.
+
+    Skips (or fails under CI=true) when the server cannot be reached.
+    """
+    create = create_mariadb_schema if kind == "mariadb" else create_postgresql_database
+    try:
+        return await create(name)
+    except Exception as error:
+        unavailable(SERVERS[kind], error)
+        raise
+
+
+async def drop_server_database(kind: str, name: str) -> None:
+    if kind == "mariadb":
+        await drop_mariadb_schema(name)
+    else:
+        await drop_postgresql_database(name)
+
+
 async def fresh_database(kind: str, tmp_dir: Path, name: str) -> AsyncEngine:
-    """An engine on an empty database of `kind` ('sqlite' or 'mariadb')."""
+    """An engine on an empty database of `kind` ('sqlite', 'mariadb' or 'postgresql')."""
     if kind == "sqlite":
         return create_engine(f"sqlite+aiosqlite:///{tmp_dir / (name + '.db')}")
-    try:
-        url = await create_mariadb_schema(name)
-    except Exception as error:
-        unavailable("MariaDB", error)
-        raise
-    return create_engine(url, pool_size=60)
+    return create_engine(await create_server_database(kind, name), pool_size=60)
 
 
 @asynccontextmanager
-async def migrated_mariadb(name: str) -> AsyncIterator[AsyncEngine]:
-    """An engine on a fresh, migrated MariaDB schema `name`, dropped afterwards.
+async def migrated_database(kind: str, name: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a fresh, migrated database `name` on server `kind`, dropped afterwards.
 
-    For tests that run on MariaDB only (processes, faults, load): skipped
-    without MariaDB on a developer's machine, failed under CI=true.
+    For tests that run on the database servers only (processes, faults, load):
+    skipped without the server on a developer's machine, failed under CI=true.
     """
-    try:
-        url = await create_mariadb_schema(name)
-    except Exception as error:
-        unavailable("MariaDB", error)
-        raise
+    url = await create_server_database(kind, name)
     engine = create_engine(url)
     try:
         await run_alembic(engine, "upgrade", "head")
         yield engine
     finally:
         await engine.dispose()
-        await drop_mariadb_schema(name)
+        await drop_server_database(kind, name)
+
+
+def migrated_mariadb(name: str) -> AbstractAsyncContextManager[AsyncEngine]:
+    """`migrated_database` on MariaDB, for the tests that need MariaDB itself."""
+    return migrated_database("mariadb", name)
 
 
 async def drop_database(engine: AsyncEngine) -> None:
-    """Remove a MariaDB schema made by `fresh_database` (SQLite files go with tmp_path)."""
-    if engine.dialect.name == "mysql" and engine.url.database:
-        await drop_mariadb_schema(engine.url.database)
+    """Remove a server database made by `fresh_database` (SQLite files go with tmp_path)."""
+    if engine.url.database and engine.dialect.name in ("mysql", "postgresql"):
+        kind = "mariadb" if engine.dialect.name == "mysql" else "postgresql"
+        await drop_server_database(kind, engine.url.database)
 
 
 async def drop_mariadb_schema(name: str) -> None:

@@ -56,7 +56,7 @@ class TableHeader:
 class Header:
     revision: str
     created_at: str
-    source: str  # the dialect the backup was taken from ("sqlite", "mysql")
+    source: str  # the dialect the backup was taken from ("sqlite", "mysql", "postgresql")
     tables: list[TableHeader]
 
     @property

@@ -18,8 +18,8 @@ rows is fine for InnoDB); for far bigger databases use the native tools
 
 Rows keep their ids, so references (a delivery's customer, a code's
 broadcast) hold; SQLite and MariaDB continue their auto-increment counters
-after the highest id inserted by themselves. (PostgreSQL, which Dvorik does
-not run on, would need its sequences set after the load.)
+after the highest id inserted by themselves, PostgreSQL's sequences are set
+past it after the load (`continue_ids`), in the same transaction.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from backend.backups.format import BackupError, Decoder, Header, Reader, decoder
 from backend.backups.progress import Progress
 from backend.backups.schema import TABLES, current_revision, head_revision
 from backend.domain.database import create_engine
+from backend.domain.dialects import continue_ids
 
 BATCH = 1000  # rows per INSERT
 # What `dvorik migrate` writes into an empty database: not a shop yet.
@@ -74,6 +75,7 @@ async def restore_backup(
                 await connection.execute(delete(table))
             progress.start("restore", header.rows)
             await _load(connection, reader, progress)
+            await continue_ids(connection, TABLES)
     finally:
         await engine.dispose()
     return header

@@ -10,10 +10,13 @@ transaction that sees one snapshot:
   read, the revision check, and every later SELECT sees that moment while
   the shop goes on writing (the semantics of `mysqldump --single-transaction`;
   no lock is taken).
+* PostgreSQL: REPEATABLE READ, READ ONLY for this connection only; the
+  snapshot is taken at the first statement, as `pg_dump` does it (no lock
+  that writers wait for).
 * SQLite: one read transaction (BEGIN DEFERRED, `query_only`); in WAL mode it
   sees the database as of its first read while writers go on.
 
-Each table is streamed (a server-side cursor on MariaDB) in primary-key order,
+Each table is streamed (a server-side cursor on MariaDB and PostgreSQL) in primary-key order,
 in batches, so memory stays bounded by a batch. The row counts in the header
 are read in the same snapshot first; a table whose streamed rows do not match
 its count means the snapshot was not consistent, and the backup is refused
@@ -64,6 +67,10 @@ async def _snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as connection:
         if connection.dialect.name == "mysql":
             await connection.execution_options(isolation_level="REPEATABLE READ")
+        if connection.dialect.name == "postgresql":
+            await connection.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
         async with connection.begin():
             yield connection
 

@@ -1,6 +1,8 @@
-"""MySQL/MariaDB bulk-load speed-ups for `generate_volume`: indexes built after, checks off.
+"""Bulk-load speed-ups for `generate_volume`: indexes built after, checks off.
 
-On SQLite both context managers do nothing.
+MySQL/MariaDB get both; PostgreSQL gets the indexes built after (its foreign
+key checks are triggers that only a superuser may switch off); on SQLite both
+context managers do nothing.
 """
 
 from __future__ import annotations
@@ -44,33 +46,86 @@ async def indexes_deferred(
     """Drop the big tables' deferrable indexes around the load; rebuild them whatever happens."""
     async with sessions() as session:
         dialect = session.get_bind().dialect.name
-    if dialect not in ("mysql", "mariadb"):
+    if dialect not in ("mysql", "mariadb", "postgresql"):
         yield
         return
+    statements = _MYSQL_INDEXES if dialect != "postgresql" else _POSTGRESQL_INDEXES
     plans = {name: _deferrable(table_named(name)) for name in _DEFERRED_TABLES}
-    async with sessions() as session:
+    async with sessions() as session, session.begin():
         for name, indexes in plans.items():
-            drops = ", ".join(f"DROP INDEX `{index}`" for index, _, _ in indexes)
-            await session.execute(text(f"ALTER TABLE `{name}` {drops}"))
+            for statement in statements.drops(name, indexes):
+                await session.execute(text(statement))
     try:
         yield
     finally:
         if progress is not None:
             progress.start("indexes", sum(len(indexes) for indexes in plans.values()))
-        async with sessions() as session:
+        async with sessions() as session, session.begin():
             for name, indexes in plans.items():
-                adds = ", ".join(
-                    f"ADD {'UNIQUE ' if unique else ''}INDEX `{index}` "
-                    f"({', '.join(f'`{column}`' for column in columns)})"
-                    for index, columns, unique in indexes
-                )
-                await session.execute(text(f"ALTER TABLE `{name}` {adds}"))
+                for statement in statements.adds(name, indexes):
+                    await session.execute(text(statement))
                 if progress is not None:
                     progress.advance(len(indexes))
             # Statistics taken while the tables filled mislead the optimizer
             # (a tag with 90,000 members estimated at 1): take them afresh.
-            loaded = ", ".join(f"`{name}`" for name in (*_DEFERRED_TABLES, *_ANALYZED_TABLES))
-            await session.execute(text(f"ANALYZE TABLE {loaded}"))
+            await session.execute(text(statements.analyze((*_DEFERRED_TABLES, *_ANALYZED_TABLES))))
+
+
+_Index = tuple[str, list[str], bool]
+
+
+class _MysqlIndexes:
+    """One ALTER TABLE per table, dropping or adding all its indexes at once."""
+
+    @staticmethod
+    def drops(table: str, indexes: list[_Index]) -> list[str]:
+        return [f"ALTER TABLE `{table}` " + ", ".join(f"DROP INDEX `{i}`" for i, _, _ in indexes)]
+
+    @staticmethod
+    def adds(table: str, indexes: list[_Index]) -> list[str]:
+        adds = ", ".join(
+            f"ADD {'UNIQUE ' if unique else ''}INDEX `{index}` "
+            f"({', '.join(f'`{column}`' for column in columns)})"
+            for index, columns, unique in indexes
+        )
+        return [f"ALTER TABLE `{table}` {adds}"]
+
+    @staticmethod
+    def analyze(tables: tuple[str, ...]) -> str:
+        return "ANALYZE TABLE " + ", ".join(f"`{name}`" for name in tables)
+
+
+class _PostgresqlIndexes:
+    """Indexes are schema objects of their own; a unique index is a UNIQUE constraint's."""
+
+    @staticmethod
+    def drops(table: str, indexes: list[_Index]) -> list[str]:
+        return [
+            f'ALTER TABLE "{table}" DROP CONSTRAINT "{index}"'
+            if unique
+            else f'DROP INDEX "{index}"'
+            for index, _, unique in indexes
+        ]
+
+    @staticmethod
+    def adds(table: str, indexes: list[_Index]) -> list[str]:
+        statements = []
+        for index, columns, unique in indexes:
+            names = ", ".join(f'"{column}"' for column in columns)
+            statements.append(
+                f'ALTER TABLE "{table}" ADD CONSTRAINT "{index}" UNIQUE ({names})'
+                if unique
+                else f'CREATE INDEX "{index}" ON "{table}" ({names})'
+            )
+        return statements
+
+    @staticmethod
+    def analyze(tables: tuple[str, ...]) -> str:
+        return "ANALYZE " + ", ".join(f'"{name}"' for name in tables)
+
+
+_MYSQL_INDEXES = _MysqlIndexes()
+_POSTGRESQL_INDEXES = _PostgresqlIndexes()
 
 
 @asynccontextmanager

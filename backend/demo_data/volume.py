@@ -30,6 +30,7 @@ from backend.demo_data.shop import DEFAULT_SEED, ZONE
 from backend.demo_data.vocabulary import SHORT_NAMES, SOURCE_WEIGHTS, SOURCES, latin
 from backend.demo_data.writing import Progress, write
 from backend.domain.codes import ALPHABET, CODE_LENGTH
+from backend.domain.dialects import continue_ids
 from backend.domain.kpi import rollup as kpi_rollup
 from backend.domain.models import BroadcastStatus, DeliveryStatus, DiscountKind, ParseMode
 from backend.domain.segments import parse_rules
@@ -100,6 +101,7 @@ async def generate_volume(
             if progress is not None:
                 progress.advance(len(parts[0][1]))
     async with sessions() as session, session.begin():
+        await continue_ids(session, [table_named(name) for name in totals])
         await kpi_rollup.forget(session)  # backdated rows: no stored day may stand (defensive)
     return DemoSummary(
         customers=totals["customers"],

@@ -8,6 +8,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.demo_data.existing import table_named
+from backend.domain.dialects import continue_ids
 
 BATCH_SIZE = 1000
 
@@ -35,3 +36,5 @@ async def write(
             await session.execute(insert(table), batch)
             if progress is not None:
                 progress.advance(len(batch))
+    # The planner gives every row its id: new rows' ids must continue past them.
+    await continue_ids(session, [table_named(table_name) for table_name, _ in parts])

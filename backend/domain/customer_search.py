@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import pagination, segments
+from backend.domain.dialects import fold, folded
 from backend.domain.errors import ValidationFailed
 from backend.domain.models import Customer
 from backend.domain.pagination import Direction, Ordering
@@ -83,17 +84,19 @@ def _matches_text(text: str, fields: frozenset[SearchField]) -> ColumnElement[bo
     """Any of `fields` containing the text; a number also finds a Telegram id.
 
     A leading "@" is how people write a username, so it is not looked for in one.
+    Names match in any case and with ё as е, on every database (docs/text-folding.md).
     """
     if len(text) > MAX_SEARCH_LENGTH:
         raise ValidationFailed(f"search is limited to {MAX_SEARCH_LENGTH} characters")
     pattern = f"%{_escaped(text)}%"
+    folded_pattern = fold(pattern)
     options: list[ColumnElement[bool]] = []
     if SearchField.FIRST_NAME in fields:
-        options.append(Customer.first_name.ilike(pattern, escape="\\"))
+        options.append(folded(Customer.first_name).like(folded_pattern, escape="\\"))
     if SearchField.LAST_NAME in fields:
-        options.append(Customer.last_name.ilike(pattern, escape="\\"))
+        options.append(folded(Customer.last_name).like(folded_pattern, escape="\\"))
     if SearchField.USERNAME in fields and (name := text.removeprefix("@")):
-        options.append(Customer.username.ilike(f"%{_escaped(name)}%", escape="\\"))
+        options.append(folded(Customer.username).like(fold(f"%{_escaped(name)}%"), escape="\\"))
     if SearchField.PHONE in fields:
         options.append(Customer.phone.like(pattern, escape="\\"))
     if SearchField.TELEGRAM_ID in fields and text.isdigit() and len(text) <= 18:

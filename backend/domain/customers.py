@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from backend.domain import audit, discounts, shop_settings
 from backend.domain.audit import Actor
+from backend.domain.dialects import fold, folded
 from backend.domain.errors import BirthdayAlreadySet, Conflict, NotFound, ValidationFailed
 from backend.domain.models import (
     ActorKind,
@@ -279,24 +280,27 @@ def clean_tag(raw: str) -> str:
 
 
 async def ensure_tags(session: AsyncSession, names: list[str]) -> list[Tag]:
-    """The Tag rows for `names`, creating missing ones (race-safe)."""
-    wanted = sorted({clean_tag(name) for name in names})
+    """The Tag rows for `names`, creating missing ones (race-safe).
+
+    A name is the tag whose name folds like it (any case, ё as е:
+    docs/text-folding.md): «Ёлочка» is the existing tag «елочка».
+    """
+    wanted = {fold(name): name for name in sorted({clean_tag(name) for name in names})}
     if not wanted:
         return []
-    found = {
-        tag.name: tag for tag in await session.scalars(select(Tag).where(Tag.name.in_(wanted)))
-    }
-    for name in wanted:
-        if name in found:
+    existing = await session.scalars(select(Tag).where(folded(Tag.name).in_(list(wanted))))
+    found = {fold(tag.name): tag for tag in existing}
+    for key, name in wanted.items():
+        if key in found:
             continue
         tag = Tag(name=name)
         try:
             async with session.begin_nested():
                 session.add(tag)
         except IntegrityError:
-            tag = (await session.scalars(select(Tag).where(Tag.name == name))).one()
-        found[name] = tag
-    return [found[name] for name in wanted]
+            tag = (await session.scalars(select(Tag).where(folded(Tag.name) == key))).one()
+        found[key] = tag
+    return [found[key] for key in sorted(wanted)]
 
 
 async def change_tags(

@@ -1,10 +1,11 @@
-"""Engines and sessions for SQLite (embedded default) and MySQL/MariaDB (and its read replicas).
+"""Engines and sessions for SQLite (embedded default), MySQL/MariaDB and PostgreSQL
+(and their read replicas).
 
-The two engines are tuned so the same service code is correct on both:
+The engines are tuned so the same service code is correct on all three:
 
-* MySQL/MariaDB run at READ COMMITTED, so a row another transaction just
-  committed (a customer inserted by a parallel /start) is visible to the
-  re-read that follows a duplicate-key error.
+* MySQL/MariaDB and PostgreSQL run at READ COMMITTED, so a row another
+  transaction just committed (a customer inserted by a parallel /start) is
+  visible to the re-read that follows a duplicate-key error.
 * SQLite starts every transaction with BEGIN IMMEDIATE, which serialises
   writers up front instead of failing one of them with "database is locked"
   when both try to upgrade a read lock; WAL keeps readers off writers' backs.
@@ -18,7 +19,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -33,7 +36,9 @@ log = logging.getLogger(__name__)
 
 # MySQL error numbers that mean "try the whole transaction again".
 _RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock
-CONNECT_TIMEOUT = 5  # seconds to open a MySQL connection; an unreachable server fails fast
+# The same on PostgreSQL (SQLSTATE): serialization failure, deadlock, lock not available.
+_RETRYABLE_POSTGRESQL_ERRORS = {"40001", "40P01", "55P03"}
+CONNECT_TIMEOUT = 5  # seconds to open a server connection; an unreachable server fails fast
 PROBE_TIMEOUT = 3.0  # seconds /health and /ready wait for the database's answer
 POOL_TIMEOUT = 30.0  # seconds a statement waits for a pooled connection (overload) before failing
 DEFAULT_POOL_SIZE = 10  # connections kept per engine; as many again may open under load
@@ -48,6 +53,10 @@ def create_engine(
     """An engine for `url`; `read_only` matters on SQLite only (see `_create_sqlite_engine`)."""
     if url.startswith("sqlite"):
         return _create_sqlite_engine(url, echo=echo, read_only=read_only)
+    if url.startswith("postgresql"):
+        connection: dict[str, Any] = {"async_creator": _postgresql_connector(url)}
+    else:
+        connection = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT}}
     # pool_pre_ping: a pooled connection the server dropped (KILL, restart,
     # wait_timeout) is noticed on checkout and replaced, not handed to a request.
     return create_async_engine(
@@ -59,8 +68,29 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=POOL_TIMEOUT,
-        connect_args={"connect_timeout": CONNECT_TIMEOUT},
+        **connection,
     )
+
+
+def _postgresql_connector(url: str) -> Callable[[], Awaitable[Any]]:
+    """Opens asyncpg connections for `url`, within CONNECT_TIMEOUT.
+
+    asyncpg lets a refused, timed-out or unresolvable connect escape as a bare
+    OSError, which no code can tell from any other OSError. Here it becomes
+    the driver's own "cannot connect" error (SQLSTATE 08001), which SQLAlchemy
+    wraps as a DBAPIError like every other database error: the outage
+    classification (`backend.outages`) and the retries see it like MySQL's 2003.
+    """
+    parsed = make_url(url)
+    args, kwargs = parsed.get_dialect()().create_connect_args(parsed)
+
+    async def connect() -> Any:
+        try:
+            return await asyncpg.connect(*args, timeout=CONNECT_TIMEOUT, **kwargs)
+        except OSError as error:  # TimeoutError and socket.gaierror are OSErrors too
+            raise asyncpg.exceptions.ClientCannotConnectError(str(error)) from error
+
+    return connect
 
 
 def _create_sqlite_engine(url: str, *, echo: bool, read_only: bool = False) -> AsyncEngine:
@@ -267,9 +297,12 @@ class ReplicaSession(StatementSession):
 
 
 def is_retryable(error: BaseException) -> bool:
-    """A deadlock or lock timeout: the database asks us to run the transaction again."""
+    """A deadlock, lock timeout or serialization failure: the database asks us to run
+    the transaction again."""
     if not isinstance(error, OperationalError | DBAPIError):
         return False
+    if getattr(error.orig, "sqlstate", None) in _RETRYABLE_POSTGRESQL_ERRORS:
+        return True
     args: tuple[object, ...] = getattr(error.orig, "args", ())
     return bool(args) and args[0] in _RETRYABLE_MYSQL_ERRORS
 

@@ -27,13 +27,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import CursorResult, Select, func, insert, select, update
+from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import audit
 from backend.domain.audit import Actor
 from backend.domain.batched_deletes import delete_batch
 from backend.domain.clock import in_supported_years
+from backend.domain.dialects import insert_ignoring_duplicates
 from backend.domain.errors import InvalidState, NotFound, NotRetryable, ValidationFailed
 from backend.domain.models import TaskRun, TaskRunState
 from backend.domain.tasks import enqueue_after_commit_as
@@ -217,11 +218,7 @@ async def _change(session: AsyncSession, task_id: str, changes: dict[str, Any]) 
 async def _insert_if_absent(session: AsyncSession, **values: Any) -> bool:
     """One statement, no error on a duplicate task id (as `telegram_updates.first_time`)."""
     result = await session.execute(
-        insert(TaskRun)
-        .values(**values)
-        .prefix_with("IGNORE", dialect="mysql")
-        .prefix_with("IGNORE", dialect="mariadb")
-        .prefix_with("OR IGNORE", dialect="sqlite")
+        insert_ignoring_duplicates(TaskRun, session.get_bind().dialect.name).values(**values)
     )
     assert isinstance(result, CursorResult)
     return result.rowcount == 1

@@ -3,8 +3,9 @@
 Telegram re-sends an update when our answer is slow or lost; the (bot,
 update_id) primary key turns the second insert into a no-op, so the handler
 skips it. Every update pays for this check, so it is one statement:
-`INSERT IGNORE` (MySQL/MariaDB) / `INSERT OR IGNORE` (SQLite) and its row
-count, with no savepoint and no error to recover from.
+`INSERT IGNORE` (MySQL/MariaDB) / `INSERT OR IGNORE` (SQLite) / `ON CONFLICT
+DO NOTHING` (PostgreSQL) and its row count, with no savepoint and no error to
+recover from.
 
 Every update adds a row, so the hourly clean-up (`forget_old`) drops those
 received before `TELEGRAM_UPDATES_KEEP_HOURS` (48 by default): longer than the
@@ -16,9 +17,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, delete, insert, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.domain.dialects import insert_ignoring_duplicates
 from backend.domain.models import TelegramUpdate
 
 # TELEGRAM_UPDATES_KEEP_HOURS' default. The clean-up follows the setting; this bounds
@@ -41,11 +43,9 @@ async def first_time(session: AsyncSession, bot: str, update_id: int, *, now: da
     if update_id not in _STORABLE:
         return False
     result = await session.execute(
-        insert(TelegramUpdate)
-        .values(bot=bot, update_id=update_id, received_at=now)
-        .prefix_with("IGNORE", dialect="mysql")
-        .prefix_with("IGNORE", dialect="mariadb")
-        .prefix_with("OR IGNORE", dialect="sqlite")
+        insert_ignoring_duplicates(TelegramUpdate, session.get_bind().dialect.name).values(
+            bot=bot, update_id=update_id, received_at=now
+        )
     )
     assert isinstance(result, CursorResult)
     return result.rowcount == 1

@@ -54,7 +54,8 @@ from tests.backups import (
     open_shop_database,
     shop,
 )
-from tests.databases import drop_mariadb_schema
+from tests.conftest import DATABASES
+from tests.databases import drop_server_database
 from tests.factories import make_admin, make_cashier, make_customer, make_discount
 from tests.ledger import count_deliveries
 from tests.telegram_world import CUSTOMER_TOKEN
@@ -229,14 +230,15 @@ async def the_broadcast_carries_on(
     assert {chat: codes[chat] for chat in codes_sent_before} == codes_sent_before
 
 
-@pytest.mark.mariadb
-async def test_an_embedded_shop_moves_to_mariadb_through_a_pipe(
-    engines: Engines, tmp_path: Path
+@pytest.mark.parametrize("server", [database for database in DATABASES if database != "sqlite"])
+async def test_an_embedded_shop_moves_to_a_database_server_through_a_pipe(
+    engines: Engines, tmp_path: Path, server: str
 ) -> None:
-    """`dvorik backup -` on SQLite piped into `dvorik restore -` on MariaDB: the same shop."""
+    """`dvorik backup -` on SQLite piped into `dvorik restore -` on MariaDB or PostgreSQL:
+    the same shop."""
     embedded = await open_shop_database("sqlite", tmp_path, "embedded")
     await embedded.migrate()
-    production = await open_shop_database("mariadb", tmp_path, "dvorik_moved")
+    production = await open_shop_database(server, tmp_path, "dvorik_moved")
     try:
         await production.migrate()
         sessions = engines.sessions(embedded)
@@ -252,4 +254,4 @@ async def test_an_embedded_shop_moves_to_mariadb_through_a_pipe(
         assert await everything(engines.sessions(production)) == before
     finally:
         await engines.close()
-        await drop_mariadb_schema(production.name)
+        await drop_server_database(server, production.name)

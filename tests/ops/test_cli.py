@@ -1,4 +1,4 @@
-"""The `dvorik` command as an operator uses it, on SQLite and MariaDB."""
+"""The `dvorik` command as an operator uses it, on SQLite, MariaDB and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from backend.domain import admins
 from backend.domain.database import create_engine, create_sessionmaker
 from backend.domain.errors import DomainError
 from tests.conftest import DATABASES
-from tests.databases import create_mariadb_schema, drop_mariadb_schema, unavailable
+from tests.databases import create_server_database, drop_server_database
 from tests.processes import DVORIK, dvorik, environment, free_port, running, wait_for_http
 
 CLI_SCHEMA = f"dvorik_cli_{os.getpid()}"
@@ -21,11 +21,7 @@ CLI_SCHEMA = f"dvorik_cli_{os.getpid()}"
 async def database_url(kind: str, tmp_path: Path) -> str:
     if kind == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    try:
-        return await create_mariadb_schema(CLI_SCHEMA)
-    except Exception as error:
-        unavailable("MariaDB", error)
-        raise
+    return await create_server_database(kind, CLI_SCHEMA)
 
 
 @pytest.fixture(params=DATABASES)
@@ -38,8 +34,8 @@ async def migrated_env(
     assert "Database is up to date" in result.stdout
     assert result.stderr == ""  # not even MariaDB's note on alembic_version_pkc
     yield env
-    if request.param == "mariadb":
-        await drop_mariadb_schema(CLI_SCHEMA)
+    if request.param != "sqlite":
+        await drop_server_database(request.param, CLI_SCHEMA)
 
 
 def test_owner_creates_an_admin_with_the_password_on_stdin(migrated_env: dict[str, str]) -> None:

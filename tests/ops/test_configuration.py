@@ -37,7 +37,7 @@ def test_no_configuration_means_sqlite_in_development(monkeypatch: pytest.Monkey
     ("variable", "value", "named"),
     [
         ("TIMEZONE", "Mars/Olympus", "TIMEZONE"),
-        ("DATABASE_URL", "postgres://x", "DATABASE_URL"),
+        ("DATABASE_URL", "oracle://x", "DATABASE_URL"),
         ("JWT_SECRET_KEY", "short", "JWT_SECRET_KEY"),
         ("TELEGRAM_BOT_TOKEN", "not-a-token", "TELEGRAM_BOT_TOKEN"),
         ("HTTP_PORT", "eighty", "HTTP_PORT"),

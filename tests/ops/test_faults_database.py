@@ -1,12 +1,14 @@
-"""Fault: MariaDB drops the API's connections mid-request, then becomes unreachable.
+"""Fault: the database server drops the API's connections mid-request, then becomes unreachable.
 
-A real Dvorik server (uvicorn, real HTTP) talks to MariaDB through a TCP
+Runs on MariaDB and on PostgreSQL. A real Dvorik server (uvicorn, real HTTP)
+talks to the database through a TCP
 forwarder this test controls, so it can both kill connections from the
 server side and cut the database off entirely:
 
 1. Requests (reads and writes) are held in flight by a table lock taken from
-   a separate admin connection; every API connection of the schema is then
-   killed with `KILL CONNECTION` (ids from information_schema.PROCESSLIST).
+   a separate admin connection; every API connection of the database is then
+   killed (`KILL CONNECTION` on MariaDB, `pg_terminate_backend` on PostgreSQL:
+   `tests.database_admin`).
    Reads are repeated on a fresh connection and succeed; a write answers a
    typed error (`extensions.code`, HTTP 200, no traceback, nothing of the
    SQL) or its data and is either wholly committed (row and audit entry) or
@@ -17,7 +19,7 @@ server side and cut the database off entirely:
    not a hang; once the forwarder is back, `/ready` turns true by itself and
    requests succeed again.
 
-Needs MariaDB: skipped locally without it, failed under CI=true.
+Needs the database servers: skipped locally without them, failed under CI=true.
 """
 
 from __future__ import annotations
@@ -32,11 +34,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, make_url, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend import demo_data
 from backend.domain.database import (
@@ -46,10 +46,12 @@ from backend.domain.database import (
 )
 from backend.domain.models import AuditEntry, Customer
 from tests.api import serve, settings_for, signed_in
-from tests.databases import MARIADB_SERVER_URL, migrated_mariadb
+from tests.conftest import SERVER_DATABASES
+from tests.database_admin import CONNECTION_ID, DatabaseAdmin, database_admin, server_address
+from tests.databases import migrated_database
 from tests.tcp_forwarder import Forwarder
 
-pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 CUSTOMERS = 40
 # Requests held by the lock when the kill comes: fewer reads than READ_CONCURRENCY,
@@ -66,22 +68,26 @@ mutation($id: Int!, $note: String!) { updateCustomer(id: $id, input: {note: $not
 """
 
 
+@pytest.fixture(params=SERVER_DATABASES)
+def kind(request: pytest.FixtureRequest) -> str:
+    """The database server: MariaDB, then PostgreSQL."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def database() -> AsyncIterator[tuple[AsyncEngine, str]]:
-    """A migrated schema with customers and a marketer; yields the engine and a token."""
-    async with migrated_mariadb(f"dvorik_db_fault_{os.getpid()}") as engine:
+async def database(kind: str) -> AsyncIterator[tuple[AsyncEngine, str]]:
+    """A migrated database with customers and a marketer; yields the engine and a token."""
+    async with migrated_database(kind, f"dvorik_db_fault_{os.getpid()}") as engine:
         sessions = create_sessionmaker(engine)
         await demo_data.add_subscribers(sessions, CUSTOMERS)
         yield engine, await signed_in(sessions)
 
 
 @pytest.fixture
-async def admin_connection() -> AsyncIterator[AsyncConnection]:
-    """The DBA's own connection (no default schema, so PROCESSLIST's `db` never matches it)."""
-    server = create_async_engine(f"{MARIADB_SERVER_URL}/", poolclass=NullPool)
-    async with server.connect() as connection:
-        yield connection
-    await server.dispose()
+async def admin(kind: str, database: tuple[AsyncEngine, str]) -> AsyncIterator[DatabaseAdmin]:
+    """The DBA's own connection to the server of `database`."""
+    async with database_admin(kind, str(database[0].url.database)) as dba:
+        yield dba
 
 
 def _through(forwarder: Forwarder, engine: AsyncEngine) -> URL:
@@ -108,7 +114,8 @@ class Client:
         if not errors:
             return "ok", elapsed
         raw = json.dumps(body)
-        assert "Traceback" not in raw and "SELECT" not in raw and "asyncmy" not in raw, raw
+        assert "Traceback" not in raw and "SELECT" not in raw, raw
+        assert "asyncmy" not in raw and "asyncpg" not in raw, raw
         codes = [error.get("extensions", {}).get("code") for error in errors]
         assert all(codes), f"an error without extensions.code: {errors}"
         return ",".join(sorted(set(codes))), elapsed
@@ -120,35 +127,11 @@ class Client:
         return body
 
 
-async def _api_connections(admin: AsyncConnection, schema: str) -> list[int]:
-    rows = await admin.execute(
-        text(
-            "SELECT id FROM information_schema.PROCESSLIST"
-            " WHERE db = :schema AND id <> CONNECTION_ID()"
-        ),
-        {"schema": schema},
-    )
-    return [int(row[0]) for row in rows]
-
-
-async def _waiting(admin: AsyncConnection, schema: str) -> int:
-    count = await admin.scalar(
-        text(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
-            " WHERE db = :schema AND state LIKE '%metadata lock%'"
-        ),
-        {"schema": schema},
-    )
-    return int(count or 0)
-
-
 async def test_connections_killed_mid_request_typed_errors_then_recovery(
-    database: tuple[AsyncEngine, str], admin_connection: AsyncConnection
+    database: tuple[AsyncEngine, str], admin: DatabaseAdmin
 ) -> None:
     engine, token = database
-    schema = str(engine.url.database)
-    target = make_url(MARIADB_SERVER_URL)
-    forwarder = Forwarder(target.host or "127.0.0.1", target.port or 3306)
+    forwarder = Forwarder(*server_address(engine))
     await forwarder.start()
     figures: dict[str, Any] = {}
     async with engine.connect() as connection:
@@ -166,7 +149,7 @@ async def test_connections_killed_mid_request_typed_errors_then_recovery(
                 assert (await client(PAGE))[0] == "ok"
 
             # --- 1. connections killed under requests in flight -----------------------
-            await admin_connection.execute(text(f"LOCK TABLES `{schema}`.customers WRITE"))
+            await admin.lock_customers()
             try:
                 edits = ids[: IN_FLIGHT["edit"]]
                 calls = (
@@ -176,14 +159,14 @@ async def test_connections_killed_mid_request_typed_errors_then_recovery(
                 )
                 in_flight = [asyncio.ensure_future(call) for call in calls]
                 deadline = time.monotonic() + 20
-                while await _waiting(admin_connection, schema) < len(in_flight):
+                while await admin.waiting() < len(in_flight):
                     assert time.monotonic() < deadline, "requests did not reach the database"
                     await asyncio.sleep(0.05)
-                victims = await _api_connections(admin_connection, schema)
+                victims = await admin.connections()
                 for connection_id in victims:
-                    await _kill(admin_connection, connection_id)
+                    await admin.kill(connection_id)
             finally:  # never leave the server waiting on the lock, even on failure
-                await admin_connection.execute(text("UNLOCK TABLES"))
+                await admin.unlock()
             answers = await asyncio.wait_for(asyncio.gather(*in_flight), ANSWER_WITHIN)
             figures["killed connections"] = len(victims)
             figures["answers of killed requests"] = Counter(answer for answer, _ in answers)
@@ -260,17 +243,8 @@ async def test_connections_killed_mid_request_typed_errors_then_recovery(
     assert figures["killed connections"] >= 1
 
 
-async def _kill(admin_connection: AsyncConnection, connection_id: int) -> None:
-    """KILL CONNECTION, unless it ended by itself since the list was read (error 1094)."""
-    try:
-        await admin_connection.execute(text(f"KILL CONNECTION {connection_id}"))
-    except OperationalError as error:
-        if "1094" not in str(error.orig):  # Unknown thread id: already gone
-            raise
-
-
 async def test_a_transaction_whose_connection_is_killed_runs_again_once(
-    database: tuple[AsyncEngine, str], admin_connection: AsyncConnection
+    database: tuple[AsyncEngine, str], admin: DatabaseAdmin
 ) -> None:
     """`run_in_transaction` (the workers' and bots' writes) repeats work cut off before COMMIT."""
     engine, _ = database
@@ -278,10 +252,10 @@ async def test_a_transaction_whose_connection_is_killed_runs_again_once(
     attempts: list[int] = []
 
     async def work(session: AsyncSession) -> int:
-        connection_id = int(await session.scalar(text("SELECT CONNECTION_ID()")) or 0)
+        connection_id = int(await session.scalar(text(CONNECTION_ID[admin.kind])) or 0)
         attempts.append(connection_id)
         if len(attempts) == 1:  # the server drops us halfway through the first try
-            await admin_connection.execute(text(f"KILL CONNECTION {connection_id}"))
+            await admin.kill(connection_id)
         session.add(Customer(telegram_id=7_100_000_001, first_name="Тихон"))
         await session.flush()
         return connection_id

@@ -37,6 +37,7 @@ from tests.databases import (
     require_redis,
     unavailable,
 )
+from tests.outage_cases import one_row_table, silent_port, statement
 from tests.processes import free_port
 
 pytestmark = [pytest.mark.mariadb]
@@ -64,35 +65,20 @@ async def services(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Se
         unavailable("MariaDB", error)
         raise
     engine, admin = create_engine(url), create_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(text("CREATE TABLE t (id INT PRIMARY KEY, v INT)"))
-        await connection.execute(text("INSERT INTO t VALUES (1, 1)"))
-
-    async def say_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read()  # until the client gives up
-        writer.close()
-
-    silent = await asyncio.start_server(say_nothing, "127.0.0.1", 0)
-    port = silent.sockets[0].getsockname()[1]
-    try:
-        yield Services(url, engine, admin, tmp_path_factory.mktemp("outages"), free_port(), port)
-    finally:
-        silent.close()
-        await engine.dispose()
-        await admin.dispose()
-        await drop_mariadb_schema(name)
-
-
-async def _statement(engine: AsyncEngine, sql: str) -> None:
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(sql))
-    finally:
-        await engine.dispose()
+    await one_row_table(engine)
+    async with silent_port() as port:
+        try:
+            yield Services(
+                url, engine, admin, tmp_path_factory.mktemp("outages"), free_port(), port
+            )
+        finally:
+            await engine.dispose()
+            await admin.dispose()
+            await drop_mariadb_schema(name)
 
 
 async def mariadb_refuses(s: Services) -> None:
-    await _statement(create_engine(f"mysql+asyncmy://root@127.0.0.1:{s.closed_port}/x"), "SELECT 1")
+    await statement(create_engine(f"mysql+asyncmy://root@127.0.0.1:{s.closed_port}/x"), "SELECT 1")
 
 
 async def mariadb_kills_the_connection(s: Services) -> None:
@@ -145,7 +131,7 @@ async def missing_table(s: Services) -> None:
 
 async def unknown_database(s: Services) -> None:
     nowhere = create_engine(f"{MARIADB_SERVER_URL}/no_such_schema_{os.getpid()}")
-    await _statement(nowhere, "SELECT 1")
+    await statement(nowhere, "SELECT 1")
 
 
 async def sqlite_locked(s: Services) -> None:

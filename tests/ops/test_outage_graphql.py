@@ -1,7 +1,8 @@
 """The admin API during an outage: UNAVAILABLE (retry in a moment), not INTERNAL (a bug).
 
-A real Dvorik server on real HTTP: once with MariaDB behind a TCP forwarder
-the test cuts (`tests/tcp_forwarder.py`, as `test_faults_database.py`), once
+A real Dvorik server on real HTTP: once with the database (MariaDB, then
+PostgreSQL) behind a TCP forwarder the test cuts (`tests/tcp_forwarder.py`, as
+`test_faults_database.py`), once
 with a redis-server of the test's own that it kills (as
 `test_faults_redis.py`). The SPA must be able to tell "try again" from "report
 this", so the code is UNAVAILABLE only when a service is unreachable: a
@@ -11,7 +12,7 @@ while Redis is down, and a mutation whose background work the schedule
 picks up again (`RECOVERED_BY_SWEEP`) succeeds rather than invite a retry
 of work already committed.
 
-Needs MariaDB: skipped locally without it, failed under CI=true.
+Needs MariaDB and PostgreSQL: skipped locally without them, failed under CI=true.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import make_url, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend import demo_data
@@ -34,11 +35,13 @@ from backend.domain.audit import Actor
 from backend.domain.database import CONNECT_TIMEOUT, create_sessionmaker
 from backend.domain.models import Customer
 from tests.api import GraphQLClient, GraphQLResponse, serve, settings_for, signed_in
-from tests.databases import MARIADB_SERVER_URL, migrated_mariadb
+from tests.conftest import SERVER_DATABASES
+from tests.database_admin import server_address
+from tests.databases import migrated_database
 from tests.processes import RedisServer, redis_server
 from tests.tcp_forwarder import Forwarder
 
-pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 ANSWER_WITHIN = CONNECT_TIMEOUT + 5.0  # seconds a request may take while a service is away
 RECOVER_WITHIN = 20.0
@@ -62,9 +65,11 @@ mutation($ids: [Int!]!) {
 """
 
 
-@pytest.fixture
-async def engine() -> AsyncIterator[AsyncEngine]:
-    async with migrated_mariadb(f"dvorik_unavailable_api_{os.getpid()}") as engine:
+@pytest.fixture(params=SERVER_DATABASES)
+async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    """A migrated database on MariaDB, then on PostgreSQL."""
+    name = f"dvorik_unavailable_api_{os.getpid()}"
+    async with migrated_database(request.param, name) as engine:
         await demo_data.add_subscribers(create_sessionmaker(engine), 3)
         yield engine
 
@@ -94,12 +99,12 @@ def _assert_unavailable(response: GraphQLResponse) -> None:
     assert error["extensions"]["retry_after_seconds"] == 5, error
     assert error["extensions"]["requestId"], error
     raw = json.dumps(response.body)
-    assert "SELECT" not in raw and "asyncmy" not in raw and "Traceback" not in raw, raw
+    assert "SELECT" not in raw and "Traceback" not in raw, raw
+    assert "asyncmy" not in raw and "asyncpg" not in raw, raw
 
 
 async def test_a_database_outage_is_unavailable_and_nothing_else_is(engine: AsyncEngine) -> None:
-    target = make_url(MARIADB_SERVER_URL)
-    forwarder = Forwarder(target.host or "127.0.0.1", target.port or 3306)
+    forwarder = Forwarder(*server_address(engine))
     await forwarder.start()
     through = engine.url.set(host="127.0.0.1", port=forwarder.port)
     settings = settings_for(engine, database_url=through.render_as_string(False))

@@ -4,14 +4,15 @@ Before, an update that met an unreachable database or Redis was answered 200
 (with an apology, or nothing) and its update id recorded: Telegram never sent
 it again, and the customer's /start or the cashier's press was lost. Here a
 real Dvorik (both bots, real HTTP, the fake Bot API posting to the webhooks)
-talks to MariaDB through a TCP forwarder the test cuts (as
-`test_faults_database.py`), or to a redis-server of its own that it kills
+talks to its database (MariaDB, then PostgreSQL) through a TCP forwarder the
+test cuts (as `test_faults_database.py`), or to a redis-server of its own that it kills
 (as `test_faults_redis.py`), and each update is posted again as Telegram
 would: during the outage (503 again), after it (handled: one customer, one
 discount, one redemption, one set of replies) and once more (a duplicate:
 nothing new).
 
-Needs MariaDB and redis-server: skipped locally without them, failed under CI=true.
+Needs MariaDB, PostgreSQL and redis-server: skipped locally without them, failed
+under CI=true.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, make_url, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.bots.customer.keyboards import CheckChannel
@@ -36,13 +37,15 @@ from backend.domain.database import create_sessionmaker
 from backend.domain.models import Customer, Discount, DiscountStatus, ShopSetting, TelegramUpdate
 from backend.fake_telegram import FakeUser
 from backend.fake_telegram.models import Delivery
-from tests.databases import MARIADB_SERVER_URL, migrated_mariadb
+from tests.conftest import SERVER_DATABASES
+from tests.database_admin import server_address
+from tests.databases import migrated_database
 from tests.processes import RedisServer, redis_server
 from tests.tcp_forwarder import Forwarder
 from tests.telegram_world import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram, served_with_bots
 from tests.timing import until
 
-pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 Sessions = async_sessionmaker[AsyncSession]
 _people = itertools.count(6_300_001)
@@ -52,9 +55,11 @@ def someone(first_name: str) -> FakeUser:
     return FakeUser(id=next(_people), first_name=first_name)
 
 
-@pytest.fixture(scope="module")
-async def engine() -> AsyncIterator[AsyncEngine]:
-    async with migrated_mariadb(f"dvorik_unavailable_bots_{os.getpid()}") as engine:
+@pytest.fixture(scope="module", params=SERVER_DATABASES)
+async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    """A migrated database on MariaDB, then on PostgreSQL."""
+    name = f"dvorik_unavailable_bots_{os.getpid()}"
+    async with migrated_database(request.param, name) as engine:
         yield engine
 
 
@@ -78,8 +83,7 @@ async def bots_through_forwarder(
     engine: AsyncEngine, **settings: Any
 ) -> AsyncIterator[tuple[Telegram, Forwarder]]:
     """Both bots on the fake Bot API, their database behind a forwarder the test can cut."""
-    target = make_url(MARIADB_SERVER_URL)
-    forwarder = Forwarder(target.host or "127.0.0.1", target.port or 3306)
+    forwarder = Forwarder(*server_address(engine))
     await forwarder.start()
     through = engine.url.set(host="127.0.0.1", port=forwarder.port).render_as_string(False)
     try:

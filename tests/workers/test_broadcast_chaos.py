@@ -1,4 +1,4 @@
-"""Chaos: a real `dvorik worker` process SIGKILLed mid-broadcast, on MariaDB + Redis.
+"""Chaos: a real `dvorik worker` process SIGKILLed mid-broadcast, on MariaDB or PostgreSQL + Redis.
 
 1,000 active customers; the fake Bot API (real HTTP, in this process) answers
 5% of sends with 429 (retry after 1 s) and 2% with 500. The worker is killed
@@ -25,8 +25,8 @@ A second test watches the broadcast over the GraphQL subscription while its
 only worker is killed: within seconds it says no worker is alive (and shows
 no rate), then, with a worker started again, alive and completed.
 
-Needs MariaDB and Redis (db 13 unless TEST_CHAOS_REDIS_URL says otherwise):
-skipped locally without them, failed under CI=true.
+Runs on MariaDB and on PostgreSQL. Needs them and Redis (db 13 unless
+TEST_CHAOS_REDIS_URL says otherwise): skipped locally without them, failed under CI=true.
 """
 
 from __future__ import annotations
@@ -65,13 +65,14 @@ from backend.domain.models import (
 from backend.fake_telegram import FakeTelegram, create_app
 from backend.task_queue import QUEUE, TaskiqTaskQueue, create_broker
 from tests.api import environment_for, serve, serve_app, settings_for, signed_in
-from tests.databases import migrated_mariadb, redis_url, require_redis
+from tests.conftest import SERVER_DATABASES
+from tests.databases import migrated_database, redis_url, require_redis
 from tests.graphql.test_graphql_subscriptions import Socket, socket
 from tests.ledger import count_deliveries
 from tests.processes import DVORIK, spawn, terminate, wait_until
 from tests.telegram_world import CUSTOMER_TOKEN, bots_environment
 
-pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 REDIS_URL = redis_url("TEST_CHAOS_REDIS_URL", 13)
 RECIPIENTS = 1000
@@ -122,9 +123,10 @@ class Chaos:
         return found
 
 
-@pytest.fixture
-async def engine() -> AsyncIterator[AsyncEngine]:
-    async with migrated_mariadb(f"dvorik_chaos_{os.getpid()}") as engine:
+@pytest.fixture(params=SERVER_DATABASES)
+async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    """A fresh database on MariaDB, then on PostgreSQL."""
+    async with migrated_database(request.param, f"dvorik_chaos_{os.getpid()}") as engine:
         yield engine
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal_column, text
+from sqlalchemy import Date, cast, func, literal_column, text
 from sqlalchemy.orm import QueryableAttribute
 
 
@@ -31,11 +31,14 @@ def local_day(column: QueryableAttribute[Any], offset_minutes: int, dialect: str
         return func.date(column, literal_column(f"'{minutes:+d} minutes'"))
     if dialect in ("mysql", "mariadb"):
         return func.date(func.date_add(column, text(f"INTERVAL {minutes} MINUTE")))
+    if dialect == "postgresql":
+        return cast(column + literal_column(f"INTERVAL '{minutes} minutes'"), Date)
     raise NotImplementedError(f"KPIs are not implemented for {dialect}")
 
 
 def as_date(value: object) -> date:
-    """A day as the database returned it: a `date` from MySQL/MariaDB, a string from SQLite."""
+    """A day as the database returned it: a `date` from MySQL/MariaDB and PostgreSQL, a string
+    from SQLite."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):

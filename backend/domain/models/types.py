@@ -1,4 +1,4 @@
-"""Column types that behave the same on SQLite and MySQL/MariaDB."""
+"""Column types that behave the same on SQLite, MySQL/MariaDB and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Stores naive UTC (microseconds kept on MySQL too); hands back aware UTC.
+    """Stores naive UTC (microseconds kept on MySQL too; PostgreSQL's TIMESTAMP keeps them
+    by itself); hands back aware UTC.
 
     Refusing naive datetimes on the way in keeps local times from slipping
     into the database unnoticed.

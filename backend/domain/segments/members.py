@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, false, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.domain.dialects import fold, folded
 from backend.domain.errors import ValidationFailed
 from backend.domain.models import Customer, Discount, DiscountStatus, Tag, customer_tags
 from backend.domain.segments.rules import SegmentRules
@@ -46,9 +47,10 @@ def count_query(
     best named by id (`look_up_tags`). From a tag's members MariaDB looks each
     member up by primary key, which reads the member's row, and at a million
     customers most rows are not in the buffer pool. With required tags the
-    primary key is kept out of the join (MySQL syntax; other databases ignore
-    it), so a member is looked up in a small index instead: `(id, status)`, or
-    one whose leading columns the rules fix, such as `(source)` for one source.
+    primary key is kept out of the join (MySQL syntax, compiled for MySQL/MariaDB
+    only: SQLite and PostgreSQL never see it), so a member is looked up in a
+    small index instead: `(id, status)`, or one whose leading columns the
+    rules fix, such as `(source)` for one source.
     """
     query = select(func.count(Customer.id)).where(*conditions(rules, now, tags=tags), *also)
     if rules.tags_any or rules.tags_all:
@@ -116,7 +118,7 @@ async def look_up_tags(
     `customer_tags`' primary key; named through a join to `tags`, MariaDB first
     materializes every member of the tags, for two common tags at a million
     customers half the base. Each name is matched by the database, in its
-    collation, as `Tag.name == name` is everywhere else.
+    folded (`_tag_named`), as tags are everywhere else.
 
     `probe` also asks which tags are common: whether a tag's `COMMON_TAG`-th
     member exists, read from the (tag, customer) index, so at most that many
@@ -139,7 +141,7 @@ async def look_up_tags(
         )
         common = nth_member.is_not(None)
     matches = [
-        select(literal(number), Tag.id, common).where(Tag.name == name)
+        select(literal(number), Tag.id, common).where(_tag_named([name]))
         for number, name in enumerate(names)
     ]
     rows = (await session.execute(union_all(*matches) if len(matches) > 1 else matches[0])).all()
@@ -181,12 +183,17 @@ def conditions(
     ]
 
 
+def _tag_named(names: Iterable[str]) -> ColumnElement[bool]:
+    """The tag is one of `names`, in any case and with ё as е (docs/text-folding.md)."""
+    return folded(Tag.name).in_([fold(name) for name in names])
+
+
 def _has_tag(names: Iterable[str], tags: RuleTags | None = None) -> ColumnElement[bool]:
     if tags is None:
         return (
             select(customer_tags.c.customer_id)
             .join(Tag, Tag.id == customer_tags.c.tag_id)
-            .where(customer_tags.c.customer_id == Customer.id, Tag.name.in_(list(names)))
+            .where(customer_tags.c.customer_id == Customer.id, _tag_named(names))
             .exists()
         )
     ids = tags.ids_of(names)
@@ -209,7 +216,7 @@ def _has_tag_per_row(names: Iterable[str], tags: RuleTags | None = None) -> Colu
     """
     wanted: Any
     if tags is None:
-        wanted = select(Tag.id).where(Tag.name.in_(list(names))).scalar_subquery()
+        wanted = select(Tag.id).where(_tag_named(names)).scalar_subquery()
     else:
         wanted = tags.ids_of(names)
         if not wanted:

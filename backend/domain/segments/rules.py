@@ -9,6 +9,7 @@ silently everyone) audience behind a broadcast.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -42,9 +43,13 @@ def _tag(raw: str) -> str:
 
 
 def _source(raw: str) -> str:
+    """A source as a deep link names it; a control character is in none, and PostgreSQL
+    refuses NUL in any text (the rule would be a database error there, not a refusal)."""
     value = raw.strip()
     if not 1 <= len(value) <= MAX_SOURCE_LENGTH:
         raise ValueError(f"a source must be 1 to {MAX_SOURCE_LENGTH} characters")
+    if any(unicodedata.category(character) == "Cc" for character in value):
+        raise ValueError("a source must not contain control characters")
     return value
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import audit
 from backend.domain.audit import Actor
+from backend.domain.dialects import fold, folded
 from backend.domain.errors import Conflict, NotFound, ValidationFailed
 from backend.domain.models import Broadcast, BroadcastStatus, Segment
 from backend.domain.segments.rules import SegmentRules, parse_rules
@@ -133,11 +134,12 @@ def _clean_description(raw: str | None) -> str | None:
 
 
 async def _free_name(session: AsyncSession, raw: str, *, keep_id: int | None = None) -> str:
-    """The cleaned name, or Conflict if another segment has it (in the database's collation)."""
+    """The cleaned name, or Conflict if another segment has it in any case, with ё as е
+    (docs/text-folding.md)."""
     name = raw.strip()
     if not 1 <= len(name) <= MAX_NAME_LENGTH:
         raise ValidationFailed(f"a name must be 1 to {MAX_NAME_LENGTH} characters", field="name")
-    query = select(Segment.id).where(Segment.name == name)
+    query = select(Segment.id).where(folded(Segment.name) == fold(name))
     if keep_id is not None:
         query = query.where(Segment.id != keep_id)
     if await session.scalar(query) is not None:
