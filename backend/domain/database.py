@@ -31,6 +31,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from backend.domain.nul_characters import refuse_nul_characters
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -51,8 +53,17 @@ def create_engine(
     url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE, read_only: bool = False
 ) -> AsyncEngine:
     """An engine for `url`; `read_only` matters on SQLite only (see `_create_sqlite_engine`)."""
-    if url.startswith("sqlite"):
-        return _create_sqlite_engine(url, echo=echo, read_only=read_only)
+    engine = (
+        _create_sqlite_engine(url, echo=echo, read_only=read_only)
+        if url.startswith("sqlite")
+        else _create_server_engine(url, echo=echo, pool_size=pool_size)
+    )
+    event.listen(engine.sync_engine, "before_cursor_execute", refuse_nul_characters)
+    return engine
+
+
+def _create_server_engine(url: str, *, echo: bool, pool_size: int) -> AsyncEngine:
+    """MySQL/MariaDB or PostgreSQL at READ COMMITTED; the pool notices dropped connections."""
     if url.startswith("postgresql"):
         connection: dict[str, Any] = {"async_creator": _postgresql_connector(url)}
     else:
