@@ -14,7 +14,7 @@ rolls back, so nothing of it is kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from backend.domain.errors import ValidationFailed
@@ -35,9 +35,23 @@ def refuse_nul_characters(
     executemany: bool,
 ) -> None:
     """The `before_cursor_execute` hook: `TextWithNul` for a text parameter holding U+0000."""
-    rows: Iterable[Any] = parameters if executemany else (parameters,)
-    for row in rows:
-        values = row.values() if isinstance(row, Mapping) else row or ()
-        for value in values:
-            if isinstance(value, str) and NUL in value:
-                raise TextWithNul("text must not contain the NUL character (U+0000)")
+    if any(isinstance(value, str) and NUL in value for value in _values(parameters)):
+        raise TextWithNul("text must not contain the NUL character (U+0000)")
+
+
+def _values(parameters: Any) -> Iterator[Any]:
+    """Every value of one statement's parameters, whatever their shape.
+
+    One row (a tuple or a dict) or many (a list of them): `executemany` does not
+    say which, since SQLAlchemy's batched INSERT passes one flattened row with it set.
+    """
+    if isinstance(parameters, Mapping):
+        yield from parameters.values()
+        return
+    for item in parameters or ():
+        if isinstance(item, Mapping):
+            yield from item.values()
+        elif isinstance(item, tuple | list):
+            yield from item
+        else:
+            yield item
