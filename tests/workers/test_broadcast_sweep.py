@@ -111,10 +111,11 @@ async def test_a_worker_process_sweeps_for_silent_broadcasts_every_few_seconds(
             async def resumed() -> bool:
                 return {"broadcast_id": killed} in enqueued(runtime, "process_broadcast")
 
-            # Silent for 10 s from its last beat (1 s ago), then a sweep at most 5 s later.
-            await eventually(resumed, within=20)
+            # Silent for 10 s from its last beat (1 s ago), then a sweep at most 5 s later:
+            # 14 s at most on a quiet machine; room for one twice as slow and busy.
+            await eventually(resumed, within=30)
             waited = asyncio.get_running_loop().time() - started
-    assert 8 <= waited <= 20, waited
+    assert 8 <= waited <= 30, waited
 
 
 async def test_a_long_task_is_not_taken_over_while_its_worker_lives(
