@@ -170,6 +170,10 @@ async def test_each_role_keeps_to_its_own_redis(
                 async with asyncio.timeout(60):
                     await watcher
 
+                async def acknowledged() -> bool:  # COMPLETED is published before the XACK
+                    return bool((await _contents(servers["queue"]))[1].get("xack"))
+
+                await wait_until(acknowledged, "the task acknowledged", seconds=30, watch=running)
                 contents = {name: await _contents(server) for name, server in servers.items()}
                 servers["state"].stop()
                 started = time.monotonic()
