@@ -58,7 +58,7 @@ typecheck: install
 	$(BIN)/mypy
 
 unit: install
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 # While working: everything but the slow tests (chaos, faults, load, fuzz, whole processes).
 test-quick: install
