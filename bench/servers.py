@@ -58,6 +58,8 @@ class DatabaseServer(Protocol):
 
     async def mark_seeded(self, name: str, customers: int) -> None: ...
 
+    async def settle(self, name: str) -> None: ...
+
     async def drop(self, name: str) -> None: ...
 
 
@@ -73,10 +75,15 @@ class _Server:
     def database_url(self, name: str) -> str:
         return f"{self.server_url}/{check_name(name)}"
 
-    async def _execute(self, *statements: str, **parameters: Any) -> list[Sequence[Any] | None]:
-        # Autocommit: PostgreSQL refuses CREATE/DROP DATABASE inside a transaction.
+    async def settle(self, name: str) -> None:
+        """Bring a freshly seeded database where a running shop's gets by itself (PostgreSQL)."""
+
+    async def _execute(
+        self, *statements: str, database: str | None = None, **parameters: Any
+    ) -> list[Sequence[Any] | None]:
+        # Autocommit: PostgreSQL refuses CREATE/DROP DATABASE and VACUUM inside a transaction.
         server = create_async_engine(
-            f"{self.server_url}/{self.maintenance}",
+            f"{self.server_url}/{database or self.maintenance}",
             isolation_level="AUTOCOMMIT",
             poolclass=NullPool,
         )
@@ -138,6 +145,19 @@ class PostgreSQL(_Server):
 
     async def mark_seeded(self, name: str, customers: int) -> None:
         await self._execute(f"COMMENT ON DATABASE \"{check_name(name)}\" IS '{_mark(customers)}'")
+
+    async def settle(self, name: str) -> None:
+        """VACUUM (ANALYZE) the whole database once seeding is done.
+
+        The load leaves no page of the new tables marked all-visible, so an
+        index-only scan would still read the table for every row: the planner
+        picks a sequential scan instead (totalCount read all of `customers`:
+        7.4 ms instead of 1.6 ms at 50,000). Autovacuum gets there by itself a
+        while after a load, as it has in any shop that has been running; the
+        bench does not wait for it. MariaDB needs no such step (InnoDB's
+        secondary indexes need no visibility map) and its ANALYZE is the load's.
+        """
+        await self._execute("VACUUM (ANALYZE)", database=check_name(name))
 
     async def drop(self, name: str) -> None:
         # FORCE: a bench killed part-way leaves its processes' connections behind.

@@ -96,6 +96,7 @@ async def prepare_database(
             )
     finally:
         await engine.dispose()
+    await server.settle(name)
     seconds = time.monotonic() - started
     say(
         f"seeded in {seconds:.0f} s: {summary.customers} customers, {summary.discounts} "

@@ -5,10 +5,12 @@ only smaller (2,000 customers, a few repetitions): on each server in turn it
 seeds its own database, starts the API, the plain reference API, the fake Bot
 API and a worker, prints every figure, and ends with one table of both
 servers. The test asserts every figure is printed for each server and in the
-table with a ratio, and that the redemptions really landed in each server's
-own database (so the PostgreSQL path cannot quietly run on MariaDB). It does
-not judge the timings (this box is shared and loaded, and the targets are for
-the full size): a FAIL verdict is fine here, a crash or a missing figure is not.
+table with a ratio, that the redemptions really landed in each server's own
+database (so the PostgreSQL path cannot quietly run on MariaDB), and that the
+PostgreSQL database was vacuumed after seeding (`servers.PostgreSQL.settle`).
+It does not judge the timings (this box is shared and loaded, and the targets
+are for the full size): a FAIL verdict is fine here, a crash or a missing
+figure is not.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from backend.domain.database import create_engine
 from backend.domain.models import AuditEntry, Customer
@@ -109,6 +111,19 @@ async def landed(kind: str, name: str) -> tuple[int, int]:
     return int(customers or 0), int(redeemed or 0)
 
 
+async def vacuumed(name: str) -> int:
+    """How often `customers` in the bench's PostgreSQL database was VACUUMed by hand."""
+    engine = create_engine(f"{POSTGRESQL_SERVER_URL}/{name}")
+    try:
+        async with engine.connect() as connection:
+            count = await connection.scalar(
+                text("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'customers'")
+            )
+    finally:
+        await engine.dispose()
+    return int(count or 0)
+
+
 async def test_the_smallest_benchmark_runs_on_both_servers_and_prints_them_side_by_side(
     tmp_path: Path,
 ) -> None:
@@ -137,6 +152,7 @@ async def test_the_smallest_benchmark_runs_on_both_servers_and_prints_them_side_
         assert done.returncode in (0, 1), output  # 1: some target missed, which is not a crash
         for kind in SERVERS:
             assert await landed(kind, name) == (CUSTOMERS, REDEMPTIONS), (kind, output)
+        assert await vacuumed(name) >= 1, output
     finally:
         for kind in SERVERS:
             await drop_server_database(kind, name)
