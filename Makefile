@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: run test test-quick install lock upgrade-check audit lint typecheck unit migrate demo clean \
-	bench bench-quick fuzz load
+	bench bench-quick bench-databases fuzz load
 
 run: install
 	$(BIN)/dvorik migrate
@@ -73,6 +73,9 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python -m bench --quick
+
+bench-databases: install
+	$(BIN)/python -m bench --quick --database both
 
 fuzz: install
 	DVORIK_FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/graphql/test_fuzz_graphql.py tests/ops/test_fuzz_rest.py

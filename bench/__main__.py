@@ -1,13 +1,15 @@
 """The performance suite: `python -m bench` (1,000,000 customers) or `python -m bench --quick`.
 
-Seeds (or, with `--reuse`, reuses) a MariaDB schema with the volume demo data,
+Seeds (or, with `--reuse`, reuses) a database with the volume demo data (on
+MariaDB; `--database postgresql` on PostgreSQL; `--database both` on MariaDB,
+then PostgreSQL, with the same data, ending with a table of both side by side),
 starts the API, the plain reference API and the fake Bot API as processes,
 and measures every hot path of the issue "Performance at a million customers":
 the GraphQL customers page against a plain FastAPI endpoint, KPIs, segment
 count and preview, the API's peak memory, redemption at 50 tills and a race,
 webhook intake, and a broadcast to a segment. Each figure is printed beside
-its target with PASS/FAIL (INFO: reported, no target); the exit status is 1
-when any figure FAILs. Results and how to read them: docs/benchmarks.md.
+its target with PASS/FAIL (INFO: reported, no target) and its margin; the exit
+status is 1 when any figure FAILs. Results and how to read them: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import asyncio
 import os
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from backend.domain.database import create_engine, create_sessionmaker
-from bench import admin_paths, bot_paths, broadcast_path, world
+from bench import admin_paths, bot_paths, broadcast_path, comparison, world
 from bench.broadcast import forget_keys
-from bench.measure import Figure
+from bench.measure import Figure, say
+from bench.servers import DatabaseServer, MariaDB, PostgreSQL, check_name
 
 FULL_SIZE = 1_000_000
 QUICK_SIZE = 50_000
@@ -37,10 +41,24 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--drop-after", action="store_true", help="drop the schema at the end")
     parser.add_argument(
+        "--database",
+        choices=("mariadb", "postgresql", "both"),
+        default="mariadb",
+        help="the server(s) to run on; both: MariaDB, then PostgreSQL, then a table of the two",
+    )
+    parser.add_argument(
         "--mariadb-url",
         default=os.environ.get("BENCH_MARIADB_URL", "mysql+asyncmy://root@127.0.0.1:3306"),
     )
-    parser.add_argument("--schema", help="default bench_dvorik_<customers>")
+    parser.add_argument(
+        "--postgresql-url",
+        default=os.environ.get(
+            "BENCH_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432"
+        ),
+    )
+    parser.add_argument(
+        "--schema", help="the database (schema) on each server, default bench_dvorik_<customers>"
+    )
     parser.add_argument(
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
     )
@@ -56,6 +74,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         args.customers = QUICK_SIZE if args.quick else FULL_SIZE
     if args.schema is None:
         args.schema = f"bench_dvorik_{args.customers}"
+    try:
+        check_name(args.schema)
+    except ValueError as error:
+        parser.error(str(error))
     if args.audience is None:
         args.audience = min(100_000, max(100, args.customers // 10))
     return args
@@ -74,15 +96,37 @@ def budgets(args: argparse.Namespace) -> tuple[admin_paths.Budget, bot_paths.Bot
     return admin, bot_paths.BotBudget(args.cashiers, paced, burst, args.till_pause, intake)
 
 
-async def suite(args: argparse.Namespace) -> list[Figure]:
-    log_dir = Path(args.log_dir)
+def servers(args: argparse.Namespace) -> list[DatabaseServer]:
+    """The servers `--database` names, in the order they run (MariaDB first)."""
+    chosen: list[DatabaseServer] = []
+    if args.database in ("mariadb", "both"):
+        chosen.append(MariaDB(args.mariadb_url))
+    if args.database in ("postgresql", "both"):
+        chosen.append(PostgreSQL(args.postgresql_url))
+    return chosen
+
+
+async def suite(
+    args: argparse.Namespace, server: DatabaseServer, seeded_at: datetime
+) -> list[Figure]:
+    log_dir = Path(args.log_dir) / server.title.lower()
+    log_dir.mkdir(parents=True, exist_ok=True)
     database_url, seeded = await world.prepare_database(
-        args.mariadb_url, args.schema, args.customers, reuse=args.reuse, log_dir=log_dir
+        server,
+        args.schema,
+        args.customers,
+        reuse=args.reuse,
+        log_dir=log_dir,
+        seeded_at=seeded_at,
     )
     figures: list[Figure] = []
     if seeded is not None:
         figures.append(
-            Figure(f"seeding {args.customers} customers (generate_volume)", f"{seeded:.0f} s")
+            Figure(
+                f"seeding {args.customers} customers (generate_volume)",
+                f"{seeded:.0f} s",
+                numbers=(seeded,),
+            )
         )
     engine = create_engine(database_url)
     sessions = create_sessionmaker(engine)
@@ -96,7 +140,7 @@ async def suite(args: argparse.Namespace) -> list[Figure]:
         await engine.dispose()
         await forget_keys(args.redis_url)
         if args.drop_after:
-            await world.drop_schema(args.mariadb_url, args.schema)
+            await server.drop(args.schema)
     return figures
 
 
@@ -123,20 +167,45 @@ async def _measure(
     return figures
 
 
+async def run_all(args: argparse.Namespace) -> list[comparison.Run]:
+    """The suite on each chosen server in turn, every one seeded around the same moment."""
+    seeded_at = datetime.now(UTC)
+    runs = []
+    for server in servers(args):
+        started = time.monotonic()
+        say(f"{server.title}: {args.customers} customers, database {args.schema}")
+        say(world.environment_note())
+        figures = await suite(args, server, seeded_at)
+        runs.append(
+            comparison.Run(
+                server.title, figures, time.monotonic() - started, world.environment_note()
+            )
+        )
+        print(
+            f"\nbenchmark suite, {args.customers} customers, {server.title}, "
+            f"{runs[-1].seconds:.0f} s ({runs[-1].load})"
+        )
+        for figure in figures:
+            print(figure.line())
+        print(flush=True)
+    return runs
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     Path(args.log_dir).mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    print(f"dvorik benchmark suite: {args.customers} customers, schema {args.schema}", flush=True)
-    print(f"  {world.environment_note()}", flush=True)
-    figures = asyncio.run(suite(args))
-    print(
-        f"\nbenchmark suite, {args.customers} customers, {time.monotonic() - started:.0f} s "
-        f"({world.environment_note()})"
-    )
-    for figure in figures:
-        print(figure.line())
-    failed = [figure for figure in figures if figure.passed is False]
+    print(f"dvorik benchmark suite: {args.customers} customers, database {args.schema}", flush=True)
+    runs = asyncio.run(run_all(args))
+    if len(runs) == 2:
+        print(f"side by side, {args.customers} customers ({os.cpu_count()} CPUs):")
+        print("\n".join(comparison.table(*runs)))
+        print()
+    failed = [
+        f"{run.server}: {figure.name}"
+        for run in runs
+        for figure in run.figures
+        if figure.passed is False
+    ]
     print(f"{len(failed)} FAIL" if failed else "all targets met")
     sys.exit(1 if failed else 0)
 

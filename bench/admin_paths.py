@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bench.measure import Figure, Timings, at_most, peak_rss_mb, repeat, say
+from bench.measure import Figure, Timings, at_most, below, latency, peak_rss_mb, repeat, say
 
 ZONE = ZoneInfo("Asia/Vladivostok")
 PAGE_FILTER = {"status": ["ACTIVE"], "tagsAny": ["vip"]}
@@ -148,8 +148,15 @@ async def run(
     ratio = graphql_page.median_ms / plain_page.median_ms
     figures += [
         at_most(f"customers page, GraphQL ({shown} rows, tags, discounts)", graphql_page, 40, None),
-        Figure("customers page, plain FastAPI JSON (same queries)", plain_page.describe()),
-        Figure("customers page, GraphQL / plain (medians)", f"{ratio:.2f}x", "<= 2x", ratio <= 2),
+        latency("customers page, plain FastAPI JSON (same queries)", plain_page),
+        Figure(
+            "customers page, GraphQL / plain (medians)",
+            f"{ratio:.2f}x",
+            "<= 2x",
+            ratio <= 2,
+            (ratio,),
+            below(ratio, 2),
+        ),
     ]
     total = await repeat(
         lambda: graphql(api, CUSTOMERS_TOTAL, {"filter": PAGE_FILTER}),
@@ -166,8 +173,9 @@ async def run(
         warm_up=budget.warm_up,
     )
     figures.append(at_most("kpi, 90 days, daily series (KpiDashboard)", kpi, 200, None))
+    rss = peak_rss_mb(api_pid)
     figures.append(
-        Figure("API process peak RSS after customers + kpi", f"{peak_rss_mb(api_pid):.0f} MB")
+        Figure("API process peak RSS after customers + kpi", f"{rss:.0f} MB", numbers=(rss,))
     )
 
     say("admin API: segment count and preview…")

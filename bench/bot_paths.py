@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from backend.bots.cashier import Redeem
 from backend.domain.models import AuditEntry, Customer, CustomerStatus, Discount, DiscountStatus
 from bench.broadcast import CASHIER_TOKEN
-from bench.measure import Figure, Timings, at_most, say
+from bench.measure import Figure, Timings, at_most, latency, say
 from bench.world import WEBHOOK_SECRET, Sessions
 
 RACE_CODES = 20
@@ -263,25 +263,29 @@ async def run(
             f"{paced_done} of {len(paced_codes)}",
             "all",
             paced_done == len(paced_codes),
+            (paced_done,),
         ),
-        Figure(f"redemption, {n} cashiers, burst ({len(burst.samples)})", burst.describe()),
-        Figure("code look-up during the burst", lookups.describe()),
+        latency(f"redemption, {n} cashiers, burst ({len(burst.samples)})", burst),
+        latency("code look-up during the burst", lookups),
         Figure(
             "burst redemptions that took effect",
             f"{burst_done} of {len(burst_codes)}",
             "all",
             burst_done == len(burst_codes),
+            (burst_done,),
         ),
         Figure(
             f"race: {raced} codes x {RACE_CASHIERS} cashiers, codes redeemed",
             str(race_redeemed),
             f"= {raced}",
             race_redeemed == raced,
+            (race_redeemed,),
         ),
-        Figure("race: double redemptions", str(doubles), "= 0", doubles == 0),
+        Figure("race: double redemptions", str(doubles), "= 0", doubles == 0, (doubles,)),
         Figure(
             f"webhook intake, /start of returning customers ({INTAKE_CONCURRENCY} in flight)",
             f"{rate:.0f} updates/s",
+            numbers=(rate,),
         ),
-        Figure("webhook intake latency", intake.describe()),
+        latency("webhook intake latency", intake),
     ]

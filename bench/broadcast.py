@@ -45,8 +45,8 @@ from typing import Any
 
 import httpx
 from redis.asyncio import Redis
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import demo_data
 from backend.domain import broadcasts, shop_settings
@@ -54,6 +54,7 @@ from backend.domain.audit import Actor
 from backend.domain.database import create_engine, create_sessionmaker, run_in_transaction
 from backend.domain.models import BroadcastDelivery, BroadcastStatus, Customer
 from bench.measure import peak_rss_mb
+from bench.servers import MariaDB
 
 ROOT = Path(__file__).resolve().parent.parent
 DVORIK = [sys.executable, "-m", "backend.cli"]
@@ -144,16 +145,9 @@ async def wait_for_http(url: str, child: subprocess.Popen[bytes]) -> None:
 
 
 async def fresh_schema(server_url: str, schema: str) -> str:
-    server = create_async_engine(f"{server_url}/mysql")
-    try:
-        async with server.connect() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS `{schema}`"))
-            await connection.execute(
-                text(f"CREATE DATABASE `{schema}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-            )
-    finally:
-        await server.dispose()
-    return f"{server_url}/{schema}"
+    server = MariaDB(server_url)
+    await server.recreate(schema)
+    return server.database_url(schema)
 
 
 def migrate(database_url: str, log: Path) -> None:

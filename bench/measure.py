@@ -3,7 +3,9 @@
 Every timed path is run `warm-up` times unmeasured, then `runs` times; a figure
 is the median and the 99th percentile of those runs (nearest rank, so with
 fewer than 100 runs p99 is the slowest run). A figure is printed as one line,
-`PASS`, `FAIL` or `INFO` (no target), beside its target.
+`PASS`, `FAIL` or `INFO` (no target), beside its target and, where the target
+is a limit, the margin to it. A figure keeps the numbers it shows, so two runs
+of the suite (MariaDB and PostgreSQL, `bench.comparison`) can be divided.
 """
 
 from __future__ import annotations
@@ -50,31 +52,62 @@ async def repeat(call: Callable[[], Awaitable[object]], *, runs: int, warm_up: i
 
 @dataclass(frozen=True)
 class Figure:
-    """One printed line: a measured value beside its target (None: reported only)."""
+    """One printed line: a measured value beside its target (None: reported only).
+
+    `numbers` are the values `value` shows, in its order (p50 and p99 of a
+    latency), so the same figure of two runs can be divided; `margin` is the
+    share of a numeric limit left to spare (negative: missed by that much).
+    """
 
     name: str
     value: str
     target: str = ""
     passed: bool | None = None
+    numbers: tuple[float, ...] = ()
+    margin: float | None = None
+
+    @property
+    def verdict(self) -> str:
+        return "INFO" if self.passed is None else ("PASS" if self.passed else "FAIL")
+
+    def margin_text(self) -> str:
+        return "" if self.margin is None else f"margin {self.margin:+.0%}"
 
     def line(self) -> str:
-        verdict = "INFO" if self.passed is None else ("PASS" if self.passed else "FAIL")
         target = f"   target {self.target}" if self.target else ""
-        return f"{verdict}  {self.name:<52} {self.value:>30}{target}"
+        margin = f" ({self.margin_text()})" if self.margin is not None else ""
+        return f"{self.verdict}  {self.name:<52} {self.value:>30}{target}{margin}"
+
+
+def latency(name: str, timings: Timings) -> Figure:
+    """A latency figure reported without a target."""
+    return Figure(name, timings.describe(), numbers=(timings.median_ms, timings.p99_ms))
+
+
+def below(value: float, limit: float) -> float:
+    """The margin of a value that must stay under `limit`: 0.25 = a quarter of it to spare."""
+    return 1 - value / limit
+
+
+def above(value: float, floor: float) -> float:
+    """The margin of a value that must reach `floor`: 0.25 = a quarter more than needed."""
+    return value / floor - 1
 
 
 def at_most(name: str, timings: Timings, p50_ms: float | None, p99_ms: float | None) -> Figure:
-    """A latency figure: p50 and/or p99 must stay under their limits."""
-    targets, passed = [], True
+    """A latency figure: p50 and/or p99 must stay under their limits (margin: the tighter)."""
+    targets, margins = [], []
     if p50_ms is not None:
         targets.append(f"p50 < {p50_ms:g} ms")
-        passed = passed and timings.median_ms < p50_ms
+        margins.append(below(timings.median_ms, p50_ms))
     if p99_ms is not None:
         targets.append(f"p99 < {p99_ms:g} ms")
-        passed = passed and timings.p99_ms < p99_ms
+        margins.append(below(timings.p99_ms, p99_ms))
+    figure = latency(name, timings)
     if not targets:
-        return Figure(name, timings.describe())
-    return Figure(name, timings.describe(), ", ".join(targets), passed)
+        return figure
+    margin = min(margins)
+    return Figure(name, figure.value, ", ".join(targets), margin > 0, figure.numbers, margin)
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -1,10 +1,11 @@
-"""The benchmark's world: a seeded MariaDB schema, Redis, and the processes under test.
+"""The benchmark's world: a seeded database, Redis, and the processes under test.
 
-The database is a schema of its own (dropped and recreated unless `--reuse`
-finds one seeded for the same size), migrated with `dvorik migrate` and filled
-by `demo_data.generate_volume`. The API (`dvorik serve`), the plain reference
-API (`bench.plain_api`) and the fake Bot API (`dvorik fake-telegram`) run as
-processes of their own, as in production; this process only drives them.
+The database is one of its own on MariaDB or PostgreSQL (`bench.servers`;
+dropped and recreated unless `--reuse` finds one seeded for the same size),
+migrated with `dvorik migrate` and filled by `demo_data.generate_volume`.
+The API (`dvorik serve`), the plain reference API (`bench.plain_api`) and the
+fake Bot API (`dvorik fake-telegram`) run as processes of their own, as in
+production; this process only drives them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import os
 import secrets
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import demo_data
 from backend.domain import admins, shop_settings
@@ -41,6 +43,7 @@ from bench.broadcast import (
     wait_for_http,
 )
 from bench.measure import say
+from bench.servers import DatabaseServer, server_at
 
 Sessions = async_sessionmaker[AsyncSession]
 ACTOR = Actor.system("benchmark")
@@ -48,7 +51,6 @@ WEBHOOK_SECRET = "bench-webhook-secret-" + "s" * 24
 JWT_SECRET = "bench-jwt-secret-" + "j" * 32
 CASHIER_TELEGRAM_BASE = 8_100_000_000
 ADMIN_EMAIL = "bench-owner@dvorik.local"
-SEED_MARKER = "bench_seeded_customers"
 
 
 @dataclass(frozen=True)
@@ -60,64 +62,47 @@ class Servers:
     env: dict[str, str]
 
 
-async def _server_execute(server_url: str, *statements: str) -> list[Any]:
-    server = create_async_engine(f"{server_url}/mysql")
-    results = []
-    try:
-        async with server.connect() as connection:
-            for statement in statements:
-                result = await connection.execute(text(statement))
-                results.append(result.all() if result.returns_rows else None)
-    finally:
-        await server.dispose()
-    return results
-
-
-async def seeded_size(server_url: str, schema: str) -> int | None:
-    """How many customers the schema was seeded with by this bench, or None."""
-    (rows,) = await _server_execute(
-        server_url,
-        "SELECT table_comment FROM information_schema.tables "  # noqa: S608 (our own name)
-        f"WHERE table_schema = '{schema}' AND table_name = 'customers'",
-    )
-    if not rows or not str(rows[0][0]).startswith(SEED_MARKER + "="):
-        return None
-    return int(str(rows[0][0]).split("=", 1)[1])
-
-
 async def prepare_database(
-    server_url: str, schema: str, customers: int, *, reuse: bool, log_dir: Path
+    server: DatabaseServer,
+    name: str,
+    customers: int,
+    *,
+    reuse: bool,
+    log_dir: Path,
+    seeded_at: datetime | None = None,
 ) -> tuple[str, float | None]:
-    """The schema's URL and the seconds seeding took (None when reused)."""
-    database_url = f"{server_url}/{schema}"
-    if reuse and await seeded_size(server_url, schema) == customers:
-        say(f"schema {schema}: reusing {customers} customers; migrating")
+    """The database's URL and the seconds seeding took (None when reused).
+
+    `seeded_at` is the moment the data is generated around (default: now);
+    a run on two servers passes the same one so both hold the same rows.
+    """
+    database_url = server.database_url(name)
+    if reuse and await server.seeded_size(name) == customers:
+        say(f"{server.title} {name}: reusing {customers} customers; migrating")
         migrate(database_url, log_dir / "migrate.log")
         return database_url, None
-    await _server_execute(
-        server_url,
-        f"DROP DATABASE IF EXISTS `{schema}`",
-        f"CREATE DATABASE `{schema}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
-    )
-    say(f"schema {schema}: migrating, seeding {customers} customers…")
+    await server.recreate(name)
+    say(f"{server.title} {name}: migrating, seeding {customers} customers…")
     migrate(database_url, log_dir / "migrate.log")
     engine = create_engine(database_url)
-    started = datetime.now(UTC)
+    started = time.monotonic()
     try:
         with progress_bar(transient=not sys.stdout.isatty()) as progress:
             summary = await demo_data.generate_volume(
-                create_sessionmaker(engine), customers=customers, now=started, progress=progress
+                create_sessionmaker(engine),
+                customers=customers,
+                now=seeded_at or datetime.now(UTC),
+                progress=progress,
             )
     finally:
         await engine.dispose()
-    seconds = (datetime.now(UTC) - started).total_seconds()
+    await server.settle(name)
+    seconds = time.monotonic() - started
     say(
         f"seeded in {seconds:.0f} s: {summary.customers} customers, {summary.discounts} "
         f"discounts, {summary.broadcasts} broadcasts, {summary.deliveries} deliveries"
     )
-    await _server_execute(
-        server_url, f"ALTER TABLE `{schema}`.customers COMMENT '{SEED_MARKER}={customers}'"
-    )
+    await server.mark_seeded(name, customers)
     return database_url, seconds
 
 
@@ -224,5 +209,5 @@ def environment_note() -> str:
     return f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, {os.cpu_count()} CPUs"
 
 
-async def drop_schema(server_url: str, schema: str) -> None:
-    await _server_execute(server_url, f"DROP DATABASE IF EXISTS `{schema}`")
+async def drop_schema(server_url: str, name: str) -> None:
+    await server_at(server_url).drop(name)
