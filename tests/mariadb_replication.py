@@ -160,8 +160,8 @@ async def replicated_mariadb() -> AsyncIterator[MariaDBReplication]:
         if in_ci():
             pytest.fail(message + " (CI=true)", pytrace=False)
         pytest.skip(message)
-    root = Path(tempfile.mkdtemp(prefix="dvorik-replication-"))
     primary_port, replica_port = free_ports(PORTS, 2)
+    root = Path(tempfile.mkdtemp(prefix="dvorik-replication-"))
     replication = MariaDBReplication(
         MariaDBServer("primary", primary_port, root, server_id=1),
         MariaDBServer("replica", replica_port, root, server_id=2),

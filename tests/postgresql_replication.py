@@ -2,7 +2,8 @@
 
 Both are real `postgres` processes of PostgreSQL 15 (TEST_POSTGRESQL_BIN, by
 default Debian's /usr/lib/postgresql/15/bin), run as the `postgres` OS user
-since initdb refuses root, on data directories in a temporary directory. The
+when the tests run as root (initdb refuses root), on data directories in a
+temporary directory. The
 replica is a hot standby made by `pg_basebackup -R` from the running primary,
 streaming through a replication slot, so a killed and restarted replica
 resumes where it stopped. The app connects as `dvorik`, a login role owning
@@ -33,7 +34,10 @@ from tests.databases import in_ci
 from tests.replication import AppStatements, DatabaseProcess, free_ports, wait_until
 
 BIN = Path(os.environ.get("TEST_POSTGRESQL_BIN", "/usr/lib/postgresql/15/bin"))
-OS_USER = "postgres"  # initdb and postgres refuse to run as root
+SUPERUSER = "postgres"  # the cluster's own superuser, the test's connections
+# initdb and postgres refuse to run as root: as root, the servers run as the `postgres`
+# OS user (Debian's package makes it); as anyone else, as that user.
+OS_USER = "postgres" if os.geteuid() == 0 else None
 PORTS = range(54370, 54400)
 DATABASE = "dvorik"
 APP_USER = "dvorik"
@@ -66,7 +70,7 @@ class PostgreSQLServer(DatabaseProcess):
         return self.root / (self.name + ".log")
 
     def admin_url(self) -> str:
-        return f"postgresql+asyncpg://{OS_USER}@127.0.0.1:{self.port}/postgres"
+        return f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
 
     def app_url(self) -> str:
         """The URL the app is given: its own database, as the app's role."""
@@ -81,7 +85,7 @@ class PostgreSQLServer(DatabaseProcess):
             "--locale=C.UTF-8",
             "--encoding=UTF8",
             "--auth=trust",  # loopback only, replication included
-            f"--username={OS_USER}",
+            f"--username={SUPERUSER}",
             "--no-sync",
         )
 
@@ -94,7 +98,7 @@ class PostgreSQLServer(DatabaseProcess):
             f"--pgdata={self.datadir}",
             "--host=127.0.0.1",
             f"--port={primary.port}",
-            f"--username={OS_USER}",
+            f"--username={SUPERUSER}",
             "--write-recovery-conf",
             "--create-slot",
             f"--slot={SLOT}",
@@ -131,7 +135,7 @@ class PostgreSQLServer(DatabaseProcess):
 
 
 def run_as_postgres(root: Path, program: Path, *args: str) -> None:
-    """Run one of PostgreSQL's programs as the `postgres` OS user; its output on failure."""
+    """Run one of PostgreSQL's programs as the servers' OS user; its output on failure."""
     done = subprocess.run(
         [str(program), *args],
         cwd=root,
@@ -208,9 +212,10 @@ def check_binaries() -> None:
 async def replicated_postgresql() -> AsyncIterator[PostgreSQLReplication]:
     """A fresh primary and streaming replica; both killed and their files removed on the way out."""
     check_binaries()
-    root = Path(tempfile.mkdtemp(prefix="dvorik-pg-replication-"))
-    shutil.chown(root, OS_USER, OS_USER)
     primary_port, replica_port = free_ports(PORTS, 2)
+    root = Path(tempfile.mkdtemp(prefix="dvorik-pg-replication-"))
+    if OS_USER is not None:
+        shutil.chown(root, OS_USER, OS_USER)
     replication = PostgreSQLReplication(
         PostgreSQLServer("primary", primary_port, root),
         PostgreSQLServer("replica", replica_port, root),
