@@ -21,7 +21,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +65,8 @@ SERVER_SETTINGS = (
 
 @dataclass
 class PostgreSQLServer(DatabaseProcess):
+    settings: Sequence[str] = ()  # more `-c` settings, over SERVER_SETTINGS
+
     @property
     def log(self) -> Path:
         return self.root / (self.name + ".log")
@@ -117,7 +119,7 @@ class PostgreSQLServer(DatabaseProcess):
                     str(self.port),
                     "-k",
                     str(self.root),  # its Unix socket
-                    *(part for setting in SERVER_SETTINGS for part in ("-c", setting)),
+                    *(part for s in (*SERVER_SETTINGS, *self.settings) for part in ("-c", s)),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -209,8 +211,11 @@ def check_binaries() -> None:
 
 
 @asynccontextmanager
-async def replicated_postgresql() -> AsyncIterator[PostgreSQLReplication]:
-    """A fresh primary and streaming replica; both killed and their files removed on the way out."""
+async def replicated_postgresql(
+    replica_settings: Sequence[str] = (),
+) -> AsyncIterator[PostgreSQLReplication]:
+    """A fresh primary and streaming replica (with `replica_settings` too, "name=value");
+    both killed and their files removed on the way out."""
     check_binaries()
     primary_port, replica_port = free_ports(PORTS, 2)
     root = Path(tempfile.mkdtemp(prefix="dvorik-pg-replication-"))
@@ -218,7 +223,7 @@ async def replicated_postgresql() -> AsyncIterator[PostgreSQLReplication]:
         shutil.chown(root, OS_USER, OS_USER)
     replication = PostgreSQLReplication(
         PostgreSQLServer("primary", primary_port, root),
-        PostgreSQLServer("replica", replica_port, root),
+        PostgreSQLServer("replica", replica_port, root, settings=replica_settings),
     )
     servers = (replication.primary, replication.replica)
     try:
