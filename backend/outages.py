@@ -17,7 +17,9 @@ An outage:
   every request while the server is down), or PostgreSQL with a SQLSTATE of
   `UNREACHABLE_POSTGRESQL_STATES` (class 08, connection exceptions, which
   includes the refused connect `create_engine` turns into 08001; the server
-  shutting down or starting; too many connections);
+  shutting down or starting; too many connections; kept in
+  `backend.domain.database`, where a read replica failing so sends its reads
+  to the primary);
 * no pooled connection came free within the pool timeout
   (`sqlalchemy.exc.TimeoutError`), or the pool could not replace a dead one
   (`DisconnectionError`): the database is saturated or hanging;
@@ -51,7 +53,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from taskiq.exceptions import SendTaskError
 
-from backend.domain.database import is_disconnect
+from backend.domain.database import is_disconnect, is_unreachable_postgresql
 
 # MySQL/MariaDB error numbers that say the server is out of reach, not that the request is wrong.
 UNREACHABLE_MYSQL_ERRORS = frozenset(
@@ -66,16 +68,6 @@ UNREACHABLE_MYSQL_ERRORS = frozenset(
         2013,  # lost connection during query
         2055,  # lost connection (system error)
         4031,  # disconnected by the server for inactivity
-    }
-)
-# PostgreSQL SQLSTATEs (a class by its first two characters) that say the same.
-UNREACHABLE_POSTGRESQL_STATES = frozenset(
-    {
-        "08",  # connection exceptions: cannot connect (08001), connection failure (08006)
-        "57P01",  # terminated by an administrator (pg_terminate_backend, fast shutdown)
-        "57P02",  # crash shutdown
-        "57P03",  # cannot connect now (the server is starting or stopping)
-        "53300",  # too many connections
     }
 )
 # Redis connection errors that are configuration, not an outage.
@@ -99,17 +91,10 @@ def outage_of(error: BaseException) -> str | None:
     if isinstance(error, DBAPIError) and (
         is_disconnect(error)
         or _mysql_error_number(error) in UNREACHABLE_MYSQL_ERRORS
-        or _unreachable_postgresql(error)
+        or is_unreachable_postgresql(error)
     ):
         return "database"
     return None
-
-
-def _unreachable_postgresql(error: DBAPIError) -> bool:
-    state = getattr(error.orig, "sqlstate", None)
-    return isinstance(state, str) and (
-        state in UNREACHABLE_POSTGRESQL_STATES or state[:2] in UNREACHABLE_POSTGRESQL_STATES
-    )
 
 
 def describe(error: BaseException) -> str:

@@ -13,26 +13,20 @@ test fails.
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.database import create_engine
 from tests.databases import in_ci
+from tests.replication import AppStatements, DatabaseProcess, free_ports, wait_until
 
 PORTS = range(33070, 33100)
 DATABASE = "dvorik"
@@ -43,28 +37,18 @@ REPLICA_GLOBALS = (
     "SET GLOBAL log_output = 'TABLE'",
     "SET GLOBAL general_log = 1",
 )
-START_WITHIN = 60.0  # seconds for a server to answer after it was started
-# Statements that change data or schema: the app must never send one to the replica.
-WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|ALTER|DROP|TRUNCATE)\b", re.I)
 
 
 @dataclass
-class MariaDBServer:
-    name: str
-    port: int
-    root: Path
+class MariaDBServer(DatabaseProcess):
     server_id: int
-    process: subprocess.Popen[bytes] | None = None
-    engine: AsyncEngine = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.engine = create_async_engine(
-            f"mysql+asyncmy://root@127.0.0.1:{self.port}/mysql", poolclass=NullPool
-        )
 
     @property
-    def datadir(self) -> Path:
-        return self.root / self.name
+    def log(self) -> Path:
+        return self.root / (self.name + ".err")
+
+    def admin_url(self) -> str:
+        return f"mysql+asyncmy://root@127.0.0.1:{self.port}/mysql"
 
     def app_url(self) -> str:
         """The URL the app is given: its own database, as the unprivileged app user."""
@@ -85,22 +69,7 @@ class MariaDBServer:
             timeout=120,
         )
 
-    async def start(self) -> None:
-        """Start `mariadbd` on this data directory and wait until it answers."""
-        process = self.process = self._launch()
-        deadline = asyncio.get_running_loop().time() + START_WITHIN
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"{self.name} exited: {self.log_tail()}")
-            try:
-                await self.sql("SELECT 1")
-                return
-            except Exception:
-                if asyncio.get_running_loop().time() > deadline:
-                    raise AssertionError(f"{self.name} did not answer: {self.log_tail()}") from None
-                await asyncio.sleep(0.2)
-
-    def _launch(self) -> subprocess.Popen[bytes]:
+    def launch(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [
                 "mariadbd",
@@ -110,7 +79,7 @@ class MariaDBServer:
                 f"--port={self.port}",
                 f"--socket={self.root / (self.name + '.sock')}",
                 f"--pid-file={self.root / (self.name + '.pid')}",
-                f"--log-error={self.root / (self.name + '.err')}",
+                f"--log-error={self.log}",
                 f"--server-id={self.server_id}",
                 f"--log-bin={self.datadir / 'binlog'}",
                 "--binlog-format=ROW",
@@ -125,29 +94,9 @@ class MariaDBServer:
             start_new_session=True,
         )
 
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-        self.process = None
-
-    async def sql(self, *statements: str) -> list[Sequence[Any]]:
-        """Run `statements` as root; the rows of the last one."""
-        rows: list[Sequence[Any]] = []
-        async with self.engine.connect() as connection:
-            for statement in statements:
-                result = await connection.execute(text(statement))
-                rows = list(result.all()) if result.returns_rows else []
-            await connection.commit()
-        return rows
-
-    def log_tail(self) -> str:
-        log = self.root / (self.name + ".err")
-        return log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
-
 
 @dataclass
-class Replication:
+class MariaDBReplication(AppStatements):
     primary: MariaDBServer
     replica: MariaDBServer
     # The app's engine on the primary (its database, its user), for migrations and factories.
@@ -174,18 +123,6 @@ class Replication:
         (applied,) = (await self.replica.sql("SELECT @@gtid_slave_pos"))[0]
         return bool(position == applied)
 
-    async def app_reads(self) -> list[str]:
-        """The app's SELECTs on the replica, but the heartbeat probe's: what requests read there."""
-        return [
-            s
-            for s in await self.app_statements()
-            if s.lstrip().upper().startswith("SELECT") and "heartbeat" not in s
-        ]
-
-    async def app_writes(self) -> list[str]:
-        """Whatever the app's connections tried to change on the replica (read_only refuses it)."""
-        return [s for s in await self.app_statements() if WRITES.match(s)]
-
     async def app_statements(self) -> list[str]:
         """What the app's connections ran on the replica (its general log), oldest first."""
         rows = await self.replica.sql(
@@ -196,22 +133,7 @@ class Replication:
         return [str(row[0]) for row in rows]
 
 
-def free_ports(count: int) -> list[int]:
-    """`count` ports of this helper's range that nothing listens on."""
-    found: list[int] = []
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        found.append(port)
-        if len(found) == count:
-            return found
-    raise AssertionError(f"no {count} free ports in {PORTS}")
-
-
-async def set_up(replication: Replication) -> None:
+async def set_up(replication: MariaDBReplication) -> None:
     """The app's database and user on the primary; the replica following it, read-only,
     logging every statement to mysql.general_log."""
     primary, replica = replication.primary, replication.replica
@@ -230,25 +152,17 @@ async def set_up(replication: Replication) -> None:
     await wait_until(replication.caught_up, "the replica to follow the primary")
 
 
-async def wait_until(check: Any, what: str, within: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
 @asynccontextmanager
-async def replicated_mariadb() -> AsyncIterator[Replication]:
+async def replicated_mariadb() -> AsyncIterator[MariaDBReplication]:
     """A fresh primary and replica; both killed and their files removed on the way out."""
     if shutil.which("mariadbd") is None or shutil.which("mariadb-install-db") is None:
         message = "mariadbd and mariadb-install-db are needed to start a replica pair"
         if in_ci():
             pytest.fail(message + " (CI=true)", pytrace=False)
         pytest.skip(message)
+    primary_port, replica_port = free_ports(PORTS, 2)
     root = Path(tempfile.mkdtemp(prefix="dvorik-replication-"))
-    primary_port, replica_port = free_ports(2)
-    replication = Replication(
+    replication = MariaDBReplication(
         MariaDBServer("primary", primary_port, root, server_id=1),
         MariaDBServer("replica", replica_port, root, server_id=2),
     )

@@ -1,11 +1,24 @@
-"""What a test sees of read routing from outside: `/ready`'s replica line and the read counter."""
+"""Read routing as a test sees it: the replicated servers it runs on, `/ready`'s replica
+line and the read counter."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 import httpx
 from prometheus_client import REGISTRY
 
 from tests.api import RunningServer
+from tests.mariadb_replication import replicated_mariadb
+from tests.postgresql_replication import replicated_postgresql
+from tests.replication import Replication
+
+# The servers a read-replica test runs on: a primary and a replica of each, the test's own.
+REPLICATED: dict[str, Callable[[], AbstractAsyncContextManager[Replication]]] = {
+    "mariadb": replicated_mariadb,
+    "postgresql": replicated_postgresql,
+}
 
 
 def reads(target: str, reason: str) -> float:

@@ -40,6 +40,21 @@ log = logging.getLogger(__name__)
 _RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock
 # The same on PostgreSQL (SQLSTATE): serialization failure, deadlock, lock not available.
 _RETRYABLE_POSTGRESQL_ERRORS = {"40001", "40P01", "55P03"}
+# PostgreSQL SQLSTATEs (a class by its first two characters) that say the server is out of
+# reach, not that the statement is wrong (`backend.outages` explains the choice).
+UNREACHABLE_POSTGRESQL_STATES = frozenset(
+    {
+        "08",  # connection exceptions: cannot connect (08001), connection failure (08006)
+        "57P01",  # terminated by an administrator (pg_terminate_backend, fast shutdown)
+        "57P02",  # crash shutdown
+        "57P03",  # cannot connect now (the server is starting or stopping)
+        "53300",  # too many connections
+    }
+)
+# What a PostgreSQL hot standby cancels a read with when the WAL it replays needs what the
+# read holds ("conflict with recovery"): on a replica, a read meets no other serialization
+# failure or deadlock. After max_standby_streaming_delay; the primary has no such conflict.
+_RECOVERY_CONFLICT_STATES = frozenset({"40001", "40P01"})
 CONNECT_TIMEOUT = 5  # seconds to open a server connection; an unreachable server fails fast
 PROBE_TIMEOUT = 3.0  # seconds /health and /ready wait for the database's answer
 POOL_TIMEOUT = 30.0  # seconds a statement waits for a pooled connection (overload) before failing
@@ -278,8 +293,10 @@ class ReplicaSession(StatementSession):
 
     The replica's state is probed every second, but between two probes it may
     die or refuse connections: a statement it fails with a connection error
-    (after `StatementSession`'s own retry) runs on the primary instead, and so
-    does the rest of the session's statements. A read is safe to repeat.
+    (after `StatementSession`'s own retry), or that a PostgreSQL standby
+    cancels for a conflict with recovery (`replica_failed`), runs on the
+    primary instead, and so does the rest of the session's statements. A read
+    is safe to repeat.
     """
 
     def __init__(
@@ -298,13 +315,37 @@ class ReplicaSession(StatementSession):
         try:
             return await super()._statement(run, *args, **kwargs)
         except DBAPIError as error:
-            if self.on_primary or not (isinstance(error, OperationalError) or is_disconnect(error)):
+            if self.on_primary or not replica_failed(error):
                 raise
             log.warning("replica failed a read, run on the primary: %s", type(error).__name__)
             self.bind, self.on_primary = self._primary, True
             if self._on_fallback is not None:
                 self._on_fallback()
             return await super()._statement(run, *args, **kwargs)
+
+
+def replica_failed(error: DBAPIError) -> bool:
+    """The replica, not the statement, failed: the primary would run it.
+
+    The replica cannot be reached or dropped the connection (MySQL's drivers
+    raise every such error as an OperationalError; asyncpg's reach SQLAlchemy
+    as plain DBAPIErrors, told apart by their SQLSTATE), or, a PostgreSQL hot
+    standby, cancelled the read for a conflict with the WAL it replays.
+    """
+    return (
+        isinstance(error, OperationalError)
+        or is_disconnect(error)
+        or is_unreachable_postgresql(error)
+        or getattr(error.orig, "sqlstate", None) in _RECOVERY_CONFLICT_STATES
+    )
+
+
+def is_unreachable_postgresql(error: DBAPIError) -> bool:
+    """PostgreSQL's SQLSTATE of `error` says the server is out of reach."""
+    state = getattr(error.orig, "sqlstate", None)
+    return isinstance(state, str) and (
+        state in UNREACHABLE_POSTGRESQL_STATES or state[:2] in UNREACHABLE_POSTGRESQL_STATES
+    )
 
 
 def is_retryable(error: BaseException) -> bool:

@@ -11,9 +11,11 @@ is paused, broken or slow.
 
 Dialect seam: `LAG_PROBES` names, per SQLAlchemy dialect, the function that
 reads that moment from a replica. The heartbeat is plain SQL and works on any
-server; PostgreSQL could also use `pg_last_xact_replay_timestamp()` (then a
-standby with nothing to replay must count as fresh, which the heartbeat gets
-for free since it always has something new to replay).
+server, a PostgreSQL hot standby included (the test suite proves both):
+`pg_last_xact_replay_timestamp()` would be the primary's commit time of the
+last replayed transaction, which stands still on an idle primary, so an idle
+standby would look ever further behind; the heartbeat always has something
+new to replay, so a standby that keeps up reads as fresh.
 
 The rule (`choose`), for a read of an operation that may use the replica:
 
@@ -132,7 +134,7 @@ async def heartbeat_applied(replica: AsyncConnection) -> datetime | None:
 
 
 LagProbe = Callable[[AsyncConnection], Awaitable[datetime | None]]
-LAG_PROBES: dict[str, LagProbe] = {"mysql": heartbeat_applied}
+LAG_PROBES: dict[str, LagProbe] = {"mysql": heartbeat_applied, "postgresql": heartbeat_applied}
 
 
 def lag_probe(dialect: str) -> LagProbe:

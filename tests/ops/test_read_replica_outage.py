@@ -1,4 +1,4 @@
-"""Read replicas with a real replicating MariaDB: bots, workers and an outage of the replica.
+"""Read replicas on a real primary and replica, MariaDB and PostgreSQL: bots, workers, an outage.
 
 One API without Redis (embedded: tasks run in the API, pins in its memory),
 both bots on a fake Bot API, reading from a replica that follows a primary.
@@ -21,8 +21,8 @@ from backend.domain.models import AdminRole, Customer
 from backend.fake_telegram import FakeUser
 from tests.api import GraphQLClient, signed_in
 from tests.databases import run_alembic
-from tests.mariadb_replication import Replication, replicated_mariadb, wait_until
-from tests.read_replicas import reads, ready, replica_is
+from tests.read_replicas import REPLICATED, reads, ready, replica_is
+from tests.replication import Replication, wait_until
 from tests.telegram_world import CUSTOMER_TOKEN, Telegram, served_with_bots
 
 pytestmark = pytest.mark.slow
@@ -38,9 +38,9 @@ mutation($id: Int!, $note: String!) { updateCustomer(id: $id, input: {note: $not
 READ = "query($id: Int!) { customer(id: $id) { firstName note } }"
 
 
-@pytest.fixture
-async def replication() -> AsyncIterator[Replication]:
-    async with replicated_mariadb() as pair:
+@pytest.fixture(params=list(REPLICATED))
+async def replication(request: pytest.FixtureRequest) -> AsyncIterator[Replication]:
+    async with REPLICATED[request.param]() as pair:
         yield pair
 
 

@@ -1,14 +1,15 @@
-"""Read replicas with a real replicating MariaDB: who reads where, and when it falls back.
+"""Read replicas on a real primary and replica, MariaDB and PostgreSQL: who reads where, and when.
 
 Two API processes' runtimes (in this process, sharing only Redis and the
 databases) serve the same primary and replica. Replication is paused on the
-replica (`STOP SLAVE SQL_THREAD`), so the replica holds a stale value that
-grows older by the second: an admin who just wrote reads their write on the
-other API (the pin, in Redis); another admin reads the stale value (the
-replica is really used) until the lag passes DATABASE_READ_MAX_LAG_SECONDS;
-then every read is on the primary and /ready says so, and once replication
-resumes, reads return to the replica. The replica's general log shows that
-the app never wrote there and that a mutation read nothing there.
+replica (MariaDB's `STOP SLAVE SQL_THREAD`, PostgreSQL's
+`pg_wal_replay_pause()`), so the replica holds a stale value that grows older
+by the second: an admin who just wrote reads their write on the other API
+(the pin, in Redis); another admin reads the stale value (the replica is
+really used) until the lag passes DATABASE_READ_MAX_LAG_SECONDS; then every
+read is on the primary and /ready says so, and once replication resumes,
+reads return to the replica. The replica's statement log shows that the app
+never wrote there and that a mutation read nothing there.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from functools import partial
 
 import httpx
 import pytest
 
 from tests.api import GraphQLClient, RunningServer, serve, settings_for, signed_in
 from tests.databases import redis_url, require_redis, run_alembic
-from tests.mariadb_replication import Replication, replicated_mariadb, wait_until
-from tests.read_replicas import reads, ready, replica_is
+from tests.read_replicas import REPLICATED, reads, ready, replica_is
+from tests.replication import Replication, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -40,9 +42,9 @@ mutation($id: Int!, $name: String!) { updateSegment(id: $id, name: $name) { id n
 READ = "query($id: Int!) { segment(id: $id) { name count } }"
 
 
-@pytest.fixture
-async def replication() -> AsyncIterator[Replication]:
-    async with replicated_mariadb() as pair:
+@pytest.fixture(params=list(REPLICATED))
+async def replication(request: pytest.FixtureRequest) -> AsyncIterator[Replication]:
+    async with REPLICATED[request.param]() as pair:
         yield pair
 
 
@@ -61,7 +63,7 @@ async def apis(replication: Replication) -> AsyncIterator[list[RunningServer]]:
     async with AsyncExitStack() as stack:
         servers = [await stack.enter_async_context(serve(settings)) for _ in range(2)]
         for server in servers:
-            await wait_until(lambda s=server: replica_is(s, "ok"), "the replica to serve reads")
+            await wait_until(partial(replica_is, server, "ok"), "the replica to serve reads")
         yield servers
 
 
