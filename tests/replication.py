@@ -149,10 +149,18 @@ class AppStatements(ABC):
         return [s for s in await self.app_statements() if WRITES.match(s)]
 
 
+# pytest-xdist workers that may start servers at once: each scans its own share of a
+# range, so two never pick the same free port before either server has bound it.
+WORKERS_SHARING_PORTS = 3
+
+
 def free_ports(ports: range, count: int) -> list[int]:
-    """`count` ports of `ports` (a helper's own range) that nothing listens on."""
+    """`count` free ports in this xdist worker's share of `ports` (a helper's own range)."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    share = len(ports) // WORKERS_SHARING_PORTS
+    own = ports[worker * share : (worker + 1) * share]
     found: list[int] = []
-    for port in ports:
+    for port in own:
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
@@ -161,7 +169,7 @@ def free_ports(ports: range, count: int) -> list[int]:
         found.append(port)
         if len(found) == count:
             return found
-    raise AssertionError(f"no {count} free ports in {ports}")
+    raise AssertionError(f"no {count} free ports in {own} (xdist worker {worker})")
 
 
 async def wait_until(check: Callable[[], Awaitable[bool]], what: str, within: float = 30.0) -> None:
