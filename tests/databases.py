@@ -90,12 +90,28 @@ async def create_mariadb_schema(name: str) -> str:
     return f"{MARIADB_SERVER_URL}/{name}"
 
 
+# Two test processes each keep a shop on the server at once (the API's pool, the
+# test's engine, workers): 142 at once measured with two (`-m postgresql -n 2`).
+POSTGRESQL_CONNECTIONS_NEEDED = 200
+
+
 async def create_postgresql_database(name: str) -> str:
-    """Create an empty PostgreSQL database `name` and return its URL."""
+    """Create an empty PostgreSQL database `name` and return its URL.
+
+    A server allowing too few connections fails here, with how to fix it,
+    rather than as "too many clients" in whichever test comes second.
+    """
     await drop_postgresql_database(name)
     server = _postgresql_server()
     try:
         async with server.connect() as connection:
+            allowed = int(await connection.scalar(text("SHOW max_connections")) or 0)
+            if allowed < POSTGRESQL_CONNECTIONS_NEEDED:
+                raise RuntimeError(
+                    f"max_connections is {allowed}, the suite needs "
+                    f"{POSTGRESQL_CONNECTIONS_NEEDED}: ALTER SYSTEM SET max_connections = 300 "
+                    "and restart PostgreSQL (.ci/run does)"
+                )
             await connection.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8'"))
     finally:
         await server.dispose()
