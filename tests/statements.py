@@ -38,13 +38,15 @@ def selects(engine: AsyncEngine) -> AbstractContextManager[list[str]]:
 
 
 def counting_statements(engine: AsyncEngine) -> AbstractContextManager[list[str]]:
-    """Statements run on `engine` for HTTP requests meanwhile (those with a request id):
-    the server's own scheduler shares the engine and may tick in the middle. Transaction
-    control (BEGIN, COMMIT, ROLLBACK) is left out."""
+    """Statements run on `engine` for HTTP requests meanwhile (those with a request id
+    and no task name): the server's own scheduler shares the engine and may tick in the
+    middle, and its tasks carry a request id too. Transaction control (BEGIN, COMMIT,
+    ROLLBACK) is left out."""
     return statements_on(engine, for_a_request)
 
 
 def for_a_request(statement: str) -> bool:
-    in_a_request = "request_id" in structlog.contextvars.get_contextvars()
+    context = structlog.contextvars.get_contextvars()
+    in_a_request = "request_id" in context and "task" not in context
     ours = not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))
     return in_a_request and ours
