@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: run test test-quick install lock upgrade-check audit lint typecheck unit migrate demo clean \
-	bench bench-quick bench-databases fuzz load
+	bench bench-quick bench-databases fuzz load frontend-kit
 
 run: install
 	$(BIN)/dvorik migrate
@@ -57,12 +57,22 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+unit: install frontend-kit
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 # While working: everything but the slow tests (chaos, faults, load, fuzz, whole processes).
-test-quick: install
+test-quick: install frontend-kit
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+
+# The front-end kit (frontend-contract/): codegen, tsc and esbuild, exactly as its lock says.
+# The suite runs them: the generated types must be fresh, the example must build.
+KIT := frontend-contract
+KIT_INSTALLED := $(KIT)/node_modules/.installed-stamp
+frontend-kit: $(KIT_INSTALLED)
+
+$(KIT_INSTALLED): $(KIT)/package.json $(KIT)/package-lock.json
+	cd $(KIT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(KIT_INSTALLED)
 
 migrate: install
 	$(BIN)/dvorik migrate

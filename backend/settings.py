@@ -14,6 +14,7 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from typing import Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -252,7 +253,13 @@ class Settings(BaseSettings):
 
     @property
     def allowed_origins(self) -> list[str]:
-        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+        """CORS_ORIGINS; unset in development, the admin SPA's own origin (ADMIN_SPA_URL),
+        so the SPA's dev server (and frontend-contract/example) works against `make run`."""
+        listed = [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+        if listed or self.environment is not Environment.DEVELOPMENT:
+            return listed
+        spa = urlsplit(self.admin_spa_url)
+        return [f"{spa.scheme}://{spa.netloc}"]
 
     @property
     def ide_enabled(self) -> bool:
