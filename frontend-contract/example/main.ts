@@ -131,7 +131,7 @@ function row(customer: CustomerListRowFragment): HTMLTableRowElement {
 }
 
 async function listCustomers(): Promise<void> {
-  const { customers } = await request(api, CustomerListDocument, { first: 20 });
+  const { customers } = await request(api, CustomerListDocument, { first: 10 });
   element("#customer-count").textContent = `(${customers.totalCount})`;
   element("#customers tbody").replaceChildren(...customers.edges.map((edge) => row(edge.node)));
 }

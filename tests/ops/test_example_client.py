@@ -225,7 +225,7 @@ async def visit(page: DevTools, shop: Shop, origin: str) -> None:
 
     await sign_in(page, PASSWORD)
     rows = "#customers tbody tr"
-    await page.wait_for(f"document.querySelectorAll('{rows}').length === 20", "customers")
+    await page.wait_for(f"document.querySelectorAll('{rows}').length === 10", "customers")
     assert await text(page, "#customer-count") == f"({RECIPIENTS})"
     assert await visible(page, "#workspace") and not await visible(page, "#error")
 
