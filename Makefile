@@ -97,4 +97,5 @@ demo: install
 	$(BIN)/dvorik demo-data
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dvorik.db dvorik.db-*
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dvorik.db dvorik.db-* \
+		$(KIT)/node_modules $(KIT)/example/dist test-artifacts
