@@ -58,6 +58,7 @@ from backend.graphql.query_cost import (
 )
 from backend.graphql.schema import schema
 from tests.api import GraphQLClient, RunningServer, graphql_core, serve, settings_for, signed_in
+from tests.frontend_contract import contract_documents
 from tests.graphql.test_graphql_limits import fan_out, selections
 from tests.statements import counting_statements
 
@@ -156,7 +157,7 @@ async def test_a_request_costing_exactly_the_limit_runs_and_one_unit_more_is_ref
 
 # --- The figures the front-end contract documents --------------------------------------------
 
-CONTRACT_FILES = sorted(CONTRACT.glob("**/*.graphql"))
+CONTRACT_FILES = contract_documents()
 
 
 def largest_variables(document: DocumentNode) -> dict[str, Any]:

@@ -10,7 +10,6 @@ for the rest; development keeps graphql-core's full messages.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.graphql.schema import create_schema
 from tests.api import GraphQLClient, graphql_core, serve, settings_for
+from tests.frontend_contract import contract_documents
 
 PRODUCTION = create_schema(introspection=False)
 PRODUCTION_SHAPE = graphql_core(PRODUCTION)
 TYPE_NAMES = frozenset(name for name in PRODUCTION_SHAPE.type_map if not name.startswith("__"))
-CONTRACT = Path(__file__).resolve().parents[2] / "frontend-contract"
 WORD = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 HIDDEN = "[hidden]"  # what production shows instead of a name the request did not write
 
@@ -88,7 +87,7 @@ async def test_development_keeps_suggestions_and_type_names(graphql: GraphQLClie
     assert "'CustomerFilter'" in message and "Did you mean 'search'" in message
 
 
-CONTRACT_DOCUMENTS = [path.read_text() for path in sorted(CONTRACT.glob("**/*.graphql"))]
+CONTRACT_DOCUMENTS = [path.read_text() for path in contract_documents()]
 
 
 @st.composite
