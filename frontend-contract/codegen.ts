@@ -1,7 +1,7 @@
 // graphql-codegen: a typed document per operation in this folder, into generated/.
 //
 // `npm run codegen` rewrites generated/ from ../schema.graphql and the .graphql
-// files here; the result is committed, and tests/frontend/test_codegen.py fails
+// files here; the result is committed, and tests/graphql/test_typescript_kit.py fails
 // when it differs from a fresh generation (CODEGEN_OUT points that run elsewhere).
 import type { CodegenConfig } from "@graphql-codegen/cli";
 
