@@ -5,7 +5,8 @@ machine without internet access (or behind a strict proxy) the page stays
 blank, and every visit tells a third party who works on the admin API. The
 same files are vendored in `static/graphiql/` (see its README for versions
 and licences) and served under `/graphql/ide/`; the page is Strawberry's own
-with the CDN addresses swapped for ours, Subresource Integrity hashes kept.
+with the CDN addresses swapped for ours, Subresource Integrity hashes kept,
+and it opens on how to sign in and a KPI query (`backend.graphql.ide_welcome`).
 
 The router is also where a WebSocket is admitted: only a `connection_init`
 that carries a valid admin token gets `connection_ack` (issue 12: anonymous
@@ -26,8 +27,11 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.types.unset import UnsetType
 
+from backend.domain.clock import business_date, utcnow
 from backend.domain.errors import Unauthenticated
+from backend.graphql import ide_welcome
 from backend.graphql.context import Context
+from backend.settings import Settings
 
 log = logging.getLogger("dvorik.graphql")
 
@@ -47,13 +51,20 @@ ASSETS: Final = {
 }
 
 
-def graphiql_html(root_path: str = "") -> str:
-    """Strawberry's GraphiQL page loading its assets from this server.
+def graphiql_html(settings: Settings, root_path: str = "") -> str:
+    """Strawberry's GraphiQL page opening on our welcome, loading its assets from this server.
 
     A Strawberry upgrade that asks for other versions leaves those on the CDN
-    (logged here; `tests/ops/test_browser.py` fails) until they are vendored.
+    (logged here; `tests/ops/test_browser.py` fails) until they are vendored;
+    one whose page `ide_welcome` cannot change keeps GraphiQL's own welcome
+    (logged as an error; `tests/graphql/test_graphiql_welcome.py` fails).
     """
     html = get_graphql_ide_html(graphql_ide="graphiql")
+    today = business_date(utcnow(), settings.zone)
+    try:
+        html = ide_welcome.apply(html, ide_welcome.welcome_text(today, settings.timezone))
+    except ide_welcome.TemplateChanged as error:
+        log.error("GraphiQL opens on its own welcome: %s (see %s)", error, ide_welcome.__file__)
     if not ASSETS_DIR.is_dir():  # an install without the package data: the CDN it is
         return html
     for cdn_path, name in ASSETS.items():
@@ -67,7 +78,8 @@ class LocalGraphiQLRouter(GraphQLRouter[Any, Any]):
     """Strawberry's router: the GraphiQL page with local assets, sockets for admins only."""
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        return HTMLResponse(graphiql_html(request.scope.get("root_path", "")))
+        settings: Settings = request.app.state.settings
+        return HTMLResponse(graphiql_html(settings, request.scope.get("root_path", "")))
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Acknowledge a socket only for an active admin; anyone else is closed with 4403.
