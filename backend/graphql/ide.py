@@ -10,7 +10,8 @@ and it opens on how to sign in and a KPI query (`backend.graphql.ide_welcome`).
 
 The router is also where a WebSocket is admitted: only a `connection_init`
 that carries a valid admin token gets `connection_ack` (issue 12: anonymous
-sockets used to be acknowledged and held open forever).
+sockets used to be acknowledged and held open forever), and where it is shown
+out again when that token is revoked or expires (issue 17, `socket_sign_outs`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from backend.domain.clock import business_date, utcnow
 from backend.domain.errors import Unauthenticated
 from backend.graphql import ide_welcome
 from backend.graphql.context import Context
+from backend.graphql.socket_sign_outs import SignedInSockets, SignOutHandler
 from backend.settings import Settings
 
 log = logging.getLogger("dvorik.graphql")
@@ -75,7 +77,17 @@ def graphiql_html(settings: Settings, root_path: str = "") -> str:
 
 
 class LocalGraphiQLRouter(GraphQLRouter[Any, Any]):
-    """Strawberry's router: the GraphiQL page with local assets, sockets for admins only."""
+    """Strawberry's router: the GraphiQL page with local assets, sockets for admins only.
+
+    Its sockets close when their token is revoked or expires (`socket_sign_outs`);
+    `signed_in_sockets` knows them, and the app's lifespan has it listen for sign-outs.
+    """
+
+    graphql_transport_ws_handler_class = SignOutHandler
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.signed_in_sockets = SignedInSockets()
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         settings: Settings = request.app.state.settings
@@ -85,8 +97,9 @@ class LocalGraphiQLRouter(GraphQLRouter[Any, Any]):
         """Acknowledge a socket only for an active admin; anyone else is closed with 4403.
 
         The token comes from `connection_init`'s `Authorization` (or the
-        handshake's header), checked as for any request; every operation on the
-        socket checks it again, so a logout still applies to an open socket.
+        handshake's header), checked as for any request. A logout, a
+        deactivation or the token's expiry later closes the socket with 4403
+        (`socket_sign_outs`), and every operation on it checks the token again.
         """
         try:
             admin = await context.admin()
