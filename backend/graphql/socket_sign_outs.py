@@ -50,7 +50,8 @@ log = logging.getLogger("dvorik.graphql.sockets")
 
 SIGN_OUTS: Final = "admin-sign-outs"
 SIGNED_OUT: Final = 4403  # the code connection_init's refusal has: sign in again
-LISTEN_WAIT: Final = 5.0  # seconds start-up waits for the channel before serving anyway
+# Seconds start-up waits, at most, for the first try to listen to succeed or fail.
+LISTEN_WAIT: Final = 2.0
 RETRY_MOST: Final = 5.0  # seconds between attempts to listen again, at most
 Key = TypeVar("Key", str, int)
 
@@ -90,27 +91,29 @@ class SignedInSockets:
 
     @asynccontextmanager
     async def listening(self, pubsub: PubSub) -> AsyncIterator[None]:
-        """Listen on `SIGN_OUTS` while the server runs (start-up waits until it listens)."""
-        ready = asyncio.Event()
-        task = asyncio.create_task(self._listen(pubsub, ready))
+        """Listen on `SIGN_OUTS` while the server runs.
+
+        Start-up waits for the first try, so sockets opened at once are covered;
+        a Redis that is down fails it at once, and the server serves meanwhile.
+        """
+        tried = asyncio.Event()
+        task = asyncio.create_task(self._listen(pubsub, tried))
         try:
-            try:
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(LISTEN_WAIT):
-                    await ready.wait()
-            except TimeoutError:
-                log.warning("not yet listening for sign-outs: open sockets close at the next try")
+                    await tried.wait()
             yield
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _listen(self, pubsub: PubSub, ready: asyncio.Event) -> None:
+    async def _listen(self, pubsub: PubSub, tried: asyncio.Event) -> None:
         failures = 0
         while True:
             try:
                 async with pubsub.subscribe(SIGN_OUTS) as messages:
-                    ready.set()
+                    tried.set()
                     if failures:
                         log.warning("listening for sign-outs again")
                         failures = 0
@@ -118,6 +121,7 @@ class SignedInSockets:
                         self.signed_out(message)
                 return  # the pub/sub was closed: the process is stopping
             except Exception as error:  # Redis unreachable: keep trying, never die
+                tried.set()
                 if not failures:
                     log.warning("cannot listen for sign-outs (%r): retrying", error)
                 failures += 1

@@ -101,16 +101,21 @@ async def half_sent(sessions: async_sessionmaker[AsyncSession]) -> int:
 
 
 async def test_a_logout_closes_that_tokens_sockets_with_4403_and_no_one_elses(
-    server: RunningServer, staff: dict[AdminRole, GraphQLClient], half_sent: int
+    server: RunningServer,
+    staff: dict[AdminRole, GraphQLClient],
+    sessions: async_sessionmaker[AsyncSession],
+    half_sent: int,
 ) -> None:
     viewer, marketer = staff[AdminRole.READONLY], staff[AdminRole.MARKETING]
+    other_device = tokens.issue(await admin_of(sessions, viewer), secret=JWT_SECRET, now=utcnow())
     async with (
         LoopLag() as lag,
         socket(server, token_of(viewer)) as first_tab,
         socket(server, token_of(viewer)) as second_tab,
+        socket(server, other_device.token) as phone,
         socket(server, token_of(marketer)) as colleague,
     ):
-        for ws in (first_tab, second_tab, colleague):
+        for ws in (first_tab, second_tab, phone, colleague):
             await watching(ws, half_sent)
 
         assert (await viewer("mutation { logout }")).data == {"logout": True}
@@ -118,6 +123,7 @@ async def test_a_logout_closes_that_tokens_sockets_with_4403_and_no_one_elses(
         second = await closed_within(second_tab, lag)
 
         await still_streams(colleague, server, half_sent)
+        await still_streams(phone, server, half_sent)
 
     assert first[:2] == second[:2] == (4403, "Signed out")
 
