@@ -76,9 +76,6 @@ class SignedInSockets:
         _discard(self._by_token, claims.jti, socket)
         _discard(self._by_admin, claims.admin_id, socket)
 
-    def __len__(self) -> int:
-        return sum(len(sockets) for sockets in self._by_token.values())
-
     def signed_out(self, message: dict[str, Any]) -> None:
         """Close the sockets a `SIGN_OUTS` message names (a token, or an admin's every token)."""
         jti, admin_id = message.get("jti"), message.get("admin_id")
