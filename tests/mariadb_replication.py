@@ -55,7 +55,7 @@ class MariaDBServer(DatabaseProcess):
         return f"mysql+asyncmy://{APP_USER}:{APP_USER}@127.0.0.1:{self.port}/{DATABASE}"
 
     def install(self) -> None:
-        subprocess.run(
+        installed = subprocess.run(
             [
                 "mariadb-install-db",
                 "--no-defaults",
@@ -64,10 +64,13 @@ class MariaDBServer(DatabaseProcess):
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
             ],
-            check=True,
+            check=False,
             capture_output=True,
             timeout=120,
         )
+        if installed.returncode != 0:
+            output = (installed.stdout + installed.stderr).decode(errors="replace")
+            raise AssertionError(f"mariadb-install-db failed:\n{output[-3000:]}")
 
     def launch(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
