@@ -1,0 +1,1 @@
+/* placeholder: the built page replaces this file */
