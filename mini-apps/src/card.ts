@@ -35,8 +35,12 @@ const LABELS = {
   profile: "Профиль",
   birthday: "День рождения",
   since: "С нами с",
-  subscribed: "Рассылки и подарки",
+  subscriptions: "Рассылки и подарки",
   lastDay: "Последний день",
+  count: "",
+  noBirthday: "—",
+  subscribed: "",
+  unsubscribed: "",
 };
 
 async function main(): Promise<void> {
@@ -60,12 +64,12 @@ function render(root: HTMLElement, card: Card, api: Api, app: WebApp | null, mes
     render(root, next.card, api, app, next.message ?? "");
   };
   const sections = [
-    h("header", {}, h("h1", {}, text("title")), h("p", { class: "hint" }, card.customer.firstName)),
+    h("header", {}, h("h1", {}, text("title")), h("p", { class: "hint" }, text("count") || card.customer.firstName)),
     shown,
     discounts(card, text("empty")),
   ];
   if (!card.customer.birthday) sections.push(birthdayForm(api, app, text("birthdayPrompt"), changed));
-  root.replaceChildren(...sections, profile(card, api, app, changed));
+  root.replaceChildren(...sections, profile(card, text, api, app, changed));
 }
 
 function discounts(card: Card, empty: string): HTMLElement {
@@ -139,7 +143,13 @@ function birthdayForm(
   return form;
 }
 
-function profile(card: Card, api: Api, app: WebApp | null, changed: (next: Changed) => void): HTMLElement {
+function profile(
+  card: Card,
+  text: (key: keyof typeof LABELS) => string,
+  api: Api,
+  app: WebApp | null,
+  changed: (next: Changed) => void,
+): HTMLElement {
   const { customer } = card;
   const toggle = h("input", { id: "subscribed", type: "checkbox", role: "switch", class: "switch" });
   toggle.checked = customer.subscribed;
@@ -164,10 +174,20 @@ function profile(card: Card, api: Api, app: WebApp | null, changed: (next: Chang
     h(
       "dl",
       {},
-      line(LABELS.birthday, customer.birthday ? day(customer.birthday) : "—", "profile-birthday"),
+      line(LABELS.birthday, customer.birthday ? day(customer.birthday) : text("noBirthday"), "profile-birthday"),
       line(LABELS.since, day(customer.since), "profile-since"),
     ),
-    h("label", { class: "line switch-line", for: "subscribed" }, h("span", {}, LABELS.subscribed), toggle),
+    h(
+      "label",
+      { class: "line switch-line", for: "subscribed" },
+      h(
+        "span",
+        {},
+        LABELS.subscriptions,
+        h("small", { id: "subscription-status", class: "hint" }, text(customer.subscribed ? "subscribed" : "unsubscribed")),
+      ),
+      toggle,
+    ),
     error,
   );
 }

@@ -45,7 +45,9 @@ const LABELS = {
   next: "Следующий покупатель",
   lastDay: "Последний день",
 };
-const QUOTE_DELAY_MS = 250;
+// Each quote counts as a look-up against the cashier's per-minute limit, as in the bot: ask
+// once the typing pauses.
+const QUOTE_DELAY_MS = 600;
 
 class TillPage {
   private onMain: (() => void) | null = null;
@@ -126,9 +128,13 @@ class TillPage {
       "aria-label": LABELS.amount,
     });
     const toPay = h("p", { id: "to-pay", class: "to-pay", hidden: true });
-    const bill = h("p", { id: "bill", class: "message" });
+    const said = h("p", { id: "offer-message", class: "message" }, offer.message);
     const error = h("p", { id: "amount-error", class: "notice", role: "alert", hidden: true });
-    const confirm = h("button", { id: "confirm", type: "submit", class: "primary big", disabled: true }, LABELS.confirm);
+    const confirm = h(
+      "button",
+      { id: "confirm", type: "submit", class: "primary big", disabled: true },
+      this.confirmLabel(),
+    );
     const cancel = h("button", { id: "next", type: "button", class: "secondary" }, LABELS.next);
     const form = h(
       "form",
@@ -136,7 +142,6 @@ class TillPage {
       h("label", { for: "amount" }, LABELS.amount),
       amount,
       toPay,
-      bill,
       error,
       confirm,
       cancel,
@@ -149,10 +154,10 @@ class TillPage {
         if (mine !== asked) return;
         toPay.replaceChildren(h("span", {}, LABELS.toPay), h("strong", {}, rubles(priced.toPay)));
         toPay.hidden = false;
-        bill.textContent = priced.message;
+        said.textContent = priced.message;
         notice(error, "");
         confirm.disabled = false;
-        this.mainButton(LABELS.confirm);
+        this.mainButton(this.confirmLabel());
       } catch (failure) {
         if (mine !== asked) return;
         notice(error, messageOf(failure), "error");
@@ -163,7 +168,7 @@ class TillPage {
       confirm.disabled = true;
       this.mainButton(null);
       toPay.hidden = true;
-      bill.textContent = "";
+      said.textContent = offer.message;
       clearTimeout(timer);
       if (amount.value.trim()) timer = setTimeout(() => void quote(asked), QUOTE_DELAY_MS);
       else notice(error, "");
@@ -177,11 +182,15 @@ class TillPage {
     });
     this.onMain = redeem;
     cancel.addEventListener("click", () => this.idle());
-    this.show(this.offerPanel(offer), form);
+    this.show(this.offerPanel(offer, said), form);
     amount.focus();
   }
 
-  private offerPanel(offer: Offer): HTMLElement {
+  private confirmLabel(): string {
+    return this.till.texts.confirm || LABELS.confirm;
+  }
+
+  private offerPanel(offer: Offer, said: HTMLElement): HTMLElement {
     return h(
       "section",
       { id: "offer", class: "panel discount", "data-code": offer.code },
@@ -193,7 +202,7 @@ class TillPage {
       ),
       h("p", { class: "code" }, offer.code),
       h("p", { class: "last-day" }, `${LABELS.lastDay}: ${day(offer.lastDay)}`),
-      h("p", { class: "message" }, offer.message),
+      said,
     );
   }
 

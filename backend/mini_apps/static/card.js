@@ -160,8 +160,12 @@
     profile: "Профиль",
     birthday: "День рождения",
     since: "С нами с",
-    subscribed: "Рассылки и подарки",
-    lastDay: "Последний день"
+    subscriptions: "Рассылки и подарки",
+    lastDay: "Последний день",
+    count: "",
+    noBirthday: "—",
+    subscribed: "",
+    unsubscribed: ""
   };
   async function main() {
     const app = await start();
@@ -183,12 +187,12 @@
       render(root, next.card, api, app, next.message ?? "");
     };
     const sections = [
-      h("header", {}, h("h1", {}, text("title")), h("p", { class: "hint" }, card.customer.firstName)),
+      h("header", {}, h("h1", {}, text("title")), h("p", { class: "hint" }, text("count") || card.customer.firstName)),
       shown,
       discounts(card, text("empty"))
     ];
     if (!card.customer.birthday) sections.push(birthdayForm(api, app, text("birthdayPrompt"), changed));
-    root.replaceChildren(...sections, profile(card, api, app, changed));
+    root.replaceChildren(...sections, profile(card, text, api, app, changed));
   }
   function discounts(card, empty) {
     if (card.discounts.length === 0) {
@@ -253,7 +257,7 @@
     });
     return form;
   }
-  function profile(card, api, app, changed) {
+  function profile(card, text, api, app, changed) {
     const { customer } = card;
     const toggle = h("input", { id: "subscribed", type: "checkbox", role: "switch", class: "switch" });
     toggle.checked = customer.subscribed;
@@ -277,10 +281,20 @@
       h(
         "dl",
         {},
-        line(LABELS.birthday, customer.birthday ? day(customer.birthday) : "—", "profile-birthday"),
+        line(LABELS.birthday, customer.birthday ? day(customer.birthday) : text("noBirthday"), "profile-birthday"),
         line(LABELS.since, day(customer.since), "profile-since")
       ),
-      h("label", { class: "line switch-line", for: "subscribed" }, h("span", {}, LABELS.subscribed), toggle),
+      h(
+        "label",
+        { class: "line switch-line", for: "subscribed" },
+        h(
+          "span",
+          {},
+          LABELS.subscriptions,
+          h("small", { id: "subscription-status", class: "hint" }, text(customer.subscribed ? "subscribed" : "unsubscribed"))
+        ),
+        toggle
+      ),
       error
     );
   }

@@ -165,7 +165,7 @@
     next: "Следующий покупатель",
     lastDay: "Последний день"
   };
-  var QUOTE_DELAY_MS = 250;
+  var QUOTE_DELAY_MS = 600;
   var TillPage = class {
     constructor(root, api, app, till) {
       __publicField(this, "root", root);
@@ -239,9 +239,13 @@
         "aria-label": LABELS.amount
       });
       const toPay = h("p", { id: "to-pay", class: "to-pay", hidden: true });
-      const bill = h("p", { id: "bill", class: "message" });
+      const said = h("p", { id: "offer-message", class: "message" }, offer.message);
       const error = h("p", { id: "amount-error", class: "notice", role: "alert", hidden: true });
-      const confirm = h("button", { id: "confirm", type: "submit", class: "primary big", disabled: true }, LABELS.confirm);
+      const confirm = h(
+        "button",
+        { id: "confirm", type: "submit", class: "primary big", disabled: true },
+        this.confirmLabel()
+      );
       const cancel = h("button", { id: "next", type: "button", class: "secondary" }, LABELS.next);
       const form = h(
         "form",
@@ -249,7 +253,6 @@
         h("label", { for: "amount" }, LABELS.amount),
         amount,
         toPay,
-        bill,
         error,
         confirm,
         cancel
@@ -262,10 +265,10 @@
           if (mine !== asked) return;
           toPay.replaceChildren(h("span", {}, LABELS.toPay), h("strong", {}, rubles(priced.toPay)));
           toPay.hidden = false;
-          bill.textContent = priced.message;
+          said.textContent = priced.message;
           notice(error, "");
           confirm.disabled = false;
-          this.mainButton(LABELS.confirm);
+          this.mainButton(this.confirmLabel());
         } catch (failure) {
           if (mine !== asked) return;
           notice(error, messageOf(failure), "error");
@@ -276,7 +279,7 @@
         confirm.disabled = true;
         this.mainButton(null);
         toPay.hidden = true;
-        bill.textContent = "";
+        said.textContent = offer.message;
         clearTimeout(timer);
         if (amount.value.trim()) timer = setTimeout(() => void quote(asked), QUOTE_DELAY_MS);
         else notice(error, "");
@@ -290,10 +293,13 @@
       });
       this.onMain = redeem;
       cancel.addEventListener("click", () => this.idle());
-      this.show(this.offerPanel(offer), form);
+      this.show(this.offerPanel(offer, said), form);
       amount.focus();
     }
-    offerPanel(offer) {
+    confirmLabel() {
+      return this.till.texts.confirm || LABELS.confirm;
+    }
+    offerPanel(offer, said) {
       return h(
         "section",
         { id: "offer", class: "panel discount", "data-code": offer.code },
@@ -305,7 +311,7 @@
         ),
         h("p", { class: "code" }, offer.code),
         h("p", { class: "last-day" }, `${LABELS.lastDay}: ${day(offer.lastDay)}`),
-        h("p", { class: "message" }, offer.message)
+        said
       );
     }
     async redeem(offer, amount, controls, error) {
