@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     internal_api_key: SecretStr | None = None
     webhook_base_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # The Mini Apps (backend.mini_apps): where Telegram opens them (empty: WEBHOOK_BASE_URL),
+    # and how old a launch's signed initData may be before the API refuses it.
+    mini_app_base_url: str | None = None
+    mini_app_max_age_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
 
     admin_spa_url: str = "http://127.0.0.1:5173"
     cors_origins: str = ""
@@ -216,7 +220,7 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 32 characters")
         return value
 
-    @field_validator("telegram_api_url", "webhook_base_url", "admin_spa_url")
+    @field_validator("telegram_api_url", "webhook_base_url", "admin_spa_url", "mini_app_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):
@@ -246,6 +250,11 @@ class Settings(BaseSettings):
                 "DATABASE_URL must point at MySQL/MariaDB or PostgreSQL when ENVIRONMENT=production"
             )
         return self
+
+    @property
+    def mini_apps_url(self) -> str | None:
+        """Where the Mini Apps are served from: MINI_APP_BASE_URL, else WEBHOOK_BASE_URL."""
+        return self.mini_app_base_url or self.webhook_base_url
 
     @property
     def zone(self) -> ZoneInfo:

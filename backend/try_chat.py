@@ -3,6 +3,10 @@
 The project's fake Bot API runs in this process on a free port, the bot
 long-polls it exactly as it would poll Telegram, and what you type is sent
 to the bot as if from a Telegram user. Buttons are pressed with `/press N`.
+
+The bot's Mini App (the customer's card, the cashier's scanner) is served on
+another free port, and its URL printed with initData signed for you the way
+Telegram opens it, so a browser shows what the bot's menu button would.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from contextlib import suppress
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from backend.bots.dispatchers import create_bot_apps
@@ -21,6 +26,8 @@ from backend.domain import cashiers
 from backend.domain.audit import Actor
 from backend.domain.clock import utcnow
 from backend.fake_telegram import FakeTelegram, FakeUser, SentMessage, create_app
+from backend.mini_apps import mount_mini_apps
+from backend.mini_apps.init_data import LaunchUser, launch_url, signed
 from backend.runtime import Runtime
 from backend.settings import Settings
 
@@ -101,13 +108,26 @@ async def converse(fake: FakeTelegram, token: str, read: ReadLine, show: Show) -
         seen = len(replies)
 
 
+async def _serve(app: FastAPI) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+    """`app` on a free local port, started."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
+        await asyncio.sleep(0.01)
+    return server, serving, port
+
+
+def mini_app_url(role: str, port: int) -> str:
+    """The role's Mini App on `port`, opened by YOU, as the bot's menu button opens it."""
+    page, token = ("card", CUSTOMER_TOKEN) if role == "customer" else ("till", CASHIER_TOKEN)
+    you = LaunchUser(YOU.id, YOU.first_name, YOU.last_name, YOU.username, "ru")
+    return launch_url(f"http://127.0.0.1:{port}/app/{page}", signed(you, token, now=utcnow()))
+
+
 async def try_bot(role: str, settings: Settings, read: ReadLine, show: Show) -> None:
     fake = FakeTelegram()
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(fake), host="127.0.0.1", port=port, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
+    server, serving, port = await _serve(create_app(fake))
     local = settings.model_copy(
         update={
             "telegram_api_url": f"http://127.0.0.1:{port}",
@@ -119,10 +139,12 @@ async def try_bot(role: str, settings: Settings, read: ReadLine, show: Show) -> 
             "redis_cache_url": None,
         }
     )
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
-        await asyncio.sleep(0.01)
     runtime = Runtime.start(local)
     bot_apps = create_bot_apps(runtime)
+    pages = FastAPI()
+    pages.state.runtime = runtime
+    mount_mini_apps(pages)
+    page_server, page_serving, page_port = await _serve(pages)
     try:
         assert bot_apps is not None
         app = bot_apps.customer if role == "customer" else bot_apps.cashier
@@ -132,6 +154,7 @@ async def try_bot(role: str, settings: Settings, read: ReadLine, show: Show) -> 
         show(f"Чат с ботом ({role}). Пишите сообщения; /press N нажимает кнопку; /quit — выход.")
         if role == "cashier":
             await _join_as_cashier(runtime, fake, show)
+        show(f"Мини-приложение (откройте в браузере): {mini_app_url(role, page_port)}")
         await converse(fake, app.bot.token, read, show)
         await app.dispatcher.stop_polling()
         with suppress(asyncio.CancelledError, RuntimeError):
@@ -139,8 +162,9 @@ async def try_bot(role: str, settings: Settings, read: ReadLine, show: Show) -> 
     finally:
         if bot_apps is not None:
             await bot_apps.close()
+        page_server.should_exit = server.should_exit = True
+        await page_serving
         await runtime.stop()
-        server.should_exit = True
         await serving
 
 

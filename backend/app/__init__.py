@@ -17,8 +17,8 @@ serve` runs uvicorn without its own proxy handling.
 
 The routes live in routers named for what they serve: `/graphql`
 (`graphql_endpoint`), Telegram's webhooks (`backend.bots.webhooks`), the
-probes (`health`), `/metrics` and `/internal/*`; the layers around them in
-`middleware`.
+probes (`health`), `/metrics` and `/internal/*`, the Telegram Mini Apps under
+`/app/` (`backend.mini_apps`); the layers around them in `middleware`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from backend.app.middleware import add_middleware
 from backend.bots import webhooks
 from backend.bots.dispatchers import create_bot_apps
 from backend.domain.errors import DomainError, ErrorCode
+from backend.mini_apps import mount_mini_apps
 from backend.observability.error_tracking import init_error_tracking
 from backend.observability.logging import configure_logging
 from backend.runtime import Runtime
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(internal.router)
+    mount_mini_apps(app)
     return app
 
 

@@ -17,6 +17,8 @@ connection while holding one.
 
 Handlers flagged `active_cashier` are given the sender (`require_active_cashier`);
 the look-up reads the cashier itself, in the one session it looks the code up in.
+The till's rules and words are `backend.replies.till`, shared with the scanner
+Mini App; this module is the chat around them.
 """
 
 from __future__ import annotations
@@ -24,14 +26,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiogram import F, Router
 from aiogram.dispatcher.flags import get_flag
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart, ExceptionTypeFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -48,30 +48,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.bots.texts import reply
 from backend.bots.transactions import in_transaction, reading
-from backend.domain import cashiers, discounts, shop_settings
-from backend.domain.amounts import (
-    NotACode,
-    TillInputError,
-    UnreadableAmount,
-    parse_amount,
-    parse_till_line,
-)
+from backend.domain import cashiers, discounts
+from backend.domain.amounts import TillInputError, parse_amount
 from backend.domain.clock import business_date, utcnow
-from backend.domain.errors import (
-    CashierInactive,
-    CodeAlreadyRedeemed,
-    CodeCancelled,
-    CodeExpired,
-    CodeNotFound,
-    DomainError,
-    InviteInvalid,
-    NotFound,
-)
-from backend.domain.models import Cashier, Discount
-from backend.domain.money import bill, rubles
-from backend.domain.templates import Rendered
-from backend.observability.metrics import record_redemption
+from backend.domain.errors import InviteInvalid
+from backend.domain.models import Cashier
+from backend.domain.money import rubles
 from backend.rate_limits import RateLimiter
+from backend.replies.till import (
+    Reply,
+    done_text,
+    find_offer,
+    notify_customer,
+    offer_text,
+    redeem_offer,
+)
 from backend.settings import Settings
 from backend.telegram.texts import Texts
 
@@ -161,38 +152,6 @@ async def require_active_cashier(
     return await handler(event, data)
 
 
-@dataclass(frozen=True)
-class Reply:
-    """What the till is told, as a template and its values.
-
-    Handlers read the database first and put words to it after the session is
-    closed: a template reload takes a connection of its own, and waiting for
-    it while holding one could exhaust the pool when every till waits alike.
-    """
-
-    key: str
-    values: dict[str, object] = field(default_factory=dict)
-
-    async def text(self, texts: Texts) -> Rendered:
-        return await texts.get(self.key, **self.values)
-
-
-@dataclass(frozen=True)
-class Found:
-    """A code the till may redeem, and the purchase amount typed with it."""
-
-    offer: discounts.Offer
-    amount: Decimal | None
-
-
-@dataclass(frozen=True)
-class Redeemed:
-    """A code this till just redeemed, and the purchase amount confirmed with it."""
-
-    redemption: discounts.Redemption
-    amount: Decimal | None
-
-
 async def look_up(
     message: Message,
     state: FSMContext,
@@ -208,26 +167,14 @@ async def look_up(
     if isinstance(found, Reply):
         await reply(message, await found.text(texts))
         return
-    discount, customer = found.offer.discount, found.offer.customer
+    discount = found.offer.discount
     await state.update_data(shown_code=discount.code)
     cents = int(found.amount * 100) if found.amount is not None else -1
     button = InlineKeyboardButton(
         text=await texts.plain("cashier_confirm"),
         callback_data=Redeem(discount_id=discount.id, amount_cents=cents).pack(),
     )
-    details = {
-        "code": discount.code,
-        "percent": discount.percent,
-        "kind": await texts.kind(discount.kind),
-        "expires_on": texts.last_day(discount.expires_at),
-        "customer_name": customer.first_name if customer else "—",
-    }
-    if found.amount is None:
-        text = await texts.get("cashier_offer", **details)
-    else:
-        text = await texts.get(
-            "cashier_offer_with_amount", **details, **bill_values(found.amount, discount.percent)
-        )
+    text = await offer_text(texts, found)
     await reply(message, text, reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]))
 
 
@@ -242,41 +189,6 @@ async def with_shown_code(typed: str, state: FSMContext) -> str:
     except TillInputError:
         return typed
     return f"{shown} {typed}"
-
-
-def bill_values(amount: Decimal, percent: int) -> dict[str, object]:
-    """The purchase, the discount and the price to pay, as the till shows money."""
-    purchase = bill(amount, percent)
-    return {
-        "amount": rubles(purchase.amount),
-        "discount": rubles(purchase.discount),
-        "to_pay": rubles(purchase.to_pay),
-    }
-
-
-async def find_offer(
-    session: AsyncSession, telegram_id: int, typed: str, rate_limiter: RateLimiter, texts: Texts
-) -> Found | Reply:
-    cashier = await cashiers.find_by_telegram_id(session, telegram_id)
-    if cashier is None:
-        return Reply("cashier_not_allowed")
-    if not cashier.is_active:
-        return Reply("cashier_inactive")
-    try:
-        request = parse_till_line(typed)
-    except NotACode:  # not a try at a code: answered, and not counted as a look-up
-        return Reply("cashier_not_a_code")
-    except UnreadableAmount as error:
-        return Reply("cashier_amount_unreadable", {"code": error.details["code"]})
-    limit = await shop_settings.get_int(session, "cashier_lookups_per_minute")
-    verdict = await rate_limiter.hit(f"cashier-lookup:{cashier.id}", limit=limit, window_seconds=60)
-    if not verdict.allowed:
-        return Reply("cashier_rate_limited", {"seconds": verdict.retry_after})
-    try:
-        offer = await discounts.look_up_offer(session, request.code, now=utcnow())
-    except DomainError as error:
-        return await refusal(error, session, texts, typed=request.code)
-    return Found(offer, request.amount)
 
 
 async def redeem(
@@ -314,16 +226,7 @@ async def redeem(
     if isinstance(outcome, Reply):
         await reply(query.message, await outcome.text(texts))
         return acknowledged
-    discount = outcome.redemption.discount
-    if amount is None:
-        till = await texts.get("cashier_done", code=discount.code, percent=discount.percent)
-    else:
-        till = await texts.get(
-            "cashier_done_with_amount",
-            code=discount.code,
-            percent=discount.percent,
-            **bill_values(amount, discount.percent),
-        )
+    till = await done_text(texts, outcome)
     told, _ = await asyncio.gather(
         send(reply(query.message, till)),
         notify_customer(outcome, bot_clients, texts),
@@ -337,98 +240,6 @@ async def redeem(
 async def send(method: TelegramMethod[Any]) -> None:
     """A Bot API call as a coroutine, for `asyncio.gather` (methods are awaitable only)."""
     await method
-
-
-async def redeem_offer(
-    session: AsyncSession,
-    telegram_id: int,
-    discount_id: int,
-    amount: Decimal | None,
-    texts: Texts,
-    claim: UpdateClaim | None,
-) -> Redeemed | Reply | None:
-    """The redemption, its audit line and the update's record: one transaction.
-
-    None when this update was handled before (a repeated delivery).
-    """
-    try:
-        async with session.begin():
-            if claim is not None and not await claim.take(session):
-                return None
-            redemption = await discounts.redeem_at_till(
-                session, discount_id, telegram_id, now=utcnow(), purchase_amount=amount
-            )
-    except DomainError as error:
-        if claim is not None and not await claim.take_alone():
-            return None
-        known = await discounts.find_by_id(session, discount_id)
-        typed = known.code if known else ""
-        return await refusal(error, session, texts, typed=typed, discount=known)
-    record_redemption(redemption.discount.kind.value)  # committed: count it once
-    return Redeemed(redemption, amount)
-
-
-async def notify_customer(redeemed: Redeemed, bots: BotClients | None, texts: Texts) -> None:
-    """Tell the customer their code was used; a blocked bot or outage must not undo it."""
-    redemption = redeemed.redemption
-    customer, discount = redemption.customer, redemption.discount
-    if bots is None or customer is None:
-        return
-    text = await texts.get(
-        "discount_redeemed_notice",
-        first_name=customer.first_name,
-        percent=discount.percent,
-        code=discount.code,
-        store=redemption.cashier.store,
-    )
-    try:
-        await bots.customer.bot.send_message(
-            customer.telegram_id, text.text, parse_mode=text.telegram_parse_mode
-        )
-    except TelegramAPIError as error:
-        log.info("could not notify customer %s: %s", customer.id, error)
-
-
-async def refusal(
-    error: DomainError,
-    session: AsyncSession,
-    texts: Texts,
-    *,
-    typed: str,
-    discount: Discount | None = None,
-) -> Reply:
-    """Why a code cannot be used, for the till (with when and by whom if used).
-
-    Runs while the session is open, so of `texts` it uses the date formats only.
-    """
-    if isinstance(error, CodeNotFound):
-        return Reply("cashier_code_not_found")
-    if isinstance(error, NotFound):  # the account is no cashier's
-        return Reply("cashier_not_allowed")
-    if isinstance(error, CodeAlreadyRedeemed):
-        if discount is None:
-            discount = await discounts.find_by_code(session, typed)
-        cashier_id = discount.cashier_id
-        who = await cashiers.find_by_id(session, cashier_id) if cashier_id else None
-        if discount.redeemed_at is None:
-            return Reply("cashier_code_redeemed", {"code": discount.code})
-        when = discount.redeemed_at
-        return Reply(
-            "cashier_code_redeemed_details",
-            {
-                "code": discount.code,
-                "redeemed_at": f"{texts.day(when)} в {texts.clock(when)}",
-                "cashier": who.name if who else "—",
-                "store": discount.store or "—",
-            },
-        )
-    if isinstance(error, CodeExpired):
-        return Reply("cashier_code_expired", {"code": typed.upper()})
-    if isinstance(error, CodeCancelled):
-        return Reply("cashier_code_cancelled", {"code": typed.upper()})
-    if isinstance(error, CashierInactive):
-        return Reply("cashier_inactive")
-    return Reply("cashier_unknown_input")
 
 
 async def today(

@@ -118,6 +118,7 @@ class BotState:
     queue: list[tuple[int, Any]] = field(default_factory=list)
     poll_generation: int = 0
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    menu_buttons: dict[str, dict[str, Any]] = field(default_factory=dict)  # chat id or "default"
     _arrived: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def as_user(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from backend.fake_telegram import menu_buttons  # noqa: F401 - registers its methods
 from backend.fake_telegram.chats import ChatLog
 from backend.fake_telegram.errors import BotApiError, method_not_found, unauthorized
 from backend.fake_telegram.faults import FaultKind, FaultPlan, fault_kind

@@ -9,8 +9,6 @@ here. Both are domain errors, answered by the router's error handlers.
 
 from __future__ import annotations
 
-from datetime import date
-
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import ErrorEvent, Message
@@ -24,7 +22,7 @@ from backend.domain import birthdays
 from backend.domain.clock import business_date, utcnow
 from backend.domain.errors import BirthdayAlreadySet, InvalidBirthday
 from backend.domain.models import Customer
-from backend.domain.templates import Rendered
+from backend.replies.customers import birthday_refusal, birthday_saved_reply
 from backend.settings import Settings
 from backend.telegram.texts import Texts
 
@@ -68,36 +66,13 @@ async def save_birthday(
         await send_discount_card(message, saved.gift, texts)
 
 
-async def birthday_saved_reply(
-    texts: Texts, saved: birthdays.BirthdaySaved, born: date
-) -> Rendered:
-    """What the customer reads once their birthday is stored: only what will happen.
-
-    One template per outcome (`birthday_saved_<outcome>`): the gift issued at
-    once, the morning it will come, already given, or no promise to a customer
-    who is unsubscribed or while the shop gives no birthday gifts.
-    """
-    values: dict[str, object] = {"birthday": texts.day(born)}
-    if saved.gift is not None:
-        values.update(
-            percent=saved.gift.percent,
-            code=saved.gift.code,
-            expires_on=texts.last_day(saved.gift.expires_at),
-        )
-    if saved.will_get_gift_on is not None:
-        values["gift_on"] = texts.day(saved.will_get_gift_on)
-    return await texts.get(f"birthday_saved_{saved.outcome.value}", **values)
-
-
 async def birthday_unreadable(event: ErrorEvent, texts: Texts) -> None:
     """`InvalidBirthday`: say what is wrong with the date, and keep waiting for one."""
     error, message = event.exception, event.update.message
     if not isinstance(error, InvalidBirthday) or message is None:
         return
     await reply(
-        message,
-        await texts.get(f"birthday_{error.details['reason']}"),
-        reply_markup=await cancel_button(texts),
+        message, await birthday_refusal(texts, error), reply_markup=await cancel_button(texts)
     )
 
 
@@ -107,5 +82,4 @@ async def birthday_already_set(event: ErrorEvent, state: FSMContext, texts: Text
     if not isinstance(error, BirthdayAlreadySet) or message is None:
         return
     await state.clear()
-    when = texts.day(error.details["birthday"])
-    await reply(message, await texts.get("birthday_already_set", birthday=when))
+    await reply(message, await birthday_refusal(texts, error))

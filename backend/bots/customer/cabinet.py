@@ -16,6 +16,7 @@ from backend.bots.transactions import reading
 from backend.domain import discounts
 from backend.domain.clock import utcnow
 from backend.domain.models import Customer, CustomerStatus, Discount
+from backend.replies.customers import discount_caption
 from backend.telegram.qr_codes import qr_png
 from backend.telegram.texts import Texts
 
@@ -39,13 +40,7 @@ async def show_discounts(
 
 async def send_discount_card(message: Message, discount: Discount, texts: Texts) -> None:
     """A code's QR with what it is for and its last day: what the till scans."""
-    caption = await texts.get(
-        "discount_line",
-        code=discount.code,
-        percent=discount.percent,
-        kind=(await texts.kind(discount.kind)).plain,
-        expires_on=texts.last_day(discount.expires_at),
-    )
+    caption = await discount_caption(texts, discount)
     await message.answer_photo(
         BufferedInputFile(qr_png(discount.code), filename=f"{discount.code}.png"),
         caption=caption.text,

@@ -9,9 +9,6 @@ block, when a birthday gift that came due while away is handed over.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
-
 from aiogram import Bot
 from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, Message, User
@@ -21,10 +18,10 @@ from backend.bots.customer.cabinet import send_discount_card
 from backend.bots.customer.keyboards import check_channel_button, menu
 from backend.bots.texts import reply
 from backend.bots.transactions import in_transaction, reading
-from backend.domain import birthdays, customers, shop_settings
+from backend.domain import customers, shop_settings
 from backend.domain.channels import must_join
 from backend.domain.clock import utcnow
-from backend.domain.models import CustomerStatus
+from backend.replies.customers import greetings, subscribe
 from backend.settings import Settings
 from backend.telegram.channels import TelegramChannels
 from backend.telegram.texts import Texts
@@ -104,37 +101,6 @@ async def resume(
     await subscribe_and_greet(message, who, None, sessions, settings, texts)
 
 
-@dataclass(frozen=True)
-class Subscribed:
-    """A subscription, with who the customer was before it and any gift they came back to."""
-
-    result: customers.Subscription
-    was_new: bool
-    was_active: bool
-    back: birthdays.BirthdaySaved | None
-
-
-async def subscribe(
-    session: AsyncSession,
-    who: customers.TelegramProfile,
-    *,
-    source: str | None,
-    now: datetime,
-    zone: tzinfo,
-) -> Subscribed:
-    before = await customers.find_by_telegram_id(session, who.telegram_id)
-    was_active = before is not None and before.status is CustomerStatus.ACTIVE
-    # Registered while asked to join the channel is not subscribed yet: still new.
-    was_new = before is None or before.subscribed_at is None
-    result = await customers.subscribe(session, who, now=now, source=source)
-    birthday = result.customer.birthday
-    back = None
-    if not was_new and not was_active and birthday is not None:
-        # Told while away that /start brings the birthday gifts back: keep it.
-        back = await birthdays.gift_if_due(session, result.customer, birthday, now=now, zone=zone)
-    return Subscribed(result, was_new, was_active, back)
-
-
 async def subscribe_and_greet(
     message: Message,
     who: customers.TelegramProfile,
@@ -146,35 +112,9 @@ async def subscribe_and_greet(
     done = await in_transaction(
         sessions, subscribe, who, source=source, now=utcnow(), zone=settings.zone
     )
-    customer, discount = done.result.customer, done.result.discount
-    keyboard = await menu(texts, customer)
-    name = customer.first_name
-    if discount is not None:
-        greeting = await texts.get("welcome", first_name=name)
-        await reply(message, greeting, reply_markup=keyboard)
-        await reply(
-            message,
-            await texts.get(
-                "welcome_discount",
-                first_name=name,
-                percent=discount.percent,
-                code=discount.code,
-                expires_on=texts.last_day(discount.expires_at),
-            ),
-        )
-        return
-    key = "welcome" if done.was_new else "already_subscribed" if done.was_active else "welcome_back"
-    await reply(message, await texts.get(key, first_name=name), reply_markup=keyboard)
-    if done.back is not None and done.back.gift is not None:
-        gift = done.back.gift
-        await reply(
-            message,
-            await texts.get(
-                "birthday_discount",
-                first_name=name,
-                percent=gift.percent,
-                code=gift.code,
-                expires_on=texts.last_day(gift.expires_at),
-            ),
-        )
-        await send_discount_card(message, gift, texts)
+    said = await greetings(texts, done)
+    await reply(message, said[0], reply_markup=await menu(texts, done.result.customer))
+    for text in said[1:]:
+        await reply(message, text)
+    if done.result.discount is None and done.gift_back is not None:
+        await send_discount_card(message, done.gift_back, texts)
