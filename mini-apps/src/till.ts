@@ -146,9 +146,11 @@ class TillPage {
       confirm,
       cancel,
     );
-    let asked = 0;
+    let asked = 0; // amounts typed so far; only the latest one's quote is shown
+    let sent = -1; // the latest amount a quote was asked for
     let timer: ReturnType<typeof setTimeout> | undefined;
     const quote = async (mine: number) => {
+      sent = mine;
       try {
         const priced = await this.api.post<Quote>("till/quote", { code: offer.code, amount: amount.value });
         if (mine !== asked) return;
@@ -173,12 +175,18 @@ class TillPage {
       if (amount.value.trim()) timer = setTimeout(() => void quote(asked), QUOTE_DELAY_MS);
       else notice(error, "");
     });
+    const quoteNow = () => {
+      clearTimeout(timer);
+      if (amount.value.trim() && sent !== asked) void quote(asked);
+    };
     const redeem = () => {
       if (!confirm.disabled) void this.redeem(offer, amount.value, [confirm, cancel, amount], error);
     };
+    amount.addEventListener("change", quoteNow); // the keyboard closed: no need to wait
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      redeem();
+      if (confirm.disabled) quoteNow();
+      else redeem();
     });
     this.onMain = redeem;
     cancel.addEventListener("click", () => this.idle());

@@ -258,8 +258,10 @@
         cancel
       );
       let asked = 0;
+      let sent = -1;
       let timer;
       const quote = async (mine) => {
+        sent = mine;
         try {
           const priced = await this.api.post("till/quote", { code: offer.code, amount: amount.value });
           if (mine !== asked) return;
@@ -284,12 +286,18 @@
         if (amount.value.trim()) timer = setTimeout(() => void quote(asked), QUOTE_DELAY_MS);
         else notice(error, "");
       });
+      const quoteNow = () => {
+        clearTimeout(timer);
+        if (amount.value.trim() && sent !== asked) void quote(asked);
+      };
       const redeem = () => {
         if (!confirm.disabled) void this.redeem(offer, amount.value, [confirm, cancel, amount], error);
       };
+      amount.addEventListener("change", quoteNow);
       form.addEventListener("submit", (event) => {
         event.preventDefault();
-        redeem();
+        if (confirm.disabled) quoteNow();
+        else redeem();
       });
       this.onMain = redeem;
       cancel.addEventListener("click", () => this.idle());
