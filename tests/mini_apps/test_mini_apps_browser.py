@@ -122,8 +122,8 @@ async def discounts_of(shop: Shop, user: FakeUser) -> list[Discount]:
         return list(rows)
 
 
-def launched_by(user: FakeUser, token: str, **signing: int) -> str:
-    return signed_init_data(token, telegram_user(user.id, user.first_name), **signing)
+def launched_by(user: FakeUser, token: str, auth_date: int | None = None) -> str:
+    return signed_init_data(token, telegram_user(user.id, user.first_name), auth_date)
 
 
 async def bots_discount_cards(shop: Shop, user: FakeUser) -> list[str]:
