@@ -128,13 +128,17 @@ def made(folder: Path) -> Path:
 
 @contextlib.asynccontextmanager
 async def mini_app(
-    url: str, init_data: str, folder: Path, scheme: str = "light"
+    url: str, init_data: str | None, folder: Path, scheme: str = "light"
 ) -> AsyncIterator[DevTools]:
-    """The Mini App at `url` on a phone, opened by Telegram with `init_data`, until it is ready."""
+    """The Mini App at `url` on a phone, opened by Telegram with `init_data`, until it is ready.
+
+    `init_data` None: no Telegram, a plain browser opens `url` (as from `dvorik try`).
+    """
     async with open_page(made(folder)) as page:
         await emulate_phone(page, dark=scheme == "dark")
         await block_urls(page, "*telegram.org*")
-        await before_each_document(page, stand_in(init_data, scheme))
+        if init_data is not None:
+            await before_each_document(page, stand_in(init_data, scheme))
         await navigate(page, url)
         await page.wait_for("!!document.querySelector('#app:not([aria-busy])')", "the page")
         yield page
@@ -148,11 +152,16 @@ async def switch_theme(page: DevTools, scheme: str) -> None:
     await emulate_phone(page, dark=scheme == "dark")
 
 
-async def keep_screenshot(page: DevTools, name: str) -> Path:
-    """The page as a phone shows it, all of it, kept in test-artifacts/mini-apps/."""
-    path = made(ARTEFACTS) / f"{name}.png"
-    path.write_bytes(await screenshot(page, whole_page=True))
-    return path
+async def keep_screenshot(page: DevTools, name: str) -> list[Path]:
+    """The phone's screen as the person sees it (`name`.png), kept in test-artifacts/mini-apps/;
+    and all of the page (`name`-whole.png) when it is longer than the screen."""
+    folder = made(ARTEFACTS)
+    (folder / f"{name}.png").write_bytes(await screenshot(page))
+    kept = [folder / f"{name}.png"]
+    if await page.evaluate("document.documentElement.scrollHeight > window.innerHeight"):
+        (folder / f"{name}-whole.png").write_bytes(await screenshot(page, whole_page=True))
+        kept.append(folder / f"{name}-whole.png")
+    return kept
 
 
 # --- what a person does and sees -----------------------------------------------------------

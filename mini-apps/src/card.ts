@@ -50,13 +50,15 @@ async function main(): Promise<void> {
   try {
     render(root, await api.get<Card>("card"), api, app);
   } catch (error) {
-    root.replaceChildren(h("p", { id: "refusal", class: "refusal", role: "alert" }, messageOf(error)));
+    const refusal = h("p", { id: "refusal", class: "refusal", role: "alert" }, messageOf(error));
+    root.replaceChildren(h("header", {}, h("h1", {}, document.title)), refusal);
   }
   root.removeAttribute("aria-busy");
 }
 
 function render(root: HTMLElement, card: Card, api: Api, app: WebApp | null, message = ""): void {
   const text = (key: keyof typeof LABELS) => card.texts[key] || LABELS[key];
+  document.title = text("title");
   const shown = h("p", { id: "notice", class: "notice", role: "status" });
   notice(shown, message);
   const changed = (next: Changed) => {

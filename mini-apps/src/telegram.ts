@@ -50,20 +50,25 @@ declare global {
   }
 }
 
+const TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js";
 const SCRIPT_WAIT_MS = 4000; // telegram.org unreachable: go on with the URL fragment
 
-/** Telegram's WebApp object once its script has loaded (or failed to), else null. */
+/**
+ * Telegram's WebApp object, loading Telegram's script first when it is not there yet; null when
+ * telegram.org cannot be reached (the page then reads initData from the URL fragment). Loaded
+ * from here rather than by a tag in the page, so that its failure is always heard.
+ */
 export async function webApp(): Promise<WebApp | null> {
   const present = window.Telegram?.WebApp;
   if (present) return present;
-  const script = document.getElementById("telegram-web-app");
-  if (script) {
-    await new Promise<void>((done) => {
-      script.addEventListener("load", () => done());
-      script.addEventListener("error", () => done());
-      setTimeout(done, SCRIPT_WAIT_MS);
-    });
-  }
+  await new Promise<void>((done) => {
+    const script = document.createElement("script");
+    script.src = TELEGRAM_SCRIPT;
+    script.addEventListener("load", () => done());
+    script.addEventListener("error", () => done());
+    setTimeout(done, SCRIPT_WAIT_MS);
+    document.head.append(script);
+  });
   return window.Telegram?.WebApp ?? null;
 }
 

@@ -59,6 +59,7 @@ class TillPage {
     private readonly till: Till,
   ) {
     app?.MainButton?.onClick(() => this.onMain?.());
+    document.title = till.texts.title || LABELS.title;
   }
 
   /** Ready for the next customer: the scan button and the typed-code fallback. */
@@ -291,7 +292,8 @@ async function main(): Promise<void> {
   try {
     new TillPage(root, api, app, await api.get<Till>("till")).idle();
   } catch (error) {
-    root.replaceChildren(h("p", { id: "refusal", class: "refusal", role: "alert" }, messageOf(error)));
+    const refusal = h("p", { id: "refusal", class: "refusal", role: "alert" }, messageOf(error));
+    root.replaceChildren(h("header", {}, h("h1", {}, document.title)), refusal);
   }
   root.removeAttribute("aria-busy");
 }

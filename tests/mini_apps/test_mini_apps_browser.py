@@ -39,6 +39,7 @@ from backend.domain.models import (
 )
 from backend.domain.money import bill, rubles
 from backend.fake_telegram import FakeUser
+from backend.mini_apps.init_data import launch_url
 from tests.browser import DevTools
 from tests.databases import fresh_database, run_alembic
 from tests.factories import make_discount
@@ -209,6 +210,21 @@ async def test_the_card_shows_the_bots_discounts_and_takes_the_birthday_as_the_c
         assert background == "rgb(28, 28, 29)"  # Telegram's dark secondary_bg_color
         await keep_screenshot(page, "card-dark")
         assert not unexpected_problems(page)
+
+
+async def test_the_card_opens_in_a_plain_browser_from_the_url_dvorik_try_prints(
+    shop: Shop, tmp_path: Path
+) -> None:
+    """No Telegram and no telegram.org: initData from the URL fragment, the phone's dark mode."""
+    masha = await joined(shop, "Маша")
+    (discount,) = await discounts_of(shop, masha)
+    url = launch_url(shop.url("card"), launched_by(masha, CUSTOMER_TOKEN))
+    async with mini_app(url, None, tmp_path, scheme="dark") as page:
+        assert await texts_of(page, ".discount .code") == [discount.code]
+        assert await page.evaluate("document.documentElement.dataset.scheme") == "dark"
+        assert await page.evaluate("document.title") == await shop.text("mini_app_card_title")
+        assert any("telegram.org" in url for url in page.requested_urls())
+        await keep_screenshot(page, "card-outside-telegram-dark")
 
 
 # --- the cashier's till ----------------------------------------------------------------------

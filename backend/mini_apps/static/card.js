@@ -87,18 +87,19 @@
   }
 
   // src/telegram.ts
+  var TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js";
   var SCRIPT_WAIT_MS = 4e3;
   async function webApp() {
     const present = window.Telegram?.WebApp;
     if (present) return present;
-    const script = document.getElementById("telegram-web-app");
-    if (script) {
-      await new Promise((done) => {
-        script.addEventListener("load", () => done());
-        script.addEventListener("error", () => done());
-        setTimeout(done, SCRIPT_WAIT_MS);
-      });
-    }
+    await new Promise((done) => {
+      const script = document.createElement("script");
+      script.src = TELEGRAM_SCRIPT;
+      script.addEventListener("load", () => done());
+      script.addEventListener("error", () => done());
+      setTimeout(done, SCRIPT_WAIT_MS);
+      document.head.append(script);
+    });
     return window.Telegram?.WebApp ?? null;
   }
   function fragment() {
@@ -174,12 +175,14 @@
     try {
       render(root, await api.get("card"), api, app);
     } catch (error) {
-      root.replaceChildren(h("p", { id: "refusal", class: "refusal", role: "alert" }, messageOf(error)));
+      const refusal2 = h("p", { id: "refusal", class: "refusal", role: "alert" }, messageOf(error));
+      root.replaceChildren(h("header", {}, h("h1", {}, document.title)), refusal2);
     }
     root.removeAttribute("aria-busy");
   }
   function render(root, card, api, app, message = "") {
     const text = (key) => card.texts[key] || LABELS[key];
+    document.title = text("title");
     const shown = h("p", { id: "notice", class: "notice", role: "status" });
     notice(shown, message);
     const changed = (next) => {

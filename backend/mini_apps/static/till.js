@@ -87,18 +87,19 @@
   }
 
   // src/telegram.ts
+  var TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js";
   var SCRIPT_WAIT_MS = 4e3;
   async function webApp() {
     const present = window.Telegram?.WebApp;
     if (present) return present;
-    const script = document.getElementById("telegram-web-app");
-    if (script) {
-      await new Promise((done) => {
-        script.addEventListener("load", () => done());
-        script.addEventListener("error", () => done());
-        setTimeout(done, SCRIPT_WAIT_MS);
-      });
-    }
+    await new Promise((done) => {
+      const script = document.createElement("script");
+      script.src = TELEGRAM_SCRIPT;
+      script.addEventListener("load", () => done());
+      script.addEventListener("error", () => done());
+      setTimeout(done, SCRIPT_WAIT_MS);
+      document.head.append(script);
+    });
     return window.Telegram?.WebApp ?? null;
   }
   function fragment() {
@@ -174,6 +175,7 @@
       __publicField(this, "till", till);
       __publicField(this, "onMain", null);
       app?.MainButton?.onClick(() => this.onMain?.());
+      document.title = till.texts.title || LABELS.title;
     }
     /** Ready for the next customer: the scan button and the typed-code fallback. */
     idle(message = "") {
@@ -388,7 +390,8 @@
     try {
       new TillPage(root, api, app, await api.get("till")).idle();
     } catch (error) {
-      root.replaceChildren(h("p", { id: "refusal", class: "refusal", role: "alert" }, messageOf(error)));
+      const refusal2 = h("p", { id: "refusal", class: "refusal", role: "alert" }, messageOf(error));
+      root.replaceChildren(h("header", {}, h("h1", {}, document.title)), refusal2);
     }
     root.removeAttribute("aria-busy");
   }
