@@ -152,6 +152,15 @@ async def switch_theme(page: DevTools, scheme: str) -> None:
     await emulate_phone(page, dark=scheme == "dark")
 
 
+async def fits_a_small_phone(page: DevTools, scheme: str) -> bool:
+    """Nothing wider than a 360x640 phone's screen; then the usual size."""
+    await emulate_phone(page, width=360, height=640, dark=scheme == "dark")
+    # Not innerWidth: a phone's browser widens its layout viewport to content too wide for it.
+    fits = await page.evaluate("document.documentElement.scrollWidth <= 360")
+    await emulate_phone(page, dark=scheme == "dark")
+    return bool(fits)
+
+
 async def keep_screenshot(page: DevTools, name: str) -> list[Path]:
     """The phone's screen as the person sees it (`name`.png), kept in test-artifacts/mini-apps/;
     and all of the page (`name`-whole.png) when it is longer than the screen."""

@@ -45,6 +45,7 @@ from tests.databases import fresh_database, run_alembic
 from tests.factories import make_discount
 from tests.mini_app_init_data import signed_init_data, telegram_user
 from tests.mini_app_pages import (
+    fits_a_small_phone,
     keep_screenshot,
     mini_app,
     shown,
@@ -179,6 +180,7 @@ async def test_the_card_shows_the_bots_discounts_and_takes_the_birthday_as_the_c
         kinds = [await shop.text(f"kind_{kind}") for kind in ("subscription", "manual", "promo")]
         assert sorted(await texts_of(page, ".discount .kind")) == sorted(kinds)
         assert await text_of(page, "#profile-birthday") == await shop.text("profile_no_birthday")
+        assert await fits_a_small_phone(page, "light")
         await keep_screenshot(page, "card-light")
 
         await type_into(page, "#birthday-input", "31.02.1990")
@@ -245,20 +247,33 @@ async def test_a_cashier_scans_types_the_amount_and_confirms(shop: Shop, tmp_pat
 
     async with mini_app(shop.url("till"), launched_by(olga, CASHIER_TOKEN), tmp_path) as page:
         assert await text_of(page, "header .hint") == "Ольга · Алеутская, 17"
+        await type_into(page, "#code-input", "ABCD2345")  # the typed fallback, mistyped
+        await tap(page, "#lookup button[type=submit]")
+        assert await shown(page, "#notice", "the refusal") == await shop.text(
+            "cashier_code_not_found"
+        )
         await scan(page, discount.code)
         assert await stand_in_calls(page) == [
             "ready",
             "expand",
+            "haptic:error",
             "showScanQrPopup",
             "closeScanQrPopup",
         ]
         assert await text_of(page, "#offer .code") == discount.code
         assert f"−{discount.percent}%" in await text_of(page, "#offer")
 
+        await type_into(page, "#amount", "много")
+        unread = await shown(page, "#amount-error", "the unreadable amount")
+        assert unread == await shop.text("cashier_amount_unreadable", code=discount.code)
+        assert await page.evaluate("document.querySelector('#confirm').disabled")
+        assert not await page.evaluate("Telegram.WebApp.MainButton.isVisible")
+
         await type_into(page, "#amount", "1 250 руб")  # the first action after the scan
         quoted = await shown(page, "#to-pay", "the price to pay")
         assert plain_spaces(rubles(to_pay)) in plain_spaces(quoted)
         assert await page.evaluate("Telegram.WebApp.MainButton.isVisible")
+        assert await fits_a_small_phone(page, "light")
         await keep_screenshot(page, "till-light")
         await switch_theme(page, "dark")
         await keep_screenshot(page, "till-dark")
