@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from backend.domain import cashiers
+from backend.domain.audit import Actor
+from backend.domain.clock import utcnow
 from backend.fake_telegram import FakeTelegram, FakeUser, create_app
 from backend.rate_limits import InMemoryRateLimiter, RateLimiter
 from tests.api import RunningServer, serve, serve_app, settings_for
@@ -75,6 +78,18 @@ def bots_environment(fake_url: str) -> dict[str, str]:
         "TELEGRAM_API_URL": fake_url,
         "WEBHOOK_SECRET": SECRET,
     }
+
+
+async def join_as_cashier(
+    world: Telegram, sessions: async_sessionmaker[AsyncSession], person: FakeUser, name: str
+) -> None:
+    """The shop invites `name` to «Светланская, 33»; `person` joins the cashier bot with it."""
+    async with sessions() as session, session.begin():
+        _, invite = await cashiers.invite(
+            session, name, "Светланская, 33", actor=Actor.system(), now=utcnow()
+        )
+    await world.fake.send_text(CASHIER_TOKEN, person, f"/start {invite.lower()}")
+    assert "Добро пожаловать" in world.texts_to(person, CASHIER_TOKEN)[-1]
 
 
 @pytest.fixture(scope="session")

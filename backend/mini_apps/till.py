@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 
 from backend.domain import cashiers
 from backend.domain.errors import ErrorCode
@@ -109,7 +109,9 @@ async def quote(request: Request) -> Json:
     responses=documented(401, 403, 404, 409, 422, 429),
     openapi_extra=json_body(code="string", amount="string?"),
 )
-async def redeem(request: Request) -> Json:
+async def redeem(request: Request, after: BackgroundTasks) -> Json:
+    """The redemption commits, the till is answered, then the customer is told (as the bot
+    tells them): a slow or blocked customer chat never holds up the till."""
     runtime = runtime_of(request)
     user = await launched_by(request, App.TILL)
     typed = await till_line(request, "code")
@@ -123,7 +125,7 @@ async def redeem(request: Request) -> Json:
             outcome = await redeem_offer(session, user.id, *offered, texts)
     if not isinstance(outcome, Redeemed):
         raise await refusal(runtime, outcome if isinstance(outcome, Reply) else NOT_ALLOWED)
-    await notify_customer(outcome, runtime.bots, texts)
+    after.add_task(notify_customer, outcome, runtime.bots, texts)
     discount, amount = outcome.redemption.discount, outcome.amount
     no_amount = {"amount": None, "discount": None, "toPay": None}
     return {

@@ -12,12 +12,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.domain import cashiers
 from backend.domain.amounts import TillLine, parse_till_line
-from backend.domain.audit import Actor
-from backend.domain.clock import utcnow
 from backend.domain.models import Customer, CustomerStatus, Discount, DiscountKind, DiscountStatus
 from backend.fake_telegram import FakeUser
+from tests.customer_cases import BAD_BIRTHDAYS
 from tests.factories import make_admin
 from tests.telegram_world import (
     CASHIER_TOKEN,
@@ -25,6 +23,7 @@ from tests.telegram_world import (
     SECRET,
     Telegram,
     fresh,
+    join_as_cashier,
     telegram_world,
 )
 
@@ -59,13 +58,8 @@ async def subscribed(telegram: Telegram, first_name: str = "Маша") -> tuple[
 async def hired_cashier(
     telegram: Telegram, sessions: async_sessionmaker[AsyncSession], name: str = "Ольга"
 ) -> FakeUser:
-    async with sessions() as session, session.begin():
-        _, invite = await cashiers.invite(
-            session, name, "Светланская, 33", actor=Actor.system(), now=utcnow()
-        )
     person = someone(name)
-    await telegram.fake.send_text(CASHIER_TOKEN, person, f"/start {invite.lower()}")
-    assert "Добро пожаловать" in telegram.texts_to(person, CASHIER_TOKEN)[-1]
+    await join_as_cashier(telegram, sessions, person, name)
     return person
 
 
@@ -221,16 +215,7 @@ async def test_garbage_gets_a_polite_answer(telegram: Telegram) -> None:
     assert all("не понял" in reply for reply in replies)
 
 
-@pytest.mark.parametrize(
-    ("typed", "expected"),
-    [
-        ("31.02.2000", "не бывает"),
-        ("2000-01-01", "ДД.ММ.ГГГГ"),
-        ("01.01.2999", "ещё не наступила"),
-        ("01.01.1850", "больше 120 лет"),
-        ("завтра", "ДД.ММ.ГГГГ"),
-    ],
-)
+@pytest.mark.parametrize(("typed", "expected"), BAD_BIRTHDAYS)
 async def test_bad_birthdays_are_explained_and_not_saved(
     telegram: Telegram, sessions: async_sessionmaker[AsyncSession], typed: str, expected: str
 ) -> None:

@@ -21,13 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.bots import customer as customer_bot
-from backend.domain import button_labels, discounts, shop_settings, template_admin, templates
+from backend.domain import button_labels, shop_settings, template_admin, templates
 from backend.domain.audit import Actor
-from backend.domain.clock import business_date, utcnow
 from backend.domain.database import create_sessionmaker
-from backend.domain.models import Customer, DiscountKind, ParseMode, Template
+from backend.domain.models import Customer, ParseMode, Template
 from backend.fake_telegram import FakeUser
 from tests.conftest import DATABASES
+from tests.customer_cases import KIND_LABELS, born_today, give_every_kind
 from tests.databases import drop_database, fresh_database, run_alembic
 from tests.telegram_world import CUSTOMER_TOKEN, Telegram, fresh, telegram_world
 
@@ -247,21 +247,13 @@ async def test_the_discount_list_says_what_each_discount_is_for(
     telegram: Telegram, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     user = await new_customer(telegram)
-    async with sessions() as session, session.begin():
-        customer = await session.scalar(select(Customer).where(Customer.telegram_id == user.id))
-        assert customer is not None
-        await discounts.issue(
-            session,
-            customer.id,
-            discounts.IssueRequest(DiscountKind.MANUAL, percent=15, reason="извинение"),
-            actor=MARKETER,
-            now=utcnow(),
-        )
+    await give_every_kind(sessions, user.id)
 
     captions = (await says(telegram, user, "/discounts"))[1:]
 
-    assert len(captions) == 2
-    assert any("Скидка 10% — за подписку" in caption for caption in captions)
+    assert len(captions) == len(KIND_LABELS)
+    for label in KIND_LABELS.values():
+        assert sum(f"% — {label}\n" in caption for caption in captions) == 1, (label, captions)
     assert any("Скидка 15% — персональная" in caption for caption in captions)
 
 
@@ -334,9 +326,7 @@ OLD_HELP = (
 
 
 def today_in_shop(telegram: Telegram) -> str:
-    """Today's date in the shop's zone, as a customer born on it in 1990 types it."""
-    today = business_date(utcnow(), telegram.dvorik.runtime.settings.zone)
-    return f"{today:%d.%m}.1990"
+    return born_today(telegram.dvorik.runtime.settings.zone)
 
 
 async def test_a_birthday_entered_on_the_day_brings_the_gift_at_once(telegram: Telegram) -> None:

@@ -378,6 +378,18 @@ async def test_a_webhook_reaches_its_bot_and_the_reply_reaches_telegram(
     assert replies[0].method == "sendMessage" and replies[0].text
 
 
+async def test_the_mini_apps_pages_and_api_pass_through(site: Site) -> None:
+    """Telegram opens /app/card and /app/till over HTTPS; their API refuses in its own words."""
+    async with site.client() as http:
+        page = await http.get("/app/till")
+        styles = await http.get("/app/static/mini-app.css")
+        refused = await http.get("/app/api/card", headers={"Authorization": "tma forged"})
+
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert styles.status_code == 200
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
 # --- What the internet may not reach --------------------------------------------------------------
 
 REFUSED = [
