@@ -56,6 +56,7 @@ from tests.mini_app_pages import (
 from tests.mini_apps.opened import launch_data
 from tests.mini_apps.people import hired, subscribed
 from tests.telegram_world import CASHIER_TOKEN, CUSTOMER_TOKEN, Telegram, served_with_bots
+from tests.timing import until
 
 pytestmark = pytest.mark.slow
 BUDGET = 90.0  # seconds for one test, Chromium's and Dvorik's start included
@@ -266,8 +267,8 @@ async def test_a_cashier_scans_types_the_amount_and_confirms(shop: Shop, tmp_pat
     (redeemed,) = await discounts_of(shop, masha)
     assert redeemed.status is DiscountStatus.REDEEMED
     assert redeemed.purchase_amount == Decimal("1250.00")
-    notice = await redeemed_notice(shop, discount, STORE)
-    assert notice in shop.world.texts_to(masha, CUSTOMER_TOKEN)
+    notice = await redeemed_notice(shop, discount, STORE)  # sent after the till's answer
+    await until(lambda: notice in shop.world.texts_to(masha, CUSTOMER_TOKEN), "Маша's notice")
 
 
 async def redeemed_notice(shop: Shop, discount: Discount, store: str) -> str:
@@ -348,4 +349,5 @@ async def test_two_tills_confirming_one_code_at_once_redeem_it_once(
     (redeemed,) = await discounts_of(shop, masha)
     assert redeemed.status is DiscountStatus.REDEEMED
     notice = await redeemed_notice(shop, discount, STORE)
+    await until(lambda: notice in shop.world.texts_to(masha, CUSTOMER_TOKEN), "Маша's notice")
     assert shop.world.texts_to(masha, CUSTOMER_TOKEN).count(notice) == 1
