@@ -88,6 +88,8 @@ STAND_IN = """
     scanner: null,
     ready() { calls.push("ready"); },
     expand() { calls.push("expand"); },
+    setHeaderColor(color) { calls.push("setHeaderColor:" + color); },
+    setBackgroundColor(color) { calls.push("setBackgroundColor:" + color); },
     onEvent(name, callback) { (handlers[name] ||= []).push(callback); },
     offEvent() {},
     showScanQrPopup(params, callback) { calls.push("showScanQrPopup"); this.scanner = callback; },

@@ -38,6 +38,8 @@ export interface WebApp {
   ready?(): void;
   expand?(): void;
   onEvent?(event: string, callback: () => void): void;
+  setHeaderColor?(color: string): void;
+  setBackgroundColor?(color: string): void;
   showScanQrPopup?(params: { text?: string }, callback: (text: string) => boolean | void): void;
   closeScanQrPopup?(): void;
   MainButton?: MainButton;
@@ -121,6 +123,13 @@ export async function start(): Promise<WebApp | null> {
   const app = await webApp();
   applyTheme(app);
   app?.onEvent?.("themeChanged", () => applyTheme(app));
+  try {
+    // Telegram's bar above the app in the page's own background colour (clients since 6.1).
+    app?.setHeaderColor?.("secondary_bg_color");
+    app?.setBackgroundColor?.("secondary_bg_color");
+  } catch {
+    // An older client keeps its own colours.
+  }
   app?.ready?.();
   app?.expand?.();
   return app;

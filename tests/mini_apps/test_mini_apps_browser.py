@@ -230,6 +230,8 @@ async def test_a_cashier_scans_types_the_amount_and_confirms(shop: Shop, tmp_pat
         )
         await scan(page, discount.code)
         assert await stand_in_calls(page) == [
+            "setHeaderColor:secondary_bg_color",
+            "setBackgroundColor:secondary_bg_color",
             "ready",
             "expand",
             "haptic:error",

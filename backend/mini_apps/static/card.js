@@ -141,6 +141,11 @@
     const app = await webApp();
     applyTheme(app);
     app?.onEvent?.("themeChanged", () => applyTheme(app));
+    try {
+      app?.setHeaderColor?.("secondary_bg_color");
+      app?.setBackgroundColor?.("secondary_bg_color");
+    } catch {
+    }
     app?.ready?.();
     app?.expand?.();
     return app;
