@@ -167,6 +167,7 @@ async def keep_screenshot(page: DevTools, name: str) -> list[Path]:
     """The phone's screen as the person sees it (`name`.png), kept in test-artifacts/mini-apps/;
     and all of the page (`name`-whole.png) when it is longer than the screen."""
     folder = made(ARTEFACTS)
+    await page.evaluate("window.scrollTo(0, 0)")  # the screen as the app opens
     (folder / f"{name}.png").write_bytes(await screenshot(page))
     kept = [folder / f"{name}.png"]
     if await page.evaluate("document.documentElement.scrollHeight > window.innerHeight"):

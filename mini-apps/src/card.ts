@@ -56,14 +56,23 @@ async function main(): Promise<void> {
   root.removeAttribute("aria-busy");
 }
 
-function render(root: HTMLElement, card: Card, api: Api, app: WebApp | null, message = ""): void {
+/** What the server answered to the last change, and where: at the top, or by the switch. */
+interface Said {
+  text: string;
+  where: "top" | "profile";
+}
+
+type OnChange = (next: Changed, where: Said["where"]) => void;
+
+function render(root: HTMLElement, card: Card, api: Api, app: WebApp | null, said?: Said): void {
   const text = (key: keyof typeof LABELS) => card.texts[key] || LABELS[key];
   document.title = text("title");
   const shown = h("p", { id: "notice", class: "notice", role: "status" });
-  notice(shown, message);
-  const changed = (next: Changed) => {
+  notice(shown, said?.where === "top" ? said.text : "");
+  const changed: OnChange = (next, where) => {
     haptic(app, "success");
-    render(root, next.card, api, app, next.message ?? "");
+    render(root, next.card, api, app, { text: next.message ?? "", where });
+    if (where === "top") window.scrollTo({ top: 0, behavior: "smooth" });
   };
   const sections = [
     h("header", {}, h("h1", {}, text("title")), h("p", { class: "hint" }, text("count") || card.customer.firstName)),
@@ -71,7 +80,8 @@ function render(root: HTMLElement, card: Card, api: Api, app: WebApp | null, mes
     discounts(card, text("empty")),
   ];
   if (!card.customer.birthday) sections.push(birthdayForm(api, app, text("birthdayPrompt"), changed));
-  root.replaceChildren(...sections, profile(card, text, api, app, changed));
+  const byTheSwitch = said?.where === "profile" ? said.text : "";
+  root.replaceChildren(...sections, profile(card, text, api, app, changed, byTheSwitch));
 }
 
 function discounts(card: Card, empty: string): HTMLElement {
@@ -104,7 +114,7 @@ function birthdayForm(
   api: Api,
   app: WebApp | null,
   prompt: string,
-  changed: (next: Changed) => void,
+  changed: OnChange,
 ): HTMLElement {
   const input = h("input", {
     id: "birthday-input",
@@ -135,7 +145,7 @@ function birthdayForm(
     event.preventDefault();
     button.disabled = true;
     try {
-      changed(await api.post<Changed>("birthday", { birthday: input.value }));
+      changed(await api.post<Changed>("birthday", { birthday: input.value }), "top");
     } catch (failure) {
       haptic(app, "error");
       notice(error, messageOf(failure), "error");
@@ -150,16 +160,18 @@ function profile(
   text: (key: keyof typeof LABELS) => string,
   api: Api,
   app: WebApp | null,
-  changed: (next: Changed) => void,
+  changed: OnChange,
+  said: string,
 ): HTMLElement {
   const { customer } = card;
   const toggle = h("input", { id: "subscribed", type: "checkbox", role: "switch", class: "switch" });
   toggle.checked = customer.subscribed;
-  const error = h("p", { id: "subscription-error", class: "notice", role: "alert", hidden: true });
+  const error = h("p", { id: "subscription-notice", class: "notice", role: "status" });
+  notice(error, said);
   toggle.addEventListener("change", async () => {
     toggle.disabled = true;
     try {
-      changed(await api.post<Changed>("subscription", { subscribed: toggle.checked }));
+      changed(await api.post<Changed>("subscription", { subscribed: toggle.checked }), "profile");
     } catch (failure) {
       haptic(app, "error");
       toggle.checked = !toggle.checked;

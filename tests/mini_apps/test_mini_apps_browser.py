@@ -176,7 +176,8 @@ async def test_the_card_shows_the_bots_discounts_and_takes_the_birthday_as_the_c
         assert gift.code in await texts_of(page, ".discount .code")
 
         await flip_the_switch(page)
-        assert await text_of(page, "#notice") == await shop.text("unsubscribed", first_name="Маша")
+        said = await text_of(page, "#subscription-notice")  # by the switch, where the eyes are
+        assert said == await shop.text("unsubscribed", first_name="Маша")
         assert await text_of(page, "#subscription-status") == await shop.text("status_unsubscribed")
         assert (await customer_of(shop, masha)).status is CustomerStatus.UNSUBSCRIBED
         await flip_the_switch(page)

@@ -185,14 +185,15 @@
     }
     root.removeAttribute("aria-busy");
   }
-  function render(root, card, api, app, message = "") {
+  function render(root, card, api, app, said) {
     const text = (key) => card.texts[key] || LABELS[key];
     document.title = text("title");
     const shown = h("p", { id: "notice", class: "notice", role: "status" });
-    notice(shown, message);
-    const changed = (next) => {
+    notice(shown, said?.where === "top" ? said.text : "");
+    const changed = (next, where) => {
       haptic(app, "success");
-      render(root, next.card, api, app, next.message ?? "");
+      render(root, next.card, api, app, { text: next.message ?? "", where });
+      if (where === "top") window.scrollTo({ top: 0, behavior: "smooth" });
     };
     const sections = [
       h("header", {}, h("h1", {}, text("title")), h("p", { class: "hint" }, text("count") || card.customer.firstName)),
@@ -200,7 +201,8 @@
       discounts(card, text("empty"))
     ];
     if (!card.customer.birthday) sections.push(birthdayForm(api, app, text("birthdayPrompt"), changed));
-    root.replaceChildren(...sections, profile(card, text, api, app, changed));
+    const byTheSwitch = said?.where === "profile" ? said.text : "";
+    root.replaceChildren(...sections, profile(card, text, api, app, changed, byTheSwitch));
   }
   function discounts(card, empty) {
     if (card.discounts.length === 0) {
@@ -256,7 +258,7 @@
       event.preventDefault();
       button.disabled = true;
       try {
-        changed(await api.post("birthday", { birthday: input.value }));
+        changed(await api.post("birthday", { birthday: input.value }), "top");
       } catch (failure) {
         haptic(app, "error");
         notice(error, messageOf(failure), "error");
@@ -265,15 +267,16 @@
     });
     return form;
   }
-  function profile(card, text, api, app, changed) {
+  function profile(card, text, api, app, changed, said) {
     const { customer } = card;
     const toggle = h("input", { id: "subscribed", type: "checkbox", role: "switch", class: "switch" });
     toggle.checked = customer.subscribed;
-    const error = h("p", { id: "subscription-error", class: "notice", role: "alert", hidden: true });
+    const error = h("p", { id: "subscription-notice", class: "notice", role: "status" });
+    notice(error, said);
     toggle.addEventListener("change", async () => {
       toggle.disabled = true;
       try {
-        changed(await api.post("subscription", { subscribed: toggle.checked }));
+        changed(await api.post("subscription", { subscribed: toggle.checked }), "profile");
       } catch (failure) {
         haptic(app, "error");
         toggle.checked = !toggle.checked;
