@@ -75,7 +75,13 @@ function render(root: HTMLElement, card: Card, api: Api, app: WebApp | null, sai
     if (where === "top") window.scrollTo({ top: 0, behavior: "smooth" });
   };
   const sections = [
-    h("header", {}, h("h1", {}, text("title")), h("p", { class: "hint" }, text("count") || card.customer.firstName)),
+    h(
+      "header",
+      {},
+      h("h1", {}, text("title")),
+      // The count, unless there is nothing to count (the empty card says so itself).
+      card.discounts.length > 0 && h("p", { class: "hint" }, text("count") || card.customer.firstName),
+    ),
     shown,
     discounts(card, text("empty")),
   ];

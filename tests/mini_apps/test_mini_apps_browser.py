@@ -273,6 +273,12 @@ async def test_a_cashier_scans_types_the_amount_and_confirms(shop: Shop, tmp_pat
     notice = await redeemed_notice(shop, discount, STORE)  # sent after the till's answer
     await until(lambda: notice in shop.world.texts_to(masha, CUSTOMER_TOKEN), "Маша's notice")
 
+    card = shop.url("card")
+    async with mini_app(card, launch_data(CUSTOMER_TOKEN, masha), tmp_path / "card") as page:
+        empty = await shown(page, "#empty", "the empty card")
+        assert empty == await shop.text("cabinet_empty", first_name="Маша")
+        await keep_screenshot(page, "card-empty-light")
+
 
 async def redeemed_notice(shop: Shop, discount: Discount, store: str) -> str:
     """What the customer bot tells Маша when her code is used at `store`."""
