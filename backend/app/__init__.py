@@ -35,6 +35,7 @@ from backend.app.middleware import add_middleware
 from backend.bots import webhooks
 from backend.bots.dispatchers import create_bot_apps
 from backend.domain.errors import DomainError, ErrorCode
+from backend.graphql.socket_sign_outs import SignedInSockets
 from backend.mini_apps import mount_mini_apps
 from backend.observability.error_tracking import init_error_tracking
 from backend.observability.logging import configure_logging
@@ -70,15 +71,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The runtime and both bots' dispatchers for as long as the server runs."""
+    """The runtime and both bots' dispatchers for as long as the server runs.
+
+    Open sockets are closed on a sign-out announced by any API process.
+    """
     config: Settings = app.state.settings
     configure_logging(config)
     runtime = Runtime.start(config)
     app.state.runtime = runtime
     app.state.bot_apps = bot_apps = create_bot_apps(runtime)
+    sockets: SignedInSockets = app.state.signed_in_sockets
     try:
         # Without REDIS_URL this process also runs the tasks and the schedule.
-        async with runtime.watching_replica(), run_embedded(runtime):
+        async with (
+            runtime.watching_replica(),
+            sockets.listening(runtime.pubsub),
+            run_embedded(runtime),
+        ):
             yield
     finally:
         if bot_apps is not None:

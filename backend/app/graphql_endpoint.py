@@ -33,7 +33,13 @@ def graphql_router(settings: Settings) -> LocalGraphiQLRouter:
 
 
 def mount_graphql(app: FastAPI, settings: Settings) -> None:
-    """The endpoint, and the IDE's own JavaScript and CSS when the IDE is on."""
-    app.include_router(graphql_router(settings), include_in_schema=False)
+    """The endpoint, and the IDE's own JavaScript and CSS when the IDE is on.
+
+    `app.state.signed_in_sockets`: the endpoint's open sockets, which the
+    lifespan has listen for sign-outs (`backend.graphql.socket_sign_outs`).
+    """
+    router = graphql_router(settings)
+    app.include_router(router, include_in_schema=False)
+    app.state.signed_in_sockets = router.signed_in_sockets
     if settings.ide_enabled:
         mount_assets(app)

@@ -8,7 +8,7 @@ from strawberry.types import Info
 from backend.domain import admins, sign_in
 from backend.domain import models as m
 from backend.domain.errors import Unauthenticated
-from backend.graphql import tokens
+from backend.graphql import socket_sign_outs, tokens
 from backend.graphql.permissions import allow
 from backend.graphql.staff import Admin
 
@@ -69,7 +69,8 @@ class AuthMutations:
 
     @strawberry.mutation(
         permission_classes=allow("Mutation.logout"),
-        description="Revoke the token this request was made with.",
+        description="Revoke the token this request was made with; its open WebSockets"
+        " close with 4403.",
     )
     async def logout(self, info: Info) -> bool:
         claims = info.context.claims
@@ -77,6 +78,8 @@ class AuthMutations:
             raise Unauthenticated("no token to revoke")
         async with info.context.transaction() as session:
             await sign_in.revoke(session, claims.jti, expires_at=claims.expires_at)
+        # Its open sockets, in whichever API process, close with 4403 now.
+        await socket_sign_outs.announce(info.context.runtime.pubsub, jti=claims.jti)
         return True
 
 

@@ -11,7 +11,8 @@ Authentication is lazy: the first permission check reads the bearer token
 (HTTP header, or `connection_init` payload on WebSocket) and loads the admin
 in one statement; the result is cached for the rest of the request. A
 WebSocket is also checked once at `connection_init`, and closed with 4403
-without an admin (`backend.graphql.ide.LocalGraphiQLRouter.on_ws_connect`).
+without an admin (`backend.graphql.ide.LocalGraphiQLRouter.on_ws_connect`),
+or later when its token is revoked or expires (`backend.graphql.socket_sign_outs`).
 """
 
 from __future__ import annotations
@@ -131,12 +132,28 @@ class Context(BaseContext):
             header = value if isinstance(value, str) else None
         return tokens.bearer(header)
 
+    def token_claims(self) -> tokens.Claims | None:
+        """The bearer token's claims if its signature and expiry hold, else None.
+
+        No database: whether it was revoked, or its admin deactivated, is
+        `admin()`'s to say. For watching a socket before that check
+        (`backend.graphql.socket_sign_outs`).
+        """
+        token = self._raw_token()
+        if token is None:
+            return None
+        secret = self.settings.secret("jwt_secret_key")
+        try:
+            return tokens.decode(token, secret=secret, now=self.now())
+        except Unauthenticated:
+            return None
+
     async def admin(self) -> Admin | None:
         """The signed-in admin, or None for an anonymous request.
 
         Checked once per HTTP request; on a WebSocket, which lives for hours,
-        again for every operation, so a logout or deactivation takes effect on
-        open connections too.
+        again for every operation, so a logout or deactivation the socket was
+        not told of (`backend.graphql.socket_sign_outs`) still counts there.
         """
         async with self._auth_lock:  # sibling root fields ask at the same time
             if not self._authenticated or self._long_lived:

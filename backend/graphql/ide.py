@@ -5,11 +5,13 @@ machine without internet access (or behind a strict proxy) the page stays
 blank, and every visit tells a third party who works on the admin API. The
 same files are vendored in `static/graphiql/` (see its README for versions
 and licences) and served under `/graphql/ide/`; the page is Strawberry's own
-with the CDN addresses swapped for ours, Subresource Integrity hashes kept.
+with the CDN addresses swapped for ours, Subresource Integrity hashes kept,
+and it opens on how to sign in and a KPI query (`backend.graphql.ide_welcome`).
 
 The router is also where a WebSocket is admitted: only a `connection_init`
 that carries a valid admin token gets `connection_ack` (issue 12: anonymous
-sockets used to be acknowledged and held open forever).
+sockets used to be acknowledged and held open forever), and where it is shown
+out again when that token is revoked or expires (issue 17, `socket_sign_outs`).
 """
 
 from __future__ import annotations
@@ -26,8 +28,12 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.types.unset import UnsetType
 
+from backend.domain.clock import business_date, utcnow
 from backend.domain.errors import Unauthenticated
+from backend.graphql import ide_welcome
 from backend.graphql.context import Context
+from backend.graphql.socket_sign_outs import SignedInSockets, SignOutHandler
+from backend.settings import Settings
 
 log = logging.getLogger("dvorik.graphql")
 
@@ -47,13 +53,20 @@ ASSETS: Final = {
 }
 
 
-def graphiql_html(root_path: str = "") -> str:
-    """Strawberry's GraphiQL page loading its assets from this server.
+def graphiql_html(settings: Settings, root_path: str = "") -> str:
+    """Strawberry's GraphiQL page opening on our welcome, loading its assets from this server.
 
     A Strawberry upgrade that asks for other versions leaves those on the CDN
-    (logged here; `tests/ops/test_browser.py` fails) until they are vendored.
+    (logged here; `tests/ops/test_browser.py` fails) until they are vendored;
+    one whose page `ide_welcome` cannot change keeps GraphiQL's own welcome
+    (logged as an error; `tests/graphql/test_graphiql_welcome.py` fails).
     """
     html = get_graphql_ide_html(graphql_ide="graphiql")
+    today = business_date(utcnow(), settings.zone)
+    try:
+        html = ide_welcome.apply(html, ide_welcome.welcome_text(today, settings.timezone))
+    except ide_welcome.TemplateChanged as error:
+        log.error("GraphiQL opens on its own welcome: %s (see %s)", error, ide_welcome.__file__)
     if not ASSETS_DIR.is_dir():  # an install without the package data: the CDN it is
         return html
     for cdn_path, name in ASSETS.items():
@@ -64,17 +77,29 @@ def graphiql_html(root_path: str = "") -> str:
 
 
 class LocalGraphiQLRouter(GraphQLRouter[Any, Any]):
-    """Strawberry's router: the GraphiQL page with local assets, sockets for admins only."""
+    """Strawberry's router: the GraphiQL page with local assets, sockets for admins only.
+
+    Its sockets close when their token is revoked or expires (`socket_sign_outs`);
+    `signed_in_sockets` knows them, and the app's lifespan has it listen for sign-outs.
+    """
+
+    graphql_transport_ws_handler_class = SignOutHandler
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.signed_in_sockets = SignedInSockets()
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        return HTMLResponse(graphiql_html(request.scope.get("root_path", "")))
+        settings: Settings = request.app.state.settings
+        return HTMLResponse(graphiql_html(settings, request.scope.get("root_path", "")))
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Acknowledge a socket only for an active admin; anyone else is closed with 4403.
 
         The token comes from `connection_init`'s `Authorization` (or the
-        handshake's header), checked as for any request; every operation on the
-        socket checks it again, so a logout still applies to an open socket.
+        handshake's header), checked as for any request. A logout, a
+        deactivation or the token's expiry later closes the socket with 4403
+        (`socket_sign_outs`), and every operation on it checks the token again.
         """
         try:
             admin = await context.admin()

@@ -8,6 +8,7 @@ from strawberry.types import Info
 from backend.domain import admins, cashiers
 from backend.domain import models as m
 from backend.domain.errors import NotFound, ValidationFailed
+from backend.graphql import socket_sign_outs
 from backend.graphql.mapping import copied
 from backend.graphql.permissions import allow
 from backend.graphql.scalars import AdminRole, to_api, to_domain
@@ -115,6 +116,8 @@ class StaffMutations:
                 is_active=input.is_active,
                 actor=actor,
             )
+        if not row.is_active:  # signed out everywhere: open sockets close with 4403
+            await socket_sign_outs.announce(info.context.runtime.pubsub, admin_id=row.id)
         return Admin.of(row)
 
     @strawberry.mutation(permission_classes=allow("Mutation.inviteCashier"))

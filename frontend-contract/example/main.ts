@@ -206,7 +206,7 @@ async function signOut(): Promise<void> {
   // The server closes this token's socket with 4403 (README); the client is
   // not reused: the next sign-in makes a new one with the new token.
   sockets = null;
-  for (const selector of ["#who", "#logout", "#workspace"]) show(selector, false);
+  for (const selector of ["#who", "#logout", "#workspace", "#progress"]) show(selector, false);
   show("#sign-in", true);
 }
 

@@ -251,8 +251,10 @@ async def visit(page: DevTools, shop: Shop, origin: str) -> None:
     note = "Сервер закрыл живое обновление (код 4403): войдите снова."
     assert await text(page, "#socket") == note and await visible(page, "#sign-in")
 
+    assert not await visible(page, "#progress")  # nothing of the last session stays on screen
     await sign_in(page, PASSWORD)
-    await page.wait_for("!document.querySelector('#resume').hidden", "the paused broadcast again")
+    await page.wait_for("!document.querySelector('#progress').hidden", "the paused broadcast again")
+    assert await visible(page, "#resume")
     await press(page, "#resume")
     await page.wait_for("window.dvorikExample.completed !== null", "completion", seconds=60)
     assert await text(page, "#status") == "Завершена"
