@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: run test test-quick install lock upgrade-check audit lint typecheck unit migrate demo clean \
-	bench bench-quick bench-databases fuzz load frontend-kit
+	bench bench-quick bench-databases fuzz load frontend-kit mini-apps-kit
 
 run: install
 	$(BIN)/dvorik migrate
@@ -57,11 +57,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install frontend-kit
+unit: install frontend-kit mini-apps-kit
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 # While working: everything but the slow tests (chaos, faults, load, fuzz, whole processes).
-test-quick: install frontend-kit
+test-quick: install frontend-kit mini-apps-kit
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 # The front-end kit (frontend-contract/): codegen, tsc and esbuild, exactly as its lock says.
@@ -73,6 +73,18 @@ frontend-kit: $(KIT_INSTALLED)
 $(KIT_INSTALLED): $(KIT)/package.json $(KIT)/package-lock.json
 	cd $(KIT) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(KIT_INSTALLED)
+
+# The Mini Apps' sources (mini-apps/): tsc and esbuild, exactly as their lock says. The bundles
+# they build are committed in backend/mini_apps/static/ (`make run` needs no Node.js); the suite
+# builds them again and fails when the committed ones differ. After editing mini-apps/src/:
+# `cd mini-apps && npm run build`.
+MINI_APPS := mini-apps
+MINI_APPS_INSTALLED := $(MINI_APPS)/node_modules/.installed-stamp
+mini-apps-kit: $(MINI_APPS_INSTALLED)
+
+$(MINI_APPS_INSTALLED): $(MINI_APPS)/package.json $(MINI_APPS)/package-lock.json
+	cd $(MINI_APPS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(MINI_APPS_INSTALLED)
 
 migrate: install
 	$(BIN)/dvorik migrate
@@ -98,4 +110,4 @@ demo: install
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dvorik.db dvorik.db-* \
-		$(KIT)/node_modules $(KIT)/example/dist test-artifacts
+		$(KIT)/node_modules $(KIT)/example/dist $(MINI_APPS)/node_modules test-artifacts

@@ -100,6 +100,14 @@ class DevTools:
                 raise AssertionError(f"timed out waiting for {what}; events: {self.problems()}")
             await asyncio.sleep(0.1)
 
+    async def wait_for_event(self, method: str, after: int = 0, seconds: float = 15.0) -> None:
+        """Until more than `after` events named `method` have arrived."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while sum(1 for event in self.events if event["method"] == method) <= after:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out waiting for {method}; events: {self.problems()}")
+            await asyncio.sleep(0.05)
+
     def requested_urls(self) -> list[str]:
         return [
             event["params"]["request"]["url"]
@@ -162,7 +170,52 @@ async def open_page(tmp_path: Path) -> AsyncIterator[DevTools]:
                 await devtools.close()
 
 
-async def screenshot(page: DevTools) -> bytes:
-    """The page as it looks now, as a PNG (tests keep it with their files)."""
-    shot = await page.send("Page.captureScreenshot", format="png")
+async def screenshot(page: DevTools, whole_page: bool = False) -> bytes:
+    """The page as it looks now, as a PNG (tests keep it with their files).
+
+    `whole_page`: all of it, also what is below the fold, at the emulated width.
+    """
+    if not whole_page:
+        shot = await page.send("Page.captureScreenshot", format="png")
+        return base64.b64decode(shot["data"])
+    size = (await page.send("Page.getLayoutMetrics"))["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+    shot = await page.send(
+        "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True
+    )
     return base64.b64decode(shot["data"])
+
+
+async def emulate_phone(
+    page: DevTools, width: int = 390, height: int = 844, scale: float = 2, dark: bool = False
+) -> None:
+    """A phone's screen (CSS pixels, device pixel ratio, touch) and its light or dark preference."""
+    await page.send(
+        "Emulation.setDeviceMetricsOverride",
+        width=width,
+        height=height,
+        deviceScaleFactor=scale,
+        mobile=True,
+    )
+    await page.send("Emulation.setTouchEmulationEnabled", enabled=True)
+    scheme = {"name": "prefers-color-scheme", "value": "dark" if dark else "light"}
+    await page.send("Emulation.setEmulatedMedia", features=[scheme])
+
+
+async def before_each_document(page: DevTools, script: str) -> str:
+    """Run `script` in every document the tab opens, before the page's own scripts; its id."""
+    added = await page.send("Page.addScriptToEvaluateOnNewDocument", source=script)
+    identifier: str = added["identifier"]
+    return identifier
+
+
+async def block_urls(page: DevTools, *patterns: str) -> None:
+    """Requests matching `patterns` (wildcards) fail at once, as with no route to that host."""
+    await page.send("Network.setBlockedURLs", urls=list(patterns))
+
+
+async def navigate(page: DevTools, url: str) -> None:
+    """Open `url` in the tab and wait until its document has loaded."""
+    loads = sum(1 for event in page.events if event["method"] == "Page.loadEventFired")
+    await page.send("Page.navigate", url=url)
+    await page.wait_for_event("Page.loadEventFired", after=loads)
