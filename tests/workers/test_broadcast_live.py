@@ -187,7 +187,7 @@ async def test_a_paused_broadcast_shows_every_message_that_went_out_and_no_rate(
     assert paused_view == expected, (paused_view, expected)
     assert paused_view["sent"] == went_out  # every message that went out is counted
     assert 8 <= went_out < PAUSED_RECIPIENTS
-    assert seen[-1]["status"] == "COMPLETED" and seen[-1]["sent"] == PAUSED_RECIPIENTS
+    assert seen[-1]["status"] == "COMPLETED" and seen[-1]["sent"] == PAUSED_RECIPIENTS, seen[-3:]
     for person in people:
         received = fake.messages_to(person.telegram_id, token=CUSTOMER_TOKEN)
         assert [m.text for m in received] == [f"{person.first_name}, у нас новый мармелад!"]
