@@ -33,6 +33,7 @@ from backend.domain.database import create_engine, create_sessionmaker
 from backend.domain.models import Customer, Discount, Tag, customer_tags
 from backend.domain.pagination import Direction
 from backend.graphql import tokens
+from backend.heap import freeze_start_up_heap
 from backend.settings import get_settings
 
 
@@ -52,6 +53,7 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        freeze_start_up_heap()  # as `dvorik serve` does, so both tails are compared fairly
         yield
         await engine.dispose()
 
