@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(default=262_144, ge=1_024, le=10_000_000)
     websocket_max_per_ip: int = Field(default=20, ge=1, le=100_000)
     graphql_max_query_cost: int = Field(default=50_000, ge=1, le=10_000_000)
+    # Only the SPA's trusted documents, except for owner/readonly admins (GraphiQL):
+    # `backend.graphql.trusted_documents`.
+    graphql_trusted_documents_only: bool = False
     # Comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-For
     # is believed; from anyone else the direct peer address is the client.
     trusted_proxies: str = ""

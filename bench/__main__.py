@@ -30,6 +30,7 @@ from bench.servers import DatabaseServer, MariaDB, PostgreSQL, check_name
 
 FULL_SIZE = 1_000_000
 QUICK_SIZE = 50_000
+PHASES = ("admin", "bots", "broadcast")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -68,6 +69,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--till-pause", type=float, default=5.0, help="seconds a till takes per customer"
     )
     parser.add_argument("--audience", type=int, help="broadcast segment size (default N/10, ≤100k)")
+    parser.add_argument(
+        "--only",
+        choices=PHASES,
+        action="append",
+        help="run only this phase (repeatable): admin, bots or broadcast; default all",
+    )
     parser.add_argument("--log-dir", default="/tmp/dvorik-bench-suite")  # noqa: S108
     args = parser.parse_args(argv)
     if args.customers is None:
@@ -159,11 +166,16 @@ async def _measure(
         world.http_client(running.telegram_url) as fake,
         world.http_client(running.api_url) as webhook,
     ):
-        figures = await admin_paths.run(api, plain, running.api_pid, admin_budget)
-        figures += await bot_paths.run(webhook, fake, sessions, cashiers, bot_budget)
-        figures += await broadcast_path.run(
-            sessions, fake, running.env, args.redis_url, args.audience, log_dir
-        )
+        figures: list[Figure] = []
+        phases = args.only or PHASES
+        if "admin" in phases:
+            figures += await admin_paths.run(api, plain, running.api_pid, admin_budget)
+        if "bots" in phases:
+            figures += await bot_paths.run(webhook, fake, sessions, cashiers, bot_budget)
+        if "broadcast" in phases:
+            figures += await broadcast_path.run(
+                sessions, fake, running.env, args.redis_url, args.audience, log_dir
+            )
     return figures
 
 

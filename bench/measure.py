@@ -4,7 +4,10 @@ Every timed path is run `warm-up` times unmeasured, then `runs` times; a figure
 is the median and the 99th percentile of those runs (nearest rank, so with
 fewer than 100 runs p99 is the slowest run). A figure is printed as one line,
 `PASS`, `FAIL` or `INFO` (no target), beside its target and, where the target
-is a limit, the margin to it. A figure keeps the numbers it shows, so two runs
+is a limit, the margin to it. A limit counts as met only with `SPARE` (20%)
+to spare (issue 19: a target met here by a few percent is missed on the next
+machine of the same kind), so a figure within its limit but closer than that
+is a FAIL, printed "margin +12%, 20% needed". A figure keeps the numbers it shows, so two runs
 of the suite (MariaDB and PostgreSQL, `bench.comparison`) can be divided.
 """
 
@@ -16,6 +19,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+SPARE = 0.20  # the margin a limit needs to count as met
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,10 @@ class Figure:
         return "INFO" if self.passed is None else ("PASS" if self.passed else "FAIL")
 
     def margin_text(self) -> str:
-        return "" if self.margin is None else f"margin {self.margin:+.0%}"
+        if self.margin is None:
+            return ""
+        short = ", 20% needed" if 0 < self.margin < SPARE else ""
+        return f"margin {self.margin:+.0%}{short}"
 
     def line(self) -> str:
         target = f"   target {self.target}" if self.target else ""
@@ -94,6 +102,11 @@ def above(value: float, floor: float) -> float:
     return value / floor - 1
 
 
+def judged(name: str, value: str, target: str, numbers: tuple[float, ...], margin: float) -> Figure:
+    """A figure against a limit: met only with `SPARE` to spare."""
+    return Figure(name, value, target, margin >= SPARE, numbers, margin)
+
+
 def at_most(name: str, timings: Timings, p50_ms: float | None, p99_ms: float | None) -> Figure:
     """A latency figure: p50 and/or p99 must stay under their limits (margin: the tighter)."""
     targets, margins = [], []
@@ -107,7 +120,7 @@ def at_most(name: str, timings: Timings, p50_ms: float | None, p99_ms: float | N
     if not targets:
         return figure
     margin = min(margins)
-    return Figure(name, figure.value, ", ".join(targets), margin > 0, figure.numbers, margin)
+    return judged(name, figure.value, ", ".join(targets), figure.numbers, margin)
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -16,6 +16,11 @@ const config: CodegenConfig = {
       preset: "client",
       presetConfig: {
         fragmentMasking: false,
+        // Trusted documents (issue 19): generated/persisted-documents.json maps
+        // "sha256:<hex>" to each document, and each document carries its hash in
+        // `__meta__.hash`; the SPA sends {"documentId": hash} instead of the text.
+        // The server keeps a copy (backend/graphql/persisted-documents.json).
+        persistedDocuments: { hashAlgorithm: "sha256", hashPropertyName: "hash" },
       },
       config: {
         documentMode: "string",

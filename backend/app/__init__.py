@@ -36,6 +36,7 @@ from backend.bots import webhooks
 from backend.bots.dispatchers import create_bot_apps
 from backend.domain.errors import DomainError, ErrorCode
 from backend.graphql.socket_sign_outs import SignedInSockets
+from backend.heap import freeze_start_up_heap
 from backend.mini_apps import mount_mini_apps
 from backend.observability.error_tracking import init_error_tracking
 from backend.observability.logging import configure_logging
@@ -88,6 +89,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             sockets.listening(runtime.pubsub),
             run_embedded(runtime),
         ):
+            freeze_start_up_heap()  # the long-lived heap out of every full GC (issue 19)
             yield
     finally:
         if bot_apps is not None:

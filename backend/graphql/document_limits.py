@@ -170,7 +170,7 @@ class DocumentLimits(ValidationRule):
     """Refuses a document over the depth, alias, expanded-field or spread limits.
 
     Reported as the visit starts (not when the rule is made), so a rule that
-    watches for refusals (`query_cost_limit.QueryCost`) sees these too.
+    follows it (the cost limit, `query_cost_limit`) sees these too.
     """
 
     def enter_document(self, node: DocumentNode, *_args: object) -> None:

@@ -20,17 +20,20 @@ import logging
 from pathlib import Path
 from typing import Any, Final
 
+from cross_web import AsyncHTTPRequestAdapter
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLRequestData
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from backend.domain.clock import business_date, utcnow
 from backend.domain.errors import Unauthenticated
-from backend.graphql import ide_welcome
+from backend.graphql import ide_welcome, trusted_documents
 from backend.graphql.context import Context
 from backend.graphql.socket_sign_outs import SignedInSockets, SignOutHandler
 from backend.settings import Settings
@@ -92,6 +95,22 @@ class LocalGraphiQLRouter(GraphQLRouter[Any, Any]):
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         settings: Settings = request.app.state.settings
         return HTMLResponse(graphiql_html(settings, request.scope.get("root_path", "")))
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's reading, plus `documentId` (`trusted_documents`)."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and data.query is None and request.method == "POST":
+            data = trusted_documents.from_body(data, self.parse_json(await request.get_body()))
+        return data
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """Refuses an unknown `documentId`, and ad-hoc documents where only trusted ones run."""
+        refusal = await trusted_documents.refusal(kwargs["request_data"], kwargs["context"])
+        if refusal is not None:
+            return refusal
+        return await super().execute_single(*args, **kwargs)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Acknowledge a socket only for an active admin; anyone else is closed with 4403.

@@ -40,7 +40,7 @@ as many points as the report around it has buckets), so a cost is a small
 polynomial in the enclosing page size and bucket count; the field that
 fixes one (a connection, `kpi`) substitutes it. Arguments are read from the
 document and the request's variables, which a graphql-core rule cannot see:
-`query_cost_limit.LimitQueryCost` binds them into the rule for each request.
+`query_cost_limit.LimitQueryCost` applies them to each request.
 """
 
 from __future__ import annotations

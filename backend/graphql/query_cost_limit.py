@@ -1,80 +1,70 @@
-"""The cost limit as graphql-core sees it: a validation rule bound per request.
+"""Validation, cached by document, then the cost limit with this request's variables.
 
 The model (what a document costs) is `query_cost.py`; this is where a request
-over `GRAPHQL_MAX_QUERY_COST` is refused. A graphql-core rule cannot see the
-request's variables, so `LimitQueryCost` binds them (and the limit) into the
-rule for each request.
+over `GRAPHQL_MAX_QUERY_COST` is refused. Validation depends only on the
+document (and the schema and rules), so its answer is cached, least recently
+used out first (`document_cache`, issue 19);
+the cost depends on the request's variables (`first: $first`), so it is
+computed each time, after validation and only when validation found nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, cast
+from collections.abc import Iterator
+from typing import Any
 
-from graphql import DocumentNode, GraphQLError, ValidationContext, ValidationRule
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from backend.graphql.document_cache import validated
 from backend.graphql.query_cost import COST_MARKER, DEFAULT_LIMIT, operation_cost
 
 
-class QueryCost(ValidationRule):
-    """Refuses an operation costing more than `limit` (bound per request by `LimitQueryCost`).
-
-    Only a document no other rule refused is costed: a wrong or oversized one
-    gets its own code (INVALID_QUERY, QUERY_TOO_COMPLEX) and no second one,
-    and its arguments may not mean anything yet.
-    """
-
-    limit: ClassVar[int] = DEFAULT_LIMIT
-    variables: ClassVar[Mapping[str, Any]] = {}
-    operation_name: ClassVar[str | None] = None
-
-    def __init__(self, context: ValidationContext) -> None:
-        super().__init__(context)
-        self._refused = False
-        report = context.on_error
-
-        def noted(error: GraphQLError) -> None:
-            self._refused = True
-            report(error)
-
-        context.on_error = noted  # type: ignore[method-assign]
-
-    def leave_document(self, node: DocumentNode, *_args: object) -> None:
-        if self._refused:
-            return
-        cost = operation_cost(self.context.schema, node, self.variables, self.operation_name)
-        if cost is not None and cost.units > self.limit:
-            message = (
-                f"Query cost {cost.units} is {COST_MARKER} of {self.limit}: ask for smaller"
-                " pages, shorter periods or fewer fields"
-            )
-            self.report_error(
-                GraphQLError(message, extensions={"cost": cost.units, "limit": self.limit})
-            )
-
-    @classmethod
-    def bound(
-        cls, limit: int, variables: Mapping[str, Any], operation_name: str | None
-    ) -> type[QueryCost]:
-        attributes = {"limit": limit, "variables": variables, "operation_name": operation_name}
-        return cast(type[QueryCost], type(cls.__name__, (cls,), attributes))
-
-
 class LimitQueryCost(SchemaExtension):
-    """Adds `QueryCost` to this request's validation, with its variables and limit.
+    """Validates (cached), then refuses an operation costing more than the limit.
 
-    The limit is the setting `GRAPHQL_MAX_QUERY_COST` of the context's runtime
-    (read per request, so a test or an operator can change it without a new schema).
+    It takes Strawberry's validation step over (Strawberry skips its own when
+    `pre_execution_errors` is set), so it comes after every extension that
+    adds validation rules; the cache is keyed by the parsed document, which
+    `document_cache.CachedParse` hands out as the same object for the same text.
+
+    Only a document no rule refused is costed: a wrong or oversized one gets
+    its own code (INVALID_QUERY, QUERY_TOO_COMPLEX) and no second one, and
+    its arguments may not mean anything yet. The limit is the setting
+    `GRAPHQL_MAX_QUERY_COST` of the context's runtime (read per request, so a
+    test or an operator can change it without a new schema).
     """
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        rule = QueryCost.bound(
-            _limit(context.context), context.variables or {}, context.operation_name
-        )
-        context.validation_rules = (*context.validation_rules, rule)
+        if context.graphql_document is not None and context.pre_execution_errors is None:
+            context.pre_execution_errors = _cost_errors(context)
         yield
+
+
+def _cost_errors(context: Any) -> list[GraphQLError]:
+    """Validation's errors (a copy of the cached list), else the cost's refusal, else none."""
+    errors = validated(
+        context.schema._schema,  # noqa: SLF001 (Strawberry has no public name for it)
+        context.graphql_document,
+        context.validation_rules,
+    )
+    if errors:
+        return list(errors)
+    limit = _limit(context.context)
+    cost = operation_cost(
+        context.schema._schema,  # noqa: SLF001
+        context.graphql_document,
+        context.variables or {},
+        context.operation_name,
+    )
+    if cost is None or cost.units <= limit:
+        return []
+    message = (
+        f"Query cost {cost.units} is {COST_MARKER} of {limit}: ask for smaller"
+        " pages, shorter periods or fewer fields"
+    )
+    return [GraphQLError(message, extensions={"cost": cost.units, "limit": limit})]
 
 
 def _limit(context: object) -> int:

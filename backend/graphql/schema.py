@@ -19,13 +19,18 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    SchemaExtension,
+)
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 
 from backend.domain.errors import ErrorCode
+from backend.graphql.document_cache import CachedParse
 from backend.graphql.document_limits import MAX_ALIASES, MAX_DEPTH, DocumentLimits
 from backend.graphql.errors import TranslateErrors
 from backend.graphql.query_cost_limit import LimitQueryCost
@@ -95,6 +100,7 @@ def create_schema(*, introspection: bool = True) -> strawberry.Schema:
         MeasureOperations,
         lambda: TranslateErrors(hide_schema_names=not introspection),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        CachedParse,  # parsed and validated documents kept by text (issue 19)
         lambda: AddValidationRules([DocumentLimits]),
         LimitQueryCost,
         RouteReads,

@@ -1014,7 +1014,7 @@ export const AuditLogDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<AuditLogQuery, AuditLogQueryVariables>;
+    `, {"hash":"sha256:e7332ed95f492c7567442316ce4297b3726884c1dcf45991d3bb6b686044a96f"}) as unknown as TypedDocumentString<AuditLogQuery, AuditLogQueryVariables>;
 export const LoginDocument = new TypedDocumentString(`
     mutation Login($email: String!, $password: String!) {
   login(email: $email, password: $password) {
@@ -1032,7 +1032,7 @@ export const LoginDocument = new TypedDocumentString(`
     isActive
     createdAt
   }
-}`) as unknown as TypedDocumentString<LoginMutation, LoginMutationVariables>;
+}`, {"hash":"sha256:2883d7b87df180be8471d084b46d237254eaa0d492966a5e318f68f70a46ab8f"}) as unknown as TypedDocumentString<LoginMutation, LoginMutationVariables>;
 export const LoginWithTokenDocument = new TypedDocumentString(`
     mutation LoginWithToken($token: String!) {
   loginWithToken(token: $token) {
@@ -1050,12 +1050,12 @@ export const LoginWithTokenDocument = new TypedDocumentString(`
     isActive
     createdAt
   }
-}`) as unknown as TypedDocumentString<LoginWithTokenMutation, LoginWithTokenMutationVariables>;
+}`, {"hash":"sha256:45d16f85508cc6a1a13cad3c75e43ccb5a0d30c8732e63b693eff5941bcad3ef"}) as unknown as TypedDocumentString<LoginWithTokenMutation, LoginWithTokenMutationVariables>;
 export const LogoutDocument = new TypedDocumentString(`
     mutation Logout {
   logout
 }
-    `) as unknown as TypedDocumentString<LogoutMutation, LogoutMutationVariables>;
+    `, {"hash":"sha256:cb1d14c1cc99a25294cfa4376de2402364cb32e6c038a11fb36cf0ebb3a5ce91"}) as unknown as TypedDocumentString<LogoutMutation, LogoutMutationVariables>;
 export const MeDocument = new TypedDocumentString(`
     query Me {
   me {
@@ -1067,7 +1067,7 @@ export const MeDocument = new TypedDocumentString(`
     createdAt
   }
 }
-    `) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
+    `, {"hash":"sha256:e15a0db02ff282a2cd6d5fffdf7b5a1864bda80addd11a95190def463ca70e42"}) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
 export const BroadcastDetailDocument = new TypedDocumentString(`
     query BroadcastDetail($id: Int!, $deliveriesFirst: Int! = 50, $deliveriesAfter: String, $deliveryStatus: DeliveryStatus) {
   broadcast(id: $id) {
@@ -1129,7 +1129,7 @@ export const BroadcastDetailDocument = new TypedDocumentString(`
     lastName
     username
   }
-}`) as unknown as TypedDocumentString<BroadcastDetailQuery, BroadcastDetailQueryVariables>;
+}`, {"hash":"sha256:77af67bfe7f15976d96275419ac09669f06d7a88d5d85051c12e39c389c162f9"}) as unknown as TypedDocumentString<BroadcastDetailQuery, BroadcastDetailQueryVariables>;
 export const BroadcastProgressDocument = new TypedDocumentString(`
     subscription BroadcastProgress($id: Int!) {
   broadcastProgress(id: $id) {
@@ -1145,7 +1145,7 @@ export const BroadcastProgressDocument = new TypedDocumentString(`
     eta
   }
 }
-    `) as unknown as TypedDocumentString<BroadcastProgressSubscription, BroadcastProgressSubscriptionVariables>;
+    `, {"hash":"sha256:f4809ded90822f1bba010e170347fba0ed644d062dc11f1df92d5094e0b064e7"}) as unknown as TypedDocumentString<BroadcastProgressSubscription, BroadcastProgressSubscriptionVariables>;
 export const BroadcastsDocument = new TypedDocumentString(`
     query Broadcasts($first: Int! = 50, $after: String, $status: [BroadcastStatus!]) {
   broadcasts(first: $first, after: $after, status: $status) {
@@ -1185,7 +1185,7 @@ export const BroadcastsDocument = new TypedDocumentString(`
     blocked
     pending
   }
-}`) as unknown as TypedDocumentString<BroadcastsQuery, BroadcastsQueryVariables>;
+}`, {"hash":"sha256:2cbd16ab9d5e0f05dfbfcb5c6c7145061820da9362abb1c95fc2f9da18b3b742"}) as unknown as TypedDocumentString<BroadcastsQuery, BroadcastsQueryVariables>;
 export const CancelBroadcastDocument = new TypedDocumentString(`
     mutation CancelBroadcast($id: Int!) {
   cancelBroadcast(id: $id) {
@@ -1205,7 +1205,7 @@ export const CancelBroadcastDocument = new TypedDocumentString(`
     blocked
     pending
   }
-}`) as unknown as TypedDocumentString<CancelBroadcastMutation, CancelBroadcastMutationVariables>;
+}`, {"hash":"sha256:eb53ed816e776ae74bb97340313198d85d5474fa1e2ba1892142ab9d6aee4c33"}) as unknown as TypedDocumentString<CancelBroadcastMutation, CancelBroadcastMutationVariables>;
 export const CreateBroadcastDocument = new TypedDocumentString(`
     mutation CreateBroadcast($input: CreateBroadcastInput!) {
   createBroadcast(input: $input) {
@@ -1237,7 +1237,7 @@ export const CreateBroadcastDocument = new TypedDocumentString(`
     blocked
     pending
   }
-}`) as unknown as TypedDocumentString<CreateBroadcastMutation, CreateBroadcastMutationVariables>;
+}`, {"hash":"sha256:91d61364801b737b5341560f8d5bdbd5645bc23ddbfbe19249592801205d57b8"}) as unknown as TypedDocumentString<CreateBroadcastMutation, CreateBroadcastMutationVariables>;
 export const PauseBroadcastDocument = new TypedDocumentString(`
     mutation PauseBroadcast($id: Int!) {
   pauseBroadcast(id: $id) {
@@ -1256,7 +1256,7 @@ export const PauseBroadcastDocument = new TypedDocumentString(`
     blocked
     pending
   }
-}`) as unknown as TypedDocumentString<PauseBroadcastMutation, PauseBroadcastMutationVariables>;
+}`, {"hash":"sha256:d95a1e036fd79d7c67c533a73fc32673d10e445a07901ad796016da543061595"}) as unknown as TypedDocumentString<PauseBroadcastMutation, PauseBroadcastMutationVariables>;
 export const ResumeBroadcastDocument = new TypedDocumentString(`
     mutation ResumeBroadcast($id: Int!) {
   resumeBroadcast(id: $id) {
@@ -1275,7 +1275,7 @@ export const ResumeBroadcastDocument = new TypedDocumentString(`
     blocked
     pending
   }
-}`) as unknown as TypedDocumentString<ResumeBroadcastMutation, ResumeBroadcastMutationVariables>;
+}`, {"hash":"sha256:08c46d1b77cbc0a924c4738b1b77be7f88fa8852c857a3b16ce45ba63cab5c87"}) as unknown as TypedDocumentString<ResumeBroadcastMutation, ResumeBroadcastMutationVariables>;
 export const ScheduleBroadcastDocument = new TypedDocumentString(`
     mutation ScheduleBroadcast($id: Int!, $at: DateTime!) {
   scheduleBroadcast(id: $id, at: $at) {
@@ -1295,7 +1295,7 @@ export const ScheduleBroadcastDocument = new TypedDocumentString(`
     blocked
     pending
   }
-}`) as unknown as TypedDocumentString<ScheduleBroadcastMutation, ScheduleBroadcastMutationVariables>;
+}`, {"hash":"sha256:190fa72d60bd58f980ea3752c8d9e9065eaf517d5d3442f7eec413a01de78206"}) as unknown as TypedDocumentString<ScheduleBroadcastMutation, ScheduleBroadcastMutationVariables>;
 export const SendBroadcastNowDocument = new TypedDocumentString(`
     mutation SendBroadcastNow($id: Int!) {
   sendBroadcastNow(id: $id) {
@@ -1317,7 +1317,7 @@ export const SendBroadcastNowDocument = new TypedDocumentString(`
     blocked
     pending
   }
-}`) as unknown as TypedDocumentString<SendBroadcastNowMutation, SendBroadcastNowMutationVariables>;
+}`, {"hash":"sha256:07b7a30332e8e25019e05d180d483fd6831e8a2c6f414179d28c4f5071e2ffbd"}) as unknown as TypedDocumentString<SendBroadcastNowMutation, SendBroadcastNowMutationVariables>;
 export const UpdateBroadcastDocument = new TypedDocumentString(`
     mutation UpdateBroadcast($id: Int!, $input: UpdateBroadcastInput!) {
   updateBroadcast(id: $id, input: $input) {
@@ -1346,7 +1346,7 @@ export const UpdateBroadcastDocument = new TypedDocumentString(`
     blocked
     pending
   }
-}`) as unknown as TypedDocumentString<UpdateBroadcastMutation, UpdateBroadcastMutationVariables>;
+}`, {"hash":"sha256:5b67973923f3fb2e1842f83b1ea517c5db8971457c7bb6a42b9e553582e7110e"}) as unknown as TypedDocumentString<UpdateBroadcastMutation, UpdateBroadcastMutationVariables>;
 export const BulkIssueDiscountDocument = new TypedDocumentString(`
     mutation BulkIssueDiscount($selection: CustomerSelection!, $kind: DiscountKind! = MANUAL, $reason: String!, $percent: Int, $validDays: Int) {
   bulkIssueDiscount(
@@ -1360,7 +1360,7 @@ export const BulkIssueDiscountDocument = new TypedDocumentString(`
     jobId
   }
 }
-    `) as unknown as TypedDocumentString<BulkIssueDiscountMutation, BulkIssueDiscountMutationVariables>;
+    `, {"hash":"sha256:bb18c25f0505485d1ad41051ca4cb08c2bf6078b7b5cdbb87a08dc9ef0852bbd"}) as unknown as TypedDocumentString<BulkIssueDiscountMutation, BulkIssueDiscountMutationVariables>;
 export const BulkTagCustomersDocument = new TypedDocumentString(`
     mutation BulkTagCustomers($selection: CustomerSelection!, $add: [String!], $remove: [String!]) {
   bulkTagCustomers(selection: $selection, add: $add, remove: $remove) {
@@ -1368,7 +1368,7 @@ export const BulkTagCustomersDocument = new TypedDocumentString(`
     jobId
   }
 }
-    `) as unknown as TypedDocumentString<BulkTagCustomersMutation, BulkTagCustomersMutationVariables>;
+    `, {"hash":"sha256:319d568d69919ba86d17f28d73aa00fdd4413e32bbeabfc30e3a6aec9c2e8e2c"}) as unknown as TypedDocumentString<BulkTagCustomersMutation, BulkTagCustomersMutationVariables>;
 export const CustomerCardDocument = new TypedDocumentString(`
     query CustomerCard($id: Int!) {
   customer(id: $id) {
@@ -1414,7 +1414,7 @@ export const CustomerCardDocument = new TypedDocumentString(`
     name
     store
   }
-}`) as unknown as TypedDocumentString<CustomerCardQuery, CustomerCardQueryVariables>;
+}`, {"hash":"sha256:ea941b02d82e28e4f7303ba393af4224a9f6c1f7add404df18601955f58916d0"}) as unknown as TypedDocumentString<CustomerCardQuery, CustomerCardQueryVariables>;
 export const CustomerListDocument = new TypedDocumentString(`
     query CustomerList($first: Int! = 50, $after: String, $filter: CustomerFilter, $orderBy: CustomerOrder) {
   customers(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
@@ -1444,7 +1444,7 @@ export const CustomerListDocument = new TypedDocumentString(`
   tags
   createdAt
   lastSeenAt
-}`) as unknown as TypedDocumentString<CustomerListQuery, CustomerListQueryVariables>;
+}`, {"hash":"sha256:78a057a84104db3185b79c58671ba2d7e7338342be4e113953985cb89aa3ceef"}) as unknown as TypedDocumentString<CustomerListQuery, CustomerListQueryVariables>;
 export const EraseCustomerDocument = new TypedDocumentString(`
     mutation EraseCustomer($customerId: Int!, $reason: String!) {
   eraseCustomer(customerId: $customerId, reason: $reason) {
@@ -1456,7 +1456,7 @@ export const EraseCustomerDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<EraseCustomerMutation, EraseCustomerMutationVariables>;
+    `, {"hash":"sha256:b2a13d94f3f91b168beee0e41073438fc45566e715e3c14763635af29375ef69"}) as unknown as TypedDocumentString<EraseCustomerMutation, EraseCustomerMutationVariables>;
 export const SendCustomerMessageDocument = new TypedDocumentString(`
     mutation SendCustomerMessage($customerId: Int!, $templateKey: String, $text: String, $parseMode: ParseMode! = PLAIN) {
   sendCustomerMessage(
@@ -1473,7 +1473,7 @@ export const SendCustomerMessageDocument = new TypedDocumentString(`
     sentAt
   }
 }
-    `) as unknown as TypedDocumentString<SendCustomerMessageMutation, SendCustomerMessageMutationVariables>;
+    `, {"hash":"sha256:6192ad15c517b07a7d248d1cdc07b98ee44c0b0583ec9fc32bfac796e2f733ca"}) as unknown as TypedDocumentString<SendCustomerMessageMutation, SendCustomerMessageMutationVariables>;
 export const SetCustomerSubscriptionDocument = new TypedDocumentString(`
     mutation SetCustomerSubscription($customerId: Int!, $subscribed: Boolean!, $reason: String!) {
   setCustomerSubscription(
@@ -1486,7 +1486,7 @@ export const SetCustomerSubscriptionDocument = new TypedDocumentString(`
     subscribedAt
   }
 }
-    `) as unknown as TypedDocumentString<SetCustomerSubscriptionMutation, SetCustomerSubscriptionMutationVariables>;
+    `, {"hash":"sha256:a117686dfbd5e88099aeb6a6eeb47692ab6acce2e92433892dd31c883619368b"}) as unknown as TypedDocumentString<SetCustomerSubscriptionMutation, SetCustomerSubscriptionMutationVariables>;
 export const UpdateCustomerDocument = new TypedDocumentString(`
     mutation UpdateCustomer($id: Int!, $input: UpdateCustomerInput!) {
   updateCustomer(id: $id, input: $input) {
@@ -1501,7 +1501,7 @@ export const UpdateCustomerDocument = new TypedDocumentString(`
     tags
   }
 }
-    `) as unknown as TypedDocumentString<UpdateCustomerMutation, UpdateCustomerMutationVariables>;
+    `, {"hash":"sha256:6fc03dc4c3955b879a2abbe6a134475a92d1bc66289074a0dcf0eb6a75a43e32"}) as unknown as TypedDocumentString<UpdateCustomerMutation, UpdateCustomerMutationVariables>;
 export const KpiDashboardDocument = new TypedDocumentString(`
     query KpiDashboard($start: Date!, $end: Date!, $granularity: Granularity! = DAY) {
   kpi(start: $start, end: $end, granularity: $granularity) {
@@ -1578,7 +1578,7 @@ fragment KpiDashboardSeries on Series {
     bucket
     value
   }
-}`) as unknown as TypedDocumentString<KpiDashboardQuery, KpiDashboardQueryVariables>;
+}`, {"hash":"sha256:3a65e6eed409ccd9d5480e58ecbcd2d3444d4d7f79624a21d1e80fc35abb3928"}) as unknown as TypedDocumentString<KpiDashboardQuery, KpiDashboardQueryVariables>;
 export const CancelDiscountDocument = new TypedDocumentString(`
     mutation CancelDiscount($id: Int!, $reason: String) {
   cancelDiscount(id: $id, reason: $reason) {
@@ -1588,7 +1588,7 @@ export const CancelDiscountDocument = new TypedDocumentString(`
     reason
   }
 }
-    `) as unknown as TypedDocumentString<CancelDiscountMutation, CancelDiscountMutationVariables>;
+    `, {"hash":"sha256:6b97ea46d5350dede72fc026116989f542165521c1751ffa26479af2f6521e94"}) as unknown as TypedDocumentString<CancelDiscountMutation, CancelDiscountMutationVariables>;
 export const DiscountByCodeDocument = new TypedDocumentString(`
     query DiscountByCode($code: String!) {
   discount(code: $code) {
@@ -1624,7 +1624,7 @@ export const DiscountByCodeDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<DiscountByCodeQuery, DiscountByCodeQueryVariables>;
+    `, {"hash":"sha256:dede48a897b5b0bf0cb6f0719ef5b25279a1807f5db9663b50b53f3e2f26a529"}) as unknown as TypedDocumentString<DiscountByCodeQuery, DiscountByCodeQueryVariables>;
 export const DiscountListDocument = new TypedDocumentString(`
     query DiscountList($first: Int! = 50, $after: String, $filter: DiscountFilter) {
   discounts(first: $first, after: $after, filter: $filter) {
@@ -1669,7 +1669,7 @@ export const DiscountListDocument = new TypedDocumentString(`
     name
     store
   }
-}`) as unknown as TypedDocumentString<DiscountListQuery, DiscountListQueryVariables>;
+}`, {"hash":"sha256:4cd83d0a36d23c54a41841139ddd93ac233290f36f757dc0d19036292d9becf2"}) as unknown as TypedDocumentString<DiscountListQuery, DiscountListQueryVariables>;
 export const DiscountNotificationDocument = new TypedDocumentString(`
     query DiscountNotification($id: Int!) {
   discount(id: $id) {
@@ -1685,7 +1685,7 @@ export const DiscountNotificationDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<DiscountNotificationQuery, DiscountNotificationQueryVariables>;
+    `, {"hash":"sha256:1d6ad1d993479cb27df2027f8c1283a32619576dade2e8c9daabbdb4d9c32654"}) as unknown as TypedDocumentString<DiscountNotificationQuery, DiscountNotificationQueryVariables>;
 export const DiscountStatsDocument = new TypedDocumentString(`
     query DiscountStats($start: Date!, $end: Date!) {
   discountStats(start: $start, end: $end) {
@@ -1706,7 +1706,7 @@ export const DiscountStatsDocument = new TypedDocumentString(`
     purchaseTotal
   }
 }
-    `) as unknown as TypedDocumentString<DiscountStatsQuery, DiscountStatsQueryVariables>;
+    `, {"hash":"sha256:92052c4b7f0efd9721152edf62e3b8d47600989fb91feaf6246918d0db4a4fcb"}) as unknown as TypedDocumentString<DiscountStatsQuery, DiscountStatsQueryVariables>;
 export const IssueDiscountDocument = new TypedDocumentString(`
     mutation IssueDiscount($input: IssueDiscountInput!) {
   issueDiscount(input: $input) {
@@ -1729,7 +1729,7 @@ export const IssueDiscountDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<IssueDiscountMutation, IssueDiscountMutationVariables>;
+    `, {"hash":"sha256:78cce2d548b96b9ded048cd4df180de89d8eb426babec32ffe8015418ff03ba1"}) as unknown as TypedDocumentString<IssueDiscountMutation, IssueDiscountMutationVariables>;
 export const JobDocument = new TypedDocumentString(`
     query Job($id: String!) {
   job(id: $id) {
@@ -1744,7 +1744,7 @@ export const JobDocument = new TypedDocumentString(`
     finishedAt
   }
 }
-    `) as unknown as TypedDocumentString<JobQuery, JobQueryVariables>;
+    `, {"hash":"sha256:03cfa4f7aaf38357b1752dc824cc25f6d14a709bf63850cdd9a50264ee652684"}) as unknown as TypedDocumentString<JobQuery, JobQueryVariables>;
 export const JobListDocument = new TypedDocumentString(`
     query JobList($first: Int = 20, $after: String) {
   jobs(first: $first, after: $after) {
@@ -1766,7 +1766,7 @@ export const JobListDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<JobListQuery, JobListQueryVariables>;
+    `, {"hash":"sha256:4fcc9a248b657ff5ec723d231e60ee1ed4bc9b43e913c1870154235ea5e70827"}) as unknown as TypedDocumentString<JobListQuery, JobListQueryVariables>;
 export const JobProgressDocument = new TypedDocumentString(`
     subscription JobProgress($id: String!) {
   jobProgress(id: $id) {
@@ -1777,7 +1777,7 @@ export const JobProgressDocument = new TypedDocumentString(`
     error
   }
 }
-    `) as unknown as TypedDocumentString<JobProgressSubscription, JobProgressSubscriptionVariables>;
+    `, {"hash":"sha256:8d78cad9be9b67593d3ab107b8163528111630515c9ef3afe598c2e842a4c137"}) as unknown as TypedDocumentString<JobProgressSubscription, JobProgressSubscriptionVariables>;
 export const CreateSegmentDocument = new TypedDocumentString(`
     mutation CreateSegment($name: String!, $rules: JSON!, $description: String) {
   createSegment(name: $name, rules: $rules, description: $description) {
@@ -1790,12 +1790,12 @@ export const CreateSegmentDocument = new TypedDocumentString(`
     updatedAt
   }
 }
-    `) as unknown as TypedDocumentString<CreateSegmentMutation, CreateSegmentMutationVariables>;
+    `, {"hash":"sha256:440733a56a905079bf4d1d7f37447a0eba24e6dd93f5db15159e872e5e7c04ef"}) as unknown as TypedDocumentString<CreateSegmentMutation, CreateSegmentMutationVariables>;
 export const DeleteSegmentDocument = new TypedDocumentString(`
     mutation DeleteSegment($id: Int!) {
   deleteSegment(id: $id)
 }
-    `) as unknown as TypedDocumentString<DeleteSegmentMutation, DeleteSegmentMutationVariables>;
+    `, {"hash":"sha256:e3b63562bf7d24b479aa4e5d5b14c2ca0f77dd3121b2fd0617adf71fb6bfa12a"}) as unknown as TypedDocumentString<DeleteSegmentMutation, DeleteSegmentMutationVariables>;
 export const PreviewSegmentDocument = new TypedDocumentString(`
     query PreviewSegment($rules: JSON!, $first: Int! = 10) {
   previewSegment(rules: $rules, first: $first) {
@@ -1812,7 +1812,7 @@ export const PreviewSegmentDocument = new TypedDocumentString(`
   username
   status
   tags
-}`) as unknown as TypedDocumentString<PreviewSegmentQuery, PreviewSegmentQueryVariables>;
+}`, {"hash":"sha256:7e52aafd7a6d09be08992ba48599606a4557ca6c12cadef0aaf1a8c27c662276"}) as unknown as TypedDocumentString<PreviewSegmentQuery, PreviewSegmentQueryVariables>;
 export const SegmentDetailDocument = new TypedDocumentString(`
     query SegmentDetail($id: Int!, $previewFirst: Int! = 10) {
   segment(id: $id) {
@@ -1837,7 +1837,7 @@ export const SegmentDetailDocument = new TypedDocumentString(`
   status
   tags
   lastSeenAt
-}`) as unknown as TypedDocumentString<SegmentDetailQuery, SegmentDetailQueryVariables>;
+}`, {"hash":"sha256:55fc10a1c5e984668127532fd864c09892df9734fc7a673c402080386e92c93b"}) as unknown as TypedDocumentString<SegmentDetailQuery, SegmentDetailQueryVariables>;
 export const SegmentsDocument = new TypedDocumentString(`
     query Segments {
   segments {
@@ -1850,7 +1850,7 @@ export const SegmentsDocument = new TypedDocumentString(`
     updatedAt
   }
 }
-    `) as unknown as TypedDocumentString<SegmentsQuery, SegmentsQueryVariables>;
+    `, {"hash":"sha256:ccb9ffd6a2d084b70480fd65b4500717d4ae255e7e77d2c789e9feb91144f818"}) as unknown as TypedDocumentString<SegmentsQuery, SegmentsQueryVariables>;
 export const UpdateSegmentDocument = new TypedDocumentString(`
     mutation UpdateSegment($id: Int!, $name: String, $rules: JSON, $description: String) {
   updateSegment(id: $id, name: $name, rules: $rules, description: $description) {
@@ -1863,7 +1863,7 @@ export const UpdateSegmentDocument = new TypedDocumentString(`
     updatedAt
   }
 }
-    `) as unknown as TypedDocumentString<UpdateSegmentMutation, UpdateSegmentMutationVariables>;
+    `, {"hash":"sha256:c8846df977e492a4d8f72d5ec64e001d0bf252786c9ceb815e14b9025b696ea1"}) as unknown as TypedDocumentString<UpdateSegmentMutation, UpdateSegmentMutationVariables>;
 export const SettingsDocument = new TypedDocumentString(`
     query Settings {
   settings {
@@ -1876,7 +1876,7 @@ export const SettingsDocument = new TypedDocumentString(`
     maximum
   }
 }
-    `) as unknown as TypedDocumentString<SettingsQuery, SettingsQueryVariables>;
+    `, {"hash":"sha256:a21c126a7ae17d247fdc1922047d4abf8ff72087ab22c46de0113e5152aa2293"}) as unknown as TypedDocumentString<SettingsQuery, SettingsQueryVariables>;
 export const UpdateSettingDocument = new TypedDocumentString(`
     mutation UpdateSetting($key: String!, $value: JSON!) {
   updateSetting(key: $key, value: $value) {
@@ -1889,7 +1889,7 @@ export const UpdateSettingDocument = new TypedDocumentString(`
     maximum
   }
 }
-    `) as unknown as TypedDocumentString<UpdateSettingMutation, UpdateSettingMutationVariables>;
+    `, {"hash":"sha256:dd263aef1e0bc673d27c92a55400b8cd1b77d70af6f9d9eaac348e4264cf61d8"}) as unknown as TypedDocumentString<UpdateSettingMutation, UpdateSettingMutationVariables>;
 export const AdminsDocument = new TypedDocumentString(`
     query Admins {
   admins {
@@ -1901,7 +1901,7 @@ export const AdminsDocument = new TypedDocumentString(`
     createdAt
   }
 }
-    `) as unknown as TypedDocumentString<AdminsQuery, AdminsQueryVariables>;
+    `, {"hash":"sha256:01344ee458135d903636f95d1090bb550d524153c025af03fc18fbae2ed4a539"}) as unknown as TypedDocumentString<AdminsQuery, AdminsQueryVariables>;
 export const CashiersDocument = new TypedDocumentString(`
     query Cashiers {
   cashiers {
@@ -1913,7 +1913,7 @@ export const CashiersDocument = new TypedDocumentString(`
     createdAt
   }
 }
-    `) as unknown as TypedDocumentString<CashiersQuery, CashiersQueryVariables>;
+    `, {"hash":"sha256:d0254c28398ea6ce803f18ce3d135efabca07ddd146e982d6c70277886fdb687"}) as unknown as TypedDocumentString<CashiersQuery, CashiersQueryVariables>;
 export const CreateAdminDocument = new TypedDocumentString(`
     mutation CreateAdmin($input: CreateAdminInput!) {
   createAdmin(input: $input) {
@@ -1925,7 +1925,7 @@ export const CreateAdminDocument = new TypedDocumentString(`
     createdAt
   }
 }
-    `) as unknown as TypedDocumentString<CreateAdminMutation, CreateAdminMutationVariables>;
+    `, {"hash":"sha256:07ebedfaae7a33e553bf054d84d6f3db8b7cfd7f2ebd549eb71826dd44192d3a"}) as unknown as TypedDocumentString<CreateAdminMutation, CreateAdminMutationVariables>;
 export const InviteCashierDocument = new TypedDocumentString(`
     mutation InviteCashier($name: String!, $store: String!) {
   inviteCashier(name: $name, store: $store) {
@@ -1941,7 +1941,7 @@ export const InviteCashierDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<InviteCashierMutation, InviteCashierMutationVariables>;
+    `, {"hash":"sha256:6d23bf77b54f8c61cf285e934a7fe4374c6a5453bb88b7b24be033d4bd527346"}) as unknown as TypedDocumentString<InviteCashierMutation, InviteCashierMutationVariables>;
 export const SetCashierActiveDocument = new TypedDocumentString(`
     mutation SetCashierActive($id: Int!, $active: Boolean!) {
   setCashierActive(id: $id, active: $active) {
@@ -1953,7 +1953,7 @@ export const SetCashierActiveDocument = new TypedDocumentString(`
     createdAt
   }
 }
-    `) as unknown as TypedDocumentString<SetCashierActiveMutation, SetCashierActiveMutationVariables>;
+    `, {"hash":"sha256:56f5212ec3d10e6b12f73111abee5e9c01cb5d5715f8ff4fce50f4f6b41c3541"}) as unknown as TypedDocumentString<SetCashierActiveMutation, SetCashierActiveMutationVariables>;
 export const UpdateAdminDocument = new TypedDocumentString(`
     mutation UpdateAdmin($id: Int!, $input: UpdateAdminInput!) {
   updateAdmin(id: $id, input: $input) {
@@ -1965,7 +1965,7 @@ export const UpdateAdminDocument = new TypedDocumentString(`
     createdAt
   }
 }
-    `) as unknown as TypedDocumentString<UpdateAdminMutation, UpdateAdminMutationVariables>;
+    `, {"hash":"sha256:2210e29ce725ded3d36d39d9bd2fcae31fc9a56db221cd5afbd3475b0e8f7067"}) as unknown as TypedDocumentString<UpdateAdminMutation, UpdateAdminMutationVariables>;
 export const RetryTaskRunDocument = new TypedDocumentString(`
     mutation RetryTaskRun($id: Int!) {
   retryTaskRun(id: $id) {
@@ -1977,7 +1977,7 @@ export const RetryTaskRunDocument = new TypedDocumentString(`
     retryOf
   }
 }
-    `) as unknown as TypedDocumentString<RetryTaskRunMutation, RetryTaskRunMutationVariables>;
+    `, {"hash":"sha256:c0636fcc85ceb746a42285b82a27956e1e793d533dfbe4ef03975d514844ce80"}) as unknown as TypedDocumentString<RetryTaskRunMutation, RetryTaskRunMutationVariables>;
 export const TaskRunsDocument = new TypedDocumentString(`
     query TaskRuns($first: Int! = 50, $after: String, $task: String, $state: TaskRunState) {
   taskRuns(first: $first, after: $after, filter: {task: $task, state: $state}) {
@@ -2007,7 +2007,7 @@ export const TaskRunsDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<TaskRunsQuery, TaskRunsQueryVariables>;
+    `, {"hash":"sha256:c24becc561c199502d1295ac40defc87ae7141e0dae54644d94d14714161a62d"}) as unknown as TypedDocumentString<TaskRunsQuery, TaskRunsQueryVariables>;
 export const TaskStatsDocument = new TypedDocumentString(`
     query TaskStats($since: DateTime!) {
   taskStats(since: $since) {
@@ -2019,7 +2019,7 @@ export const TaskStatsDocument = new TypedDocumentString(`
     runsPerMinute
   }
 }
-    `) as unknown as TypedDocumentString<TaskStatsQuery, TaskStatsQueryVariables>;
+    `, {"hash":"sha256:62e355c10fbbc991b80199a65008b9ea27bf77796edbb18a159376f92c636ed6"}) as unknown as TypedDocumentString<TaskStatsQuery, TaskStatsQueryVariables>;
 export const CreateTemplateDocument = new TypedDocumentString(`
     mutation CreateTemplate($key: String!, $text: String!, $parseMode: ParseMode! = PLAIN, $description: String) {
   createTemplate(
@@ -2037,12 +2037,12 @@ export const CreateTemplateDocument = new TypedDocumentString(`
     placeholders
   }
 }
-    `) as unknown as TypedDocumentString<CreateTemplateMutation, CreateTemplateMutationVariables>;
+    `, {"hash":"sha256:e38db7c21f052b56e7c257a3e47a76e655aab7b49b56531e69b39476cfc48151"}) as unknown as TypedDocumentString<CreateTemplateMutation, CreateTemplateMutationVariables>;
 export const DeleteTemplateDocument = new TypedDocumentString(`
     mutation DeleteTemplate($key: String!) {
   deleteTemplate(key: $key)
 }
-    `) as unknown as TypedDocumentString<DeleteTemplateMutation, DeleteTemplateMutationVariables>;
+    `, {"hash":"sha256:8fc25f199245373bcb78639c82eea253a201b3a9f318347e386bd9fc7c5c9b33"}) as unknown as TypedDocumentString<DeleteTemplateMutation, DeleteTemplateMutationVariables>;
 export const TemplatesDocument = new TypedDocumentString(`
     query Templates {
   templates {
@@ -2055,7 +2055,7 @@ export const TemplatesDocument = new TypedDocumentString(`
     placeholders
   }
 }
-    `) as unknown as TypedDocumentString<TemplatesQuery, TemplatesQueryVariables>;
+    `, {"hash":"sha256:5461a60be7aead093fa031a676716999b2244464a4e9d44305d9261039c79185"}) as unknown as TypedDocumentString<TemplatesQuery, TemplatesQueryVariables>;
 export const UpdateTemplateDocument = new TypedDocumentString(`
     mutation UpdateTemplate($key: String!, $text: String, $parseMode: ParseMode, $description: String) {
   updateTemplate(
@@ -2073,4 +2073,4 @@ export const UpdateTemplateDocument = new TypedDocumentString(`
     placeholders
   }
 }
-    `) as unknown as TypedDocumentString<UpdateTemplateMutation, UpdateTemplateMutationVariables>;
+    `, {"hash":"sha256:63386a08360aa69e07c91b099006db11269aca571a83784512cbb805a4b2add7"}) as unknown as TypedDocumentString<UpdateTemplateMutation, UpdateTemplateMutationVariables>;
