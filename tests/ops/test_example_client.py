@@ -217,7 +217,8 @@ async def test_a_marketer_watches_pauses_and_finishes_a_broadcast_in_the_example
 async def visit(page: DevTools, shop: Shop, origin: str) -> None:
     """The marketer's visit, asserting on what the page shows at each step."""
     await page.send("Page.navigate", url=f"{origin}/?api={shop.api}")
-    await page.wait_for("!!document.querySelector('#sign-in')", "the sign-in form")
+    # The form is in the HTML before the script that handles it has run.
+    await page.wait_for("!!window.dvorikExample", "the page's script")
 
     await sign_in(page, "wrong password")
     await page.wait_for("!document.querySelector('#error').hidden", "the sign-in error")
