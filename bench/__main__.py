@@ -25,7 +25,7 @@ from pathlib import Path
 from backend.domain.database import create_engine, create_sessionmaker
 from bench import admin_paths, bot_paths, broadcast_path, comparison, world
 from bench.broadcast import forget_keys
-from bench.measure import Figure, say
+from bench.measure import Aborted, Figure, say
 from bench.servers import DatabaseServer, MariaDB, PostgreSQL, check_name
 
 FULL_SIZE = 1_000_000
@@ -160,7 +160,9 @@ async def _measure(
         world.http_client(running.api_url) as webhook,
     ):
         figures = await admin_paths.run(api, plain, running.api_pid, admin_budget)
-        figures += await bot_paths.run(webhook, fake, sessions, cashiers, bot_budget)
+        figures += await bot_paths.run(
+            webhook, fake, sessions, cashiers, bot_budget, running.api_pid
+        )
         figures += await broadcast_path.run(
             sessions, fake, running.env, args.redis_url, args.audience, log_dir
         )
@@ -195,7 +197,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     Path(args.log_dir).mkdir(parents=True, exist_ok=True)
     print(f"dvorik benchmark suite: {args.customers} customers, database {args.schema}", flush=True)
-    runs = asyncio.run(run_all(args))
+    try:
+        runs = asyncio.run(run_all(args))
+    except Aborted as aborted:
+        print(f"ABORTED  {aborted}", flush=True)
+        sys.exit(2)
     if len(runs) == 2:
         print(f"side by side, {args.customers} customers ({os.cpu_count()} CPUs):")
         print("\n".join(comparison.table(*runs)))

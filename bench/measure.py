@@ -19,6 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+class Aborted(Exception):
+    """A phase could not go on; the suite prints this one line instead of a traceback."""
+
+
 @dataclass(frozen=True)
 class Timings:
     """Durations in seconds of repeated runs of one path."""
