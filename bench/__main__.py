@@ -25,7 +25,7 @@ from pathlib import Path
 from backend.domain.database import create_engine, create_sessionmaker
 from bench import admin_paths, bot_paths, broadcast_path, comparison, world
 from bench.broadcast import forget_keys
-from bench.measure import Figure, say
+from bench.measure import Aborted, Figure, say
 from bench.servers import DatabaseServer, MariaDB, PostgreSQL, check_name
 
 FULL_SIZE = 1_000_000
@@ -171,7 +171,9 @@ async def _measure(
         if "admin" in phases:
             figures += await admin_paths.run(api, plain, running.api_pid, admin_budget)
         if "bots" in phases:
-            figures += await bot_paths.run(webhook, fake, sessions, cashiers, bot_budget)
+            figures += await bot_paths.run(
+                webhook, fake, sessions, cashiers, bot_budget, running.api_pid
+            )
         if "broadcast" in phases:
             figures += await broadcast_path.run(
                 sessions, fake, running.env, args.redis_url, args.audience, log_dir
@@ -207,7 +209,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     Path(args.log_dir).mkdir(parents=True, exist_ok=True)
     print(f"dvorik benchmark suite: {args.customers} customers, database {args.schema}", flush=True)
-    runs = asyncio.run(run_all(args))
+    try:
+        runs = asyncio.run(run_all(args))
+    except Aborted as aborted:
+        print(f"ABORTED  {aborted}", flush=True)
+        sys.exit(2)
     if len(runs) == 2:
         print(f"side by side, {args.customers} customers ({os.cpu_count()} CPUs):")
         print("\n".join(comparison.table(*runs)))

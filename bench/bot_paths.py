@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from backend.bots.cashier import Redeem
 from backend.domain.models import AuditEntry, Customer, CustomerStatus, Discount, DiscountStatus
 from bench.broadcast import CASHIER_TOKEN
-from bench.measure import Figure, Timings, at_most, latency, say
+from bench.measure import Aborted, Figure, Timings, at_most, cpu_seconds, latency, say
 from bench.world import WEBHOOK_SECRET, Sessions
 
 RACE_CODES = 20
@@ -112,9 +112,23 @@ class Webhook:
         )
         answer.raise_for_status()
 
+    async def alive(self) -> bool:
+        """Whether the API answers its health check (after a failed request: crash or not)."""
+        try:
+            return (await self.api.get("/health", timeout=5)).status_code < 500
+        except httpx.TransportError:
+            return False
+
     async def post(self, bot: str, update: dict[str, Any]) -> float:
         started = time.perf_counter()
-        response = await self.api.post(f"/telegram/{bot}", json=update, headers=SECRET_HEADER)
+        try:
+            response = await self.api.post(f"/telegram/{bot}", json=update, headers=SECRET_HEADER)
+        except httpx.TransportError as error:  # one line for the report, not a traceback
+            raise Aborted(
+                f"webhook /telegram/{bot}: {type(error).__name__} after "
+                f"{time.perf_counter() - started:.2f} s ({error or 'no detail'}); "
+                f"the API {'is down' if not await self.alive() else 'still answers'}"
+            ) from error
         elapsed = time.perf_counter() - started
         response.raise_for_status()
         return elapsed
@@ -236,7 +250,9 @@ async def run(
     sessions: Sessions,
     cashiers: list[int],
     budget: BotBudget,
+    api_pid: int | None = None,
 ) -> list[Figure]:
+    """`api_pid`: the API process, whose CPU time per intake update is reported."""
     hook = Webhook(api, fake)
     n = len(cashiers)
     say(f"bots: {n} cashiers redeeming, paced then burst…")
@@ -250,7 +266,13 @@ async def run(
     burst_done, _ = await _redeemed(sessions, [discount_id for discount_id, _ in burst_codes])
     say("bots: race round, webhook intake…")
     raced, race_redeemed, doubles = await _race(hook, sessions, cashiers)
+    cpu_before = cpu_seconds(api_pid) if api_pid is not None else 0.0
     rate, intake = await _intake(hook, sessions, budget.intake_updates)
+    cpu_ms = (
+        (cpu_seconds(api_pid) - cpu_before) / max(1, len(intake.samples)) * 1000
+        if api_pid is not None
+        else float("nan")
+    )
     return [
         at_most(
             f"redemption, {n} cashiers, paced ~{budget.till_pause:g} s ({len(paced.samples)})",
@@ -288,4 +310,5 @@ async def run(
             numbers=(rate,),
         ),
         latency("webhook intake latency", intake),
+        Figure("API CPU per intake update", f"{cpu_ms:.1f} ms", numbers=(cpu_ms,)),
     ]

@@ -53,7 +53,7 @@ from backend.domain import broadcasts, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.database import create_engine, create_sessionmaker, run_in_transaction
 from backend.domain.models import BroadcastDelivery, BroadcastStatus, Customer
-from bench.measure import peak_rss_mb
+from bench.measure import cpu_seconds, peak_rss_mb
 from bench.servers import MariaDB
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,6 +209,7 @@ class CeilingRun:
     rate: float  # messages/s at the fake between 5% and 95% of the audience
     elapsed: float  # seconds from send_now to the broadcast completed
     first_message: float  # seconds from send_now to the first message at the fake
+    cpu_per_1000: float  # the worker's CPU seconds per 1,000 messages, send_now to completed
 
 
 async def ceiling(
@@ -223,6 +224,7 @@ async def ceiling(
 ) -> CeilingRun:
     """One broadcast to `audience` customers, timed; the worker runs with `NO_LIMIT`."""
     begin = await sent_count(http)
+    cpu_before = cpu_seconds(worker.pid)
     started = time.monotonic()
     broadcast_id = await start_broadcast(sessions, title, 1000, segment_id)
     await enqueue(redis_url, broadcast_id)
@@ -245,8 +247,10 @@ async def ceiling(
             raise RuntimeError("the ceiling run took over an hour")
         await asyncio.sleep(0.05)
     elapsed = time.monotonic() - started
+    cpu = (cpu_seconds(worker.pid) - cpu_before) / max(1, count - begin) * 1000
     rate = (n_high - n_low) / (t_high - t_low) if t_low and t_high and t_high > t_low else 0.0
-    return CeilingRun(rate, elapsed, (first_at - started) if first_at is not None else elapsed)
+    first = (first_at - started) if first_at is not None else elapsed
+    return CeilingRun(rate, elapsed, first, cpu)
 
 
 async def rate_check(
@@ -338,7 +342,7 @@ async def run(args: argparse.Namespace) -> list[Check]:
                     [*DVORIK, "worker"], {**env, **NO_LIMIT}, logs / "worker-1.log"
                 ) as worker:
                     run_1 = await ceiling(sessions, http, args.redis_url, args.customers, worker)
-                    rate, elapsed = run_1.rate, run_1.elapsed
+                    rate, elapsed, cpu = run_1.rate, run_1.elapsed, run_1.cpu_per_1000
                     await asyncio.sleep(1)  # the task returns and is acked
                     memory_1 = peak_rss_mb(worker.pid)
                 print(
@@ -362,6 +366,7 @@ async def run(args: argparse.Namespace) -> list[Check]:
                 f">= {CEILING_TARGET:.0f}",
                 rate >= CEILING_TARGET,
             ),
+            Check("worker CPU per 1,000 messages (ceiling)", f"{cpu:.2f} s", "reported", True),
             Check(
                 "worker 1 (ceiling) peak RSS (VmHWM)",
                 f"{memory_1:.0f} MB",

@@ -83,6 +83,11 @@ async def run(
             numbers=(resolution,),
         ),
         Figure(f"broadcast to {members}: end to end", f"{elapsed:.1f} s", numbers=(elapsed,)),
+        Figure(
+            "broadcast worker CPU per 1,000 messages",
+            f"{run.cpu_per_1000:.2f} s",
+            numbers=(run.cpu_per_1000,),
+        ),
         judged(
             "broadcast engine ceiling (messages/s)",
             f"{rate:.0f}",

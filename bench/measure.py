@@ -14,6 +14,7 @@ of the suite (MariaDB and PostgreSQL, `bench.comparison`) can be divided.
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SPARE = 0.20  # the margin a limit needs to count as met
+
+
+class Aborted(Exception):
+    """A phase could not go on; the suite prints this one line instead of a traceback."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,17 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM in /proc status")
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (user + system), in seconds.
+
+    Robust where wall time is not: another process sharing the cores slows
+    the run but does not add to its CPU time.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of proc(5))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def say(message: str) -> None:

@@ -47,6 +47,7 @@ from bench.servers import DatabaseServer, server_at
 
 Sessions = async_sessionmaker[AsyncSession]
 ACTOR = Actor.system("benchmark")
+KEEPALIVE_EXPIRY = 2.0  # seconds; under uvicorn's timeout_keep_alive (5 s)
 WEBHOOK_SECRET = "bench-webhook-secret-" + "s" * 24
 JWT_SECRET = "bench-jwt-secret-" + "j" * 32
 CASHIER_TELEGRAM_BASE = 8_100_000_000
@@ -200,7 +201,13 @@ def worker(env: dict[str, str], log_dir: Path, name: str) -> Iterator[Any]:
 
 def http_client(base_url: str, token: str | None = None) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    # Idle connections are dropped by this client well before uvicorn closes them
+    # (its timeout_keep_alive is 5 s, httpx's default expiry is 5 s too): with equal
+    # timers a request can go out on a connection the server is closing that very
+    # moment and fail with ReadError (the 1M run's crash between bench phases).
+    limits = httpx.Limits(
+        max_connections=200, max_keepalive_connections=200, keepalive_expiry=KEEPALIVE_EXPIRY
+    )
     return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60, limits=limits)
 
 

@@ -13,8 +13,10 @@ engine handles a lean send and an aiogram call alike.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
+from json.encoder import encode_basestring
 from typing import Any
 
 import aiohttp
@@ -36,8 +38,11 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import SendMessage, TelegramMethod
+from yarl import URL
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+# A JSON string literal, non-ASCII kept as is (as `json.dumps(ensure_ascii=False)`).
+_string: Callable[[str], str] = encode_basestring
 
 _BY_STATUS: dict[int, type[TelegramAPIError]] = {
     HTTPStatus.BAD_REQUEST: TelegramBadRequest,
@@ -67,16 +72,18 @@ class MessageSender:
             raise TypeError("the lean sender needs aiogram's AiohttpSession")
         self.bot = bot
         self.session: AiohttpSession = bot.session
-        self.url = self.session.api.api_url(token=bot.token, method="sendMessage")
+        # Parsed once: aiohttp parses a str URL on every request.
+        self.url = URL(self.session.api.api_url(token=bot.token, method="sendMessage"))
         self.timeout = aiohttp.ClientTimeout(total=float(self.session.timeout))
 
     @staticmethod
     def prepare(chat_id: int, text: str, parse_mode: str | None) -> PreparedMessage:
-        params: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        # Written by hand around the C string encoder: `json.dumps` with its
+        # options builds an encoder per call, a visible share of a worker's CPU.
+        body = f'{{"chat_id":{int(chat_id)},"text":{_string(text)}'
         if parse_mode is not None:
-            params["parse_mode"] = parse_mode
-        body = json.dumps(params, ensure_ascii=False).encode()
-        return PreparedMessage(chat_id, text, parse_mode, body)
+            body += f',"parse_mode":{_string(parse_mode)}'
+        return PreparedMessage(chat_id, text, parse_mode, (body + "}").encode())
 
     async def send(self, message: PreparedMessage) -> int:
         """Telegram's message id; raises as aiogram would for the same answer."""

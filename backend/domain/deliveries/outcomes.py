@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import CursorResult, case, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, CursorResult, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import customers
@@ -86,13 +86,25 @@ async def mark_sent(session: AsyncSession, message_ids: Mapping[int, int], *, no
         )
         .values(
             status=DeliveryStatus.SENT,
-            telegram_message_id=case(message_ids, value=_D.id),
+            telegram_message_id=_message_ids(message_ids),
             sent_at=now,
             last_error=None,
         )
         .execution_options(synchronize_session=False)
     )
     return rowcount(result)
+
+
+def _message_ids(message_ids: Mapping[int, int]) -> ColumnElement[int]:
+    """`CASE id WHEN <delivery> THEN <message> … END`, the integers written inline.
+
+    `case(mapping)` makes two bound parameters per message, each built,
+    coerced and keyed for the statement cache, and the statement differs in
+    size every batch anyway: at a thousand messages a second that was a
+    tenth of the worker's CPU. `int()` keeps anything but numbers out.
+    """
+    whens = " ".join(f"WHEN {int(d)} THEN {int(m)}" for d, m in message_ids.items())
+    return literal_column(f"CASE {_D.__tablename__}.id {whens} END", BigInteger)
 
 
 async def mark_blocked(
