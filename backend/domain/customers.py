@@ -51,6 +51,8 @@ class Subscription:
     customer: Customer
     discount: Discount | None
     is_new_customer: bool
+    was_active: bool  # subscribed already before this /start
+    first_subscription: bool  # never subscribed before (maybe registered, asked to join)
 
 
 async def get(
@@ -72,8 +74,14 @@ async def get(
     return customer
 
 
-async def find_by_telegram_id(session: AsyncSession, telegram_id: int) -> Customer | None:
-    result = await session.scalars(select(Customer).where(Customer.telegram_id == telegram_id))
+async def find_by_telegram_id(
+    session: AsyncSession, telegram_id: int, *, for_update: bool = False
+) -> Customer | None:
+    """The customer, or None; `for_update` locks the row and refreshes a copy already held."""
+    statement = select(Customer).where(Customer.telegram_id == telegram_id)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    result = await session.scalars(statement)
     return result.first()
 
 
@@ -105,12 +113,30 @@ async def register(
     created = False
     if customer is None:
         customer, created = await _insert_or_reread(session, profile, now=now, source=source)
+    _refresh_profile(customer, profile, now=now)
+    await session.flush()
+    return customer, created
+
+
+def _refresh_profile(customer: Customer, profile: TelegramProfile, *, now: datetime) -> None:
+    """What Telegram says of the user today, and that they were seen now."""
     customer.first_name = profile.first_name[:128]
     customer.last_name = profile.last_name
     customer.username = profile.username
     customer.language = profile.language or customer.language
     customer.last_seen_at = now
-    await session.flush()
+
+
+async def _locked_for_subscribe(
+    session: AsyncSession, profile: TelegramProfile, *, now: datetime, source: str | None
+) -> tuple[Customer, bool]:
+    """The customer's row locked (one statement for someone we know), or created now."""
+    customer = await find_by_telegram_id(session, profile.telegram_id, for_update=True)
+    if customer is not None:
+        return customer, False
+    customer, created = await _insert_or_reread(session, profile, now=now, source=source)
+    if not created:  # a parallel /start inserted it first: lock theirs
+        customer = await get(session, customer.id, for_update=True, tags=False)
     return customer, created
 
 
@@ -139,9 +165,16 @@ async def _insert_or_reread(
 async def subscribe(
     session: AsyncSession, profile: TelegramProfile, *, now: datetime, source: str | None = None
 ) -> Subscription:
-    """/start with consent: the customer becomes active and gets the welcome discount once ever."""
-    customer, created = await register(session, profile, now=now, source=source)
-    customer = await get(session, customer.id, for_update=True, tags=False)
+    """/start with consent: the customer becomes active and gets the welcome discount once ever.
+
+    The row is locked by the first read (issue 19: one statement, where finding,
+    refreshing and locking took three on every /start), so what it says of the
+    customer before this /start is what the result reports.
+    """
+    customer, created = await _locked_for_subscribe(session, profile, now=now, source=source)
+    was_active = not created and customer.status is CustomerStatus.ACTIVE
+    first_subscription = customer.subscribed_at is None
+    _refresh_profile(customer, profile, now=now)
     if customer.status is not CustomerStatus.ACTIVE:
         customer.status = CustomerStatus.ACTIVE
         customer.subscribed_at = now
@@ -159,7 +192,13 @@ async def subscribe(
             actor=Actor.system("subscription"),
             now=now,
         )
-    return Subscription(customer=customer, discount=discount, is_new_customer=created)
+    return Subscription(
+        customer=customer,
+        discount=discount,
+        is_new_customer=created,
+        was_active=was_active,
+        first_subscription=first_subscription,
+    )
 
 
 async def unsubscribe(session: AsyncSession, customer_id: int, *, now: datetime) -> Customer:

@@ -22,11 +22,21 @@ def _plain_fields(definition: Any) -> tuple[str, ...]:
 
 
 def copied(cls: type[T], source: object, **overrides: Any) -> T:
+    """A `cls` from `source`'s attributes of the same names, `overrides` taking precedence.
+
+    A loaded attribute is read from the instance's own dict (an ORM row keeps
+    its loaded values there; its descriptor costs more than the read), any other
+    through `getattr`, which loads what is not loaded yet.
+    """
     names = _plain_fields(cls.__strawberry_definition__)  # type: ignore[attr-defined]
-    values = {
-        name: overrides.pop(name) if name in overrides else getattr(source, name) for name in names
-    }
-    for name, value in values.items():
+    loaded: dict[str, Any] = getattr(source, "__dict__", {})
+    values: dict[str, Any] = {}
+    for name in names:
+        if name in overrides:
+            value = overrides.pop(name)
+        else:
+            value = loaded[name] if name in loaded else getattr(source, name)
         if isinstance(value, StrEnum):
             raise TypeError(f"{cls.__name__}.{name} is a domain enum: map it with to_api")
+        values[name] = value
     return cls(**values, **overrides)

@@ -10,7 +10,8 @@ every member of each pair has its counterpart, both ways.
 
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import TypeVar, overload
+from functools import cache
+from typing import TypeVar, cast, overload
 
 import strawberry
 
@@ -135,6 +136,12 @@ def to_api(api_enum: type[A], member: StrEnum | None) -> A | None:
     """The API's member for a domain member: `to_api(DiscountKind, row.kind)`."""
     if member is None:
         return None
+    return cast(A, _api_member(api_enum, member))
+
+
+@cache
+def _api_member(api_enum: type[A], member: StrEnum) -> A:
+    """Worked out once per pair: a customers page maps about 500 members (issue 19)."""
     _check_pair(api_enum, type(member))
     return api_enum(member.value)
 

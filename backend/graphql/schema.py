@@ -33,6 +33,7 @@ from backend.domain.errors import ErrorCode
 from backend.graphql.document_cache import CachedParse
 from backend.graphql.document_limits import MAX_ALIASES, MAX_DEPTH, DocumentLimits
 from backend.graphql.errors import TranslateErrors
+from backend.graphql.lean_execution import LeanExecutionContext
 from backend.graphql.query_cost_limit import LimitQueryCost
 from backend.graphql.read_routing import RouteReads
 from backend.observability.operations import MeasureOperations
@@ -114,6 +115,7 @@ def create_schema(*, introspection: bool = True) -> strawberry.Schema:
         subscription=_merged("Subscription", roots["subscription"]),
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=LeanExecutionContext,  # plain leaves inline (issue 19)
     )
 
 

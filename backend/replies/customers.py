@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import birthdays, customers
 from backend.domain.errors import BirthdayAlreadySet, InvalidBirthday
-from backend.domain.models import CustomerStatus, Discount
+from backend.domain.models import Discount
 from backend.domain.templates import Rendered
 from backend.telegram.texts import Texts
 
@@ -85,11 +85,10 @@ async def subscribe(
     now: datetime,
     zone: tzinfo,
 ) -> Subscribed:
-    before = await customers.find_by_telegram_id(session, who.telegram_id)
-    was_active = before is not None and before.status is CustomerStatus.ACTIVE
-    # Registered while asked to join the channel is not subscribed yet: still new.
-    was_new = before is None or before.subscribed_at is None
     result = await customers.subscribe(session, who, now=now, source=source)
+    was_active = result.was_active
+    # Registered while asked to join the channel is not subscribed yet: still new.
+    was_new = result.first_subscription
     birthday = result.customer.birthday
     back = None
     if not was_new and not was_active and birthday is not None:

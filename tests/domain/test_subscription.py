@@ -6,13 +6,14 @@ import asyncio
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.domain import customers, discounts, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.clock import utcnow, valid_through
 from backend.domain.models import Customer, CustomerStatus, Discount, DiscountKind
 from tests.factories import profile
+from tests.statements import selects
 
 
 async def count(session: AsyncSession, model: type[Customer] | type[Discount]) -> int:
@@ -108,3 +109,21 @@ async def test_customer_who_blocked_the_bot_and_comes_back_is_active_again(
     assert again.customer.status is CustomerStatus.ACTIVE
     active = await discounts.active_for_customer(session, again.customer.id, now=utcnow())
     assert [d.kind for d in active] == [DiscountKind.SUBSCRIPTION]
+
+
+async def test_a_returning_customers_start_reads_their_row_once_and_says_who_they_were(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Issue 19: /start found, refreshed and locked the row with three SELECTs; one now."""
+    who = profile(first_name="Ольга")
+    async with sessions() as session, session.begin():
+        first = await customers.subscribe(session, who, now=utcnow())
+    assert first.first_subscription and not first.was_active
+    with selects(engine) as seen:
+        async with sessions() as session, session.begin():
+            again = await customers.subscribe(session, who, now=utcnow())
+    reads_of_customers = [s for s in seen if "FROM customers" in s]
+    assert len(reads_of_customers) == 1, reads_of_customers
+    if engine.dialect.name != "sqlite":  # SQLite's writers lock the whole file instead
+        assert "FOR UPDATE" in reads_of_customers[0]
+    assert again.was_active and not again.first_subscription and not again.is_new_customer
