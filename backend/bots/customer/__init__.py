@@ -76,7 +76,8 @@ def create_router() -> Router:
         (resume, None, "button_resume", LEAVES_STATE),
         (admin_link, "admin", None, LEAVES_STATE),
     ]
-    router.message.register(start, CommandStart(), flags=LEAVES_STATE)
+    # /start records its update in its own write transaction (`claims_update`).
+    router.message.register(start, CommandStart(), flags={**LEAVES_STATE, "claims_update": True})
     for handler, command, button, flags in commands:
         if command is not None:
             router.message.register(handler, Command(command), flags=flags)

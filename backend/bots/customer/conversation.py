@@ -48,9 +48,15 @@ class ButtonPressed(Filter):
 
 
 async def leave_state(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-    """Inner middleware: a handler flagged `leaves_state` first ends any conversation state."""
+    """Inner middleware: a handler flagged `leaves_state` first ends any conversation state.
+
+    A chat in no state has nothing to end: this bot keeps no data outside a
+    state, so the two Redis writes of `clear()` are skipped (issue 19: most
+    updates, /start among them, come from chats in no state).
+    """
     state = data.get("state")
-    if get_flag(data, "leaves_state") and isinstance(state, FSMContext):
+    in_a_state = data.get("raw_state") is not None
+    if get_flag(data, "leaves_state") and in_a_state and isinstance(state, FSMContext):
         await state.clear()
     return await handler(event, data)
 

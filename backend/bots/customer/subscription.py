@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.bots.customer.cabinet import send_discount_card
 from backend.bots.customer.keyboards import check_channel_button, menu
 from backend.bots.texts import reply
-from backend.bots.transactions import in_transaction, reading
+from backend.bots.transactions import claimed_transaction, in_transaction, reading
+from backend.bots.update_claims import UpdateClaim
 from backend.domain import customers, shop_settings
 from backend.domain.channels import must_join
 from backend.domain.clock import utcnow
@@ -54,22 +55,32 @@ async def start(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
     texts: Texts,
+    update_claim: UpdateClaim | None = None,
 ) -> None:
+    """/start: the update's record is taken in the same transaction as the subscription
+    (`claims_update`, one commit per /start); a repeated delivery says nothing.
+
+    A shop that asks customers to join its channel first makes /start ask Telegram
+    about the membership: then the record is taken before that call, as for any
+    other update, so a repeated delivery does not ask again.
+    """
     if message.from_user is None:
         return
-    who, now = profile_of(message.from_user), utcnow()
+    who, now, source = profile_of(message.from_user), utcnow(), clean_source(command.args)
     channel = str(await in_transaction(sessions, shop_settings.get, "subscription_channel"))
+    if channel and update_claim is not None:
+        if not await update_claim.take_alone():
+            return
+        update_claim = None  # taken
     if await must_join(TelegramChannels(bot), channel, who.telegram_id):
-        await in_transaction(
-            sessions, customers.register, who, now=now, source=clean_source(command.args)
-        )
+        await in_transaction(sessions, customers.register, who, now=now, source=source)
         await reply(
             message,
             await texts.get("channel_required", channel=channel),
             reply_markup=await check_channel_button(texts),
         )
         return
-    await subscribe_and_greet(message, who, clean_source(command.args), sessions, settings, texts)
+    await subscribe_and_greet(message, who, source, sessions, settings, texts, update_claim)
 
 
 async def check_channel(
@@ -108,10 +119,13 @@ async def subscribe_and_greet(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
     texts: Texts,
+    claim: UpdateClaim | None = None,
 ) -> None:
-    done = await in_transaction(
-        sessions, subscribe, who, source=source, now=utcnow(), zone=settings.zone
+    done = await claimed_transaction(
+        sessions, claim, subscribe, who, source=source, now=utcnow(), zone=settings.zone
     )
+    if done is None:  # delivered twice: the first delivery greeted
+        return
     said = await greetings(texts, done)
     await reply(message, said[0], reply_markup=await menu(texts, done.result.customer))
     for text in said[1:]:

@@ -1,0 +1,81 @@
+"""A /start commits once: its update's record goes in with the subscription.
+
+Issue 19: the webhook took each update's record in a transaction of its own
+before /start subscribed the customer in a second one. /start now takes the
+record inside the subscription's transaction (`claims_update`), so the
+database sees one write transaction per /start, and a repeated delivery of
+the same update backs out with nothing said and nothing changed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backend.domain.models import Customer, Discount, TelegramUpdate
+from backend.fake_telegram import FakeUser
+from tests.statements import statements_on
+from tests.telegram_world import CUSTOMER_TOKEN, Telegram, fresh, telegram_world
+
+__all__ = ["telegram_world"]
+
+_people = itertools.count(6_410_001)
+
+
+@contextmanager
+def commits_on(engine: AsyncEngine) -> Iterator[list[str]]:
+    """One entry per COMMIT `engine` sends meanwhile."""
+    seen: list[str] = []
+
+    def commit(_connection: Any) -> None:
+        seen.append("COMMIT")
+
+    event.listen(engine.sync_engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "commit", commit)
+
+
+def writes(statement: str) -> bool:
+    return statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+
+
+async def test_a_start_writes_its_record_and_the_subscription_in_one_transaction(
+    telegram_world: Telegram, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    telegram = await fresh(telegram_world)
+    engine = telegram.dvorik.runtime.engine  # the served Dvorik's own, where its writes go
+    user = FakeUser(id=next(_people), first_name="Зоя")
+    first = await telegram.fake.send_text(CUSTOMER_TOKEN, user, "/start")
+    assert telegram.texts_to(user, CUSTOMER_TOKEN)[0].startswith("Здравствуйте, Зоя")
+
+    with commits_on(engine) as commits, statements_on(engine, writes) as written:
+        again = await telegram.fake.send_text(CUSTOMER_TOKEN, user, "/start")
+    assert again["status"] == 200
+    assert "уже" in telegram.texts_to(user, CUSTOMER_TOKEN)[-1]  # already subscribed
+    record = [s for s in written if "telegram_updates" in s]
+    assert len(record) == 1, written
+    # The settings read ends its own (read) transaction; the writes are one more.
+    assert len(commits) <= 2, commits
+
+    said = len(telegram.texts_to(user, CUSTOMER_TOKEN))
+    status = (await telegram.fake.deliver(CUSTOMER_TOKEN, first["update"]))["status"]
+    assert status == 200
+    assert len(telegram.texts_to(user, CUSTOMER_TOKEN)) == said  # a duplicate says nothing
+    async with sessions() as session:
+        customers = await session.scalar(
+            select(func.count(Customer.id)).where(Customer.telegram_id == user.id)
+        )
+        discounts = await session.scalar(
+            select(func.count(Discount.id))
+            .join(Customer, Customer.id == Discount.customer_id)
+            .where(Customer.telegram_id == user.id)
+        )
+        recorded = await session.get(TelegramUpdate, ("customer", first["update"]["update_id"]))
+    assert (customers, discounts) == (1, 1) and recorded is not None
