@@ -3,19 +3,20 @@
 `BAD_BIRTHDAYS`: dates the chat and the card refuse, with a word of why.
 `give_every_kind`: a customer's discounts of every kind besides the
 subscription one /start gave (a birthday gift, a manual one, a broadcast's promo).
+`subscriptions`: what a Telegram user has after their /starts, (customers, discounts).
 """
 
 from __future__ import annotations
 
 from datetime import tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.domain import discounts
 from backend.domain.audit import Actor
 from backend.domain.clock import business_date, utcnow
-from backend.domain.models import Customer, DiscountKind
+from backend.domain.models import Customer, Discount, DiscountKind
 
 BAD_BIRTHDAYS = [
     ("31.02.2000", "не бывает"),
@@ -53,3 +54,19 @@ async def give_every_kind(sessions: async_sessionmaker[AsyncSession], telegram_i
             await discounts.issue(
                 session, customer.id, request, actor=Actor.system("marketing"), now=utcnow()
             )
+
+
+async def subscriptions(
+    sessions: async_sessionmaker[AsyncSession], telegram_id: int
+) -> tuple[int, int]:
+    """(customers, discounts) the Telegram user has: (1, 1) after one /start, or any number."""
+    async with sessions() as session:
+        customers = await session.scalar(
+            select(func.count(Customer.id)).where(Customer.telegram_id == telegram_id)
+        )
+        discounts = await session.scalar(
+            select(func.count(Discount.id))
+            .join(Customer, Customer.id == Discount.customer_id)
+            .where(Customer.telegram_id == telegram_id)
+        )
+    return int(customers or 0), int(discounts or 0)

@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.domain.models import Customer, Discount, TelegramUpdate
+from backend.domain.models import TelegramUpdate
 from backend.fake_telegram import FakeUser
+from tests.customer_cases import subscriptions
 from tests.statements import statements_on
 from tests.telegram_world import CUSTOMER_TOKEN, Telegram, fresh, telegram_world
 
@@ -69,13 +70,5 @@ async def test_a_start_writes_its_record_and_the_subscription_in_one_transaction
     assert status == 200
     assert len(telegram.texts_to(user, CUSTOMER_TOKEN)) == said  # a duplicate says nothing
     async with sessions() as session:
-        customers = await session.scalar(
-            select(func.count(Customer.id)).where(Customer.telegram_id == user.id)
-        )
-        discounts = await session.scalar(
-            select(func.count(Discount.id))
-            .join(Customer, Customer.id == Discount.customer_id)
-            .where(Customer.telegram_id == user.id)
-        )
         recorded = await session.get(TelegramUpdate, ("customer", first["update"]["update_id"]))
-    assert (customers, discounts) == (1, 1) and recorded is not None
+    assert await subscriptions(sessions, user.id) == (1, 1) and recorded is not None

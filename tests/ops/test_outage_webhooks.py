@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.bots.customer.keyboards import CheckChannel
@@ -38,6 +38,7 @@ from backend.domain.models import Customer, Discount, DiscountStatus, ShopSettin
 from backend.fake_telegram import FakeUser
 from backend.fake_telegram.models import Delivery
 from tests.conftest import SERVER_DATABASES
+from tests.customer_cases import subscriptions as customer_subscriptions
 from tests.database_admin import server_address
 from tests.databases import migrated_database
 from tests.processes import RedisServer, redis_server
@@ -103,16 +104,7 @@ async def again(telegram: Telegram, token: str, delivery: Delivery) -> int:
 
 async def subscriptions(sessions: Sessions, user: FakeUser) -> tuple[int, int]:
     """(customers, discounts) the user has: (1, 1) after one /start."""
-    async with sessions() as session:
-        customers = await session.scalar(
-            select(func.count(Customer.id)).where(Customer.telegram_id == user.id)
-        )
-        discounts = await session.scalar(
-            select(func.count(Discount.id))
-            .join(Customer, Customer.id == Discount.customer_id)
-            .where(Customer.telegram_id == user.id)
-        )
-    return int(customers or 0), int(discounts or 0)
+    return await customer_subscriptions(sessions, user.id)
 
 
 async def recorded(sessions: Sessions, bot: str, delivery: Delivery) -> bool:
