@@ -36,11 +36,8 @@ import sentry_sdk
 import structlog
 from sentry_sdk.integrations import Integration
 from sentry_sdk.integrations.aiohttp import AioHttpIntegration
-from sentry_sdk.integrations.fastapi import FastApiIntegration
 from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
-from sentry_sdk.integrations.starlette import StarletteIntegration
-from sentry_sdk.integrations.strawberry import StrawberryIntegration
 from sentry_sdk.scope import Scope, ScopeType, add_global_event_processor
 from sentry_sdk.tracing import TransactionSource
 from sentry_sdk.types import Event, Hint
@@ -60,15 +57,29 @@ def default_release() -> str:
         return "dvorik@unknown"
 
 
-def integrations() -> list[Integration]:
-    return [
+def integrations(process: str) -> list[Integration]:
+    """The SDK's integrations this process uses: the web ones only in the API.
+
+    Imported here, not at the top: Sentry's Strawberry integration imports
+    Strawberry and graphql-core, which a worker never uses; at module level
+    they were about 40 MB of every worker's memory (issue 19).
+    """
+    used: list[Integration] = [
         LoggingIntegration(level=logging.INFO, event_level=logging.ERROR),
-        StarletteIntegration(),
-        FastApiIntegration(),
-        StrawberryIntegration(async_execution=True),
         SqlalchemyIntegration(),
         AioHttpIntegration(),  # the Bot API clients (aiogram's session)
     ]
+    if process == "api":
+        from sentry_sdk.integrations.fastapi import FastApiIntegration
+        from sentry_sdk.integrations.starlette import StarletteIntegration
+        from sentry_sdk.integrations.strawberry import StrawberryIntegration
+
+        used += [
+            StarletteIntegration(),
+            FastApiIntegration(),
+            StrawberryIntegration(async_execution=True),
+        ]
+    return used
 
 
 def init_error_tracking(settings: Settings, process: str) -> bool:
@@ -95,7 +106,7 @@ def init_error_tracking(settings: Settings, process: str) -> bool:
         before_breadcrumb=scrub_breadcrumb,
         default_integrations=True,  # logging, excepthook, dedupe, atexit (flush on exit)
         auto_enabling_integrations=False,
-        integrations=integrations(),
+        integrations=integrations(process),
     )
     sentry_sdk.get_global_scope().set_tag("process", process)
     if not _processor_added:

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from taskiq import AcknowledgeType, AsyncBroker
 from taskiq.receiver import Receiver
 
+from backend.heap import freeze_start_up_heap
 from backend.observability.readings import READINGS, WORKER_LAST_READ
 from backend.task_queue import DvorikStreamBroker
 from backend.workers.tasks import register_tasks
@@ -40,6 +41,7 @@ async def run_worker(
     broker.state.stopping = stop
     broker.state.sweeps = True  # look for broadcasts nobody sends (`sweep_forever`)
     await broker.startup()
+    freeze_start_up_heap()  # start-up's heap out of every full GC, its garbage given back
     try:
         with ThreadPoolExecutor(max_workers=2) as executor:
             receiver = Receiver(
