@@ -9,6 +9,8 @@ block, when a birthday gift that came due while away is handed over.
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
+
 from aiogram import Bot
 from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, Message, User
@@ -22,7 +24,7 @@ from backend.bots.update_claims import UpdateClaim
 from backend.domain import customers, shop_settings
 from backend.domain.channels import must_join
 from backend.domain.clock import utcnow
-from backend.replies.customers import greetings, subscribe
+from backend.replies.customers import Subscribed, greetings, subscribe
 from backend.settings import Settings
 from backend.telegram.channels import TelegramChannels
 from backend.telegram.texts import Texts
@@ -57,21 +59,26 @@ async def start(
     texts: Texts,
     update_claim: UpdateClaim | None = None,
 ) -> None:
-    """/start: the update's record is taken in the same transaction as the subscription
-    (`claims_update`, one commit per /start); a repeated delivery says nothing.
+    """/start: one transaction takes the update's record (`claims_update`), reads whether
+    the shop asks customers to join its channel first and, if it does not, subscribes;
+    a repeated delivery says nothing.
 
-    A shop that asks customers to join its channel first makes /start ask Telegram
-    about the membership: then the record is taken before that call, as for any
-    other update, so a repeated delivery does not ask again.
+    A shop with a channel makes /start ask Telegram about the membership: that
+    first transaction then commits the record alone, and the customer is
+    registered or subscribed after the answer, as before.
     """
     if message.from_user is None:
         return
     who, now, source = profile_of(message.from_user), utcnow(), clean_source(command.args)
-    channel = str(await in_transaction(sessions, shop_settings.get, "subscription_channel"))
-    if channel and update_claim is not None:
-        if not await update_claim.take_alone():
-            return
-        update_claim = None  # taken
+    outcome = await claimed_transaction(
+        sessions, update_claim, subscribe_unless_asked_to_join, who, source, now, settings.zone
+    )
+    if outcome is None:  # delivered twice: the first delivery answered
+        return
+    if isinstance(outcome, Subscribed):
+        await greet(message, outcome, texts)
+        return
+    channel = outcome
     if await must_join(TelegramChannels(bot), channel, who.telegram_id):
         await in_transaction(sessions, customers.register, who, now=now, source=source)
         await reply(
@@ -80,7 +87,21 @@ async def start(
             reply_markup=await check_channel_button(texts),
         )
         return
-    await subscribe_and_greet(message, who, source, sessions, settings, texts, update_claim)
+    await subscribe_and_greet(message, who, source, sessions, settings, texts)
+
+
+async def subscribe_unless_asked_to_join(
+    session: AsyncSession,
+    who: customers.TelegramProfile,
+    source: str | None,
+    now: datetime,
+    zone: tzinfo,
+) -> Subscribed | str:
+    """The subscription, or the channel the shop asks to join first (nothing done then)."""
+    channel = str(await shop_settings.get(session, "subscription_channel"))
+    if channel:
+        return channel
+    return await subscribe(session, who, source=source, now=now, zone=zone)
 
 
 async def check_channel(
@@ -119,13 +140,15 @@ async def subscribe_and_greet(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
     texts: Texts,
-    claim: UpdateClaim | None = None,
 ) -> None:
-    done = await claimed_transaction(
-        sessions, claim, subscribe, who, source=source, now=utcnow(), zone=settings.zone
+    done = await in_transaction(
+        sessions, subscribe, who, source=source, now=utcnow(), zone=settings.zone
     )
-    if done is None:  # delivered twice: the first delivery greeted
-        return
+    await greet(message, done, texts)
+
+
+async def greet(message: Message, done: Subscribed, texts: Texts) -> None:
+    """The welcome for who they were, the menu, and any gift they came back to."""
     said = await greetings(texts, done)
     await reply(message, said[0], reply_markup=await menu(texts, done.result.customer))
     for text in said[1:]:
