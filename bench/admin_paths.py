@@ -224,7 +224,8 @@ async def run(
         runs=budget.runs,
         warm_up=budget.warm_up,
     )
-    figures.append(at_most("kpi, 90 days, daily series (KpiDashboard)", kpi, 200, None))
+    # Issue 19: the p99 too (< 300 ms), not only the p50 (< 200 ms).
+    figures.append(at_most("kpi, 90 days, daily series (KpiDashboard)", kpi, 200, 300))
     rss = peak_rss_mb(api_pid)
     figures.append(
         Figure("API process peak RSS after customers + kpi", f"{rss:.0f} MB", numbers=(rss,))

@@ -30,12 +30,16 @@ class Discount(Base):
             "broadcast_id",
             "percent",
         ),
+        # Redemptions by kind, store and cashier, and conversions (when issued, by which
+        # broadcast): issue 19 added the last two, a conversions count read every row.
         Index(
-            "ix_discounts_redeemed_at_kind_store_cashier_id",
+            "ix_discounts_redemptions_report",
             "redeemed_at",
             "kind",
             "store",
             "cashier_id",
+            "broadcast_id",
+            "issued_at",
         ),
         Index("ix_discounts_cashier_id_redeemed_at", "cashier_id", "redeemed_at"),
         Index("ix_discounts_broadcast_id", "broadcast_id"),
