@@ -25,7 +25,8 @@ ZONE = ZoneInfo("Asia/Vladivostok")
 
 
 def _indexes() -> list[list[str]]:
-    return [[column.name for column in index.columns] for index in Discount.__table__.indexes]
+    table = Discount.metadata.tables["discounts"]
+    return [[column.name for column in index.columns] for index in table.indexes]
 
 
 def _columns(statement: str) -> set[str]:
