@@ -23,6 +23,8 @@ import ctypes
 import ctypes.util
 import gc
 import logging
+from collections.abc import Callable
+from functools import cache
 
 log = logging.getLogger("dvorik.heap")
 
@@ -37,13 +39,20 @@ def freeze_start_up_heap() -> int:
 
 def give_back_free_memory() -> bool:
     """Return the C allocator's free pages to the system; False where it cannot (not glibc)."""
-    name = ctypes.util.find_library("c")
-    try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
-        trim = None
+    trim = _malloc_trim()
     if trim is None:
         log.debug("no malloc_trim in this C library: free memory stays with the process")
         return False
     trim(0)
     return True
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim`, looked up once (`find_library` runs ldconfig)."""
+    name = ctypes.util.find_library("c")
+    try:
+        trim: Callable[[int], int] | None = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        trim = None
+    return trim

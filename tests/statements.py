@@ -32,6 +32,21 @@ def statements_on(engine: AsyncEngine, keep: Callable[[str], bool]) -> Iterator[
         event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
+@contextmanager
+def commits_on(engine: AsyncEngine) -> Iterator[list[str]]:
+    """One entry per COMMIT `engine` sends meanwhile."""
+    seen: list[str] = []
+
+    def commit(_connection: Any) -> None:
+        seen.append("COMMIT")
+
+    event.listen(engine.sync_engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "commit", commit)
+
+
 def selects(engine: AsyncEngine) -> AbstractContextManager[list[str]]:
     """The SELECTs `engine` runs meanwhile."""
     return statements_on(engine, lambda statement: statement.lstrip().upper().startswith("SELECT"))

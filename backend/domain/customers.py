@@ -109,10 +109,7 @@ async def register(
     Returns the customer and whether it was created now. Safe against a
     parallel register of the same user: the loser of the insert re-reads.
     """
-    customer = await find_by_telegram_id(session, profile.telegram_id)
-    created = False
-    if customer is None:
-        customer, created = await _insert_or_reread(session, profile, now=now, source=source)
+    customer, created = await _found_or_created(session, profile, now=now, source=source)
     _refresh_profile(customer, profile, now=now)
     await session.flush()
     return customer, created
@@ -127,15 +124,21 @@ def _refresh_profile(customer: Customer, profile: TelegramProfile, *, now: datet
     customer.last_seen_at = now
 
 
-async def _locked_for_subscribe(
-    session: AsyncSession, profile: TelegramProfile, *, now: datetime, source: str | None
+async def _found_or_created(
+    session: AsyncSession,
+    profile: TelegramProfile,
+    *,
+    now: datetime,
+    source: str | None,
+    lock: bool = False,
 ) -> tuple[Customer, bool]:
-    """The customer's row locked (one statement for someone we know), or created now."""
-    customer = await find_by_telegram_id(session, profile.telegram_id, for_update=True)
+    """The Telegram user's customer and whether it was created now; `lock`: its row
+    locked (one statement for someone we know)."""
+    customer = await find_by_telegram_id(session, profile.telegram_id, for_update=lock)
     if customer is not None:
         return customer, False
     customer, created = await _insert_or_reread(session, profile, now=now, source=source)
-    if not created:  # a parallel /start inserted it first: lock theirs
+    if lock and not created:  # a parallel /start inserted it first: lock theirs
         customer = await get(session, customer.id, for_update=True, tags=False)
     return customer, created
 
@@ -171,7 +174,7 @@ async def subscribe(
     refreshing and locking took three on every /start), so what it says of the
     customer before this /start is what the result reports.
     """
-    customer, created = await _locked_for_subscribe(session, profile, now=now, source=source)
+    customer, created = await _found_or_created(session, profile, now=now, source=source, lock=True)
     was_active = not created and customer.status is CustomerStatus.ACTIVE
     first_subscription = customer.subscribed_at is None
     _refresh_profile(customer, profile, now=now)

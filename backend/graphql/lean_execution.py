@@ -116,7 +116,7 @@ def complete_plain_leaf(leaf: PlainLeaf, source: Any) -> Any:
         return _SLOW
     items = []
     for item in value:
-        coerced = _coerced(leaf.leaf_type, item) if item is not None else _SLOW
+        coerced = _coerced(leaf.leaf_type, item)  # None included: never a leaf's value
         if coerced is _SLOW:
             return _SLOW
         items.append(coerced)

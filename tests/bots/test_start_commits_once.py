@@ -11,37 +11,18 @@ nothing changed.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.domain.models import TelegramUpdate
 from backend.fake_telegram import FakeUser
 from tests.customer_cases import subscriptions
-from tests.statements import statements_on
+from tests.statements import commits_on, statements_on
 from tests.telegram_world import CUSTOMER_TOKEN, Telegram, fresh, telegram_world
 
 __all__ = ["telegram_world"]
 
 _people = itertools.count(6_410_001)
-
-
-@contextmanager
-def commits_on(engine: AsyncEngine) -> Iterator[list[str]]:
-    """One entry per COMMIT `engine` sends meanwhile."""
-    seen: list[str] = []
-
-    def commit(_connection: Any) -> None:
-        seen.append("COMMIT")
-
-    event.listen(engine.sync_engine, "commit", commit)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "commit", commit)
 
 
 def writes(statement: str) -> bool:
