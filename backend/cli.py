@@ -270,6 +270,9 @@ def worker(
     ] = 20,
 ) -> None:
     """Run background tasks from Redis: broadcasts, notifications, bulk jobs, scheduled work."""
+    from backend.workers.lean_process import keep_out_of_this_process
+
+    keep_out_of_this_process()
     from backend.observability.metrics import MetricsPortTaken, start_worker_metrics
     from backend.task_queue import consumer_name, create_broker
     from backend.workers.worker import run_worker
@@ -297,6 +300,9 @@ def scheduler() -> None:
     Birthdays at 09:00 shop time, due broadcasts and held notices every minute,
     expiry at 00:05, the clean-up of old records every hour at :30.
     """
+    from backend.workers.lean_process import keep_out_of_this_process
+
+    keep_out_of_this_process()
     from backend.workers.schedule import run_scheduler
 
     config = needs_redis("the schedule", "scheduler")

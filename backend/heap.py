@@ -11,10 +11,10 @@ longest full collection fell to 34 ms and that p99 to 43 ms
 requests allocate later is collected as before.
 
 Start-up also leaves freed memory that the C allocator keeps: building the
-pydantic models of aiogram's Telegram types alone takes 130 MB of a worker's
-start and frees part of it again. On glibc, `malloc_trim` hands the free
-pages back, so a worker's resident memory is what it uses (issue 19: the
-worker's 300 MB budget).
+pydantic models of aiogram's Telegram types alone takes 130 MB of the API's
+start and frees part of it again (a worker no longer imports aiogram). On
+glibc, `malloc_trim` hands the free pages back, so a process's resident
+memory is what it uses (issue 19: the worker's 300 MB budget).
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ Built once at start-up from `Settings` (the FastAPI lifespan does it) and
 handed to every transport, so no module reaches for a global. The bots are
 Bot API clients only (`backend.telegram`): what a bot does with an update is
 the bots package's dispatchers, which the entry points build around them.
+Two kinds: aiogram's (`bots`), for the processes that handle updates, and
+the lean sending client (`customer_api`) the tasks send with. A worker starts
+without aiogram's (`Runtime.start(settings, bots=False)`): its Telegram types
+would be half the worker's memory (`backend.telegram.bot_api`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -27,8 +32,11 @@ from backend.redis_clients import client
 from backend.redis_roles import RedisRole, role_url, urls_in_use
 from backend.settings import Settings
 from backend.task_queue import TaskiqTaskQueue, create_task_queue
-from backend.telegram.clients import BotClients, create_bot_clients
+from backend.telegram.bot_api import BotApi
 from backend.telegram.texts import Texts
+
+if TYPE_CHECKING:  # aiogram, imported only where `bots` are built
+    from backend.telegram.clients import BotClients
 
 
 @dataclass
@@ -42,14 +50,16 @@ class Runtime:
     tasks: TaskQueue
     rate_limiter: RateLimiter
     texts: Texts
-    bots: BotClients | None = None
+    bots: BotClients | None = None  # aiogram's clients of both bots (not in a worker)
+    customer_api: BotApi | None = None  # the customer bot's client for tasks' sends
     # DATABASE_READ_URL: where GraphQL queries may read (backend.read_replicas).
     replica: ReadReplica | None = None
     # One client per distinct Redis in use, for /ready to ask (`backend.app.health`).
     redis_probes: dict[str, Redis] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, settings: Settings) -> Runtime:
+    def start(cls, settings: Settings, *, bots: bool = True) -> Runtime:
+        """Everything built from `settings`; `bots=False` leaves aiogram's clients out."""
         engine = create_engine(settings.database_url)
         sessions = create_sessionmaker(engine)
         read_engine = (
@@ -67,7 +77,8 @@ class Runtime:
             tasks=tasks,
             rate_limiter=create_rate_limiter(role_url(settings, RedisRole.STATE)),
             texts=Texts(sessions, settings.zone),
-            bots=create_bot_clients(settings),
+            bots=_bot_clients(settings) if bots else None,
+            customer_api=_customer_api(settings),
             replica=_replica(settings, engine),
             redis_probes={
                 url: client(url, socket_connect_timeout=2, socket_timeout=2)
@@ -87,6 +98,8 @@ class Runtime:
     async def stop(self) -> None:
         if self.bots is not None:
             await self.bots.close()
+        if self.customer_api is not None:
+            await self.customer_api.close()
         if isinstance(self.rate_limiter, RedisRateLimiter):
             await self.rate_limiter.close()
         if isinstance(self.tasks, TaskiqTaskQueue):
@@ -98,6 +111,19 @@ class Runtime:
         await self.read_engine.dispose()
         if self.replica is not None:
             await self.replica.close()
+
+
+def _bot_clients(settings: Settings) -> BotClients | None:
+    from backend.telegram.clients import create_bot_clients
+
+    return create_bot_clients(settings)
+
+
+def _customer_api(settings: Settings) -> BotApi | None:
+    """Only with both tokens set, as `bots`: bots are configured or they are not."""
+    if settings.telegram_bot_token is None or settings.telegram_auth_bot_token is None:
+        return None
+    return BotApi(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
 
 
 def _replica(settings: Settings, primary: AsyncEngine) -> ReadReplica | None:

@@ -1,10 +1,10 @@
 """A broadcast to a tagged audience, run by the engine against the fake Bot API.
 
-Shared by the broadcast engine's tests (tests/workers/test_broadcast_*.py,
-test_message_sender.py): every recipient gets exactly one message however the
-run is disturbed, with the one documented exception (a request in flight when
-a worker died), which is never resent and is counted. The fake and the aiogram
-Bot on it are fixtures in tests/workers/conftest.py.
+Shared by the broadcast engine's tests (tests/workers/test_broadcast_*.py):
+every recipient gets exactly one message however the run is disturbed, with
+the one documented exception (a request in flight when a worker died), which
+is never resent and is counted. The fake and the workers' Bot API client on
+it are fixtures in tests/workers/conftest.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +24,7 @@ from backend.domain.clock import utcnow
 from backend.domain.models import BroadcastDelivery, Customer, CustomerStatus, Tag
 from backend.fake_telegram import FakeTelegram, SentMessage
 from backend.pubsub import InProcessPubSub
+from backend.telegram.bot_api import BotApi
 from backend.workers.sending import (
     BroadcastOutcome,
     InMemorySendRateLimiter,
@@ -94,7 +94,7 @@ async def arrange(
 
 async def run(
     sessions: Sessions,
-    bot: Bot,
+    bot: BotApi,
     audience: Audience,
     *,
     limiter: SendRateLimiter | None = None,

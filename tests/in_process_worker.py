@@ -87,7 +87,7 @@ async def running_with_telegram(engine: AsyncEngine, fake: FakeTelegram) -> Asyn
             telegram_bot_token=CUSTOMER_TOKEN,
             telegram_auth_bot_token=CASHIER_TOKEN,
         )
-        runtime = Runtime.start(settings)
+        runtime = Runtime.start(settings, bots=False)  # as a worker's: no aiogram
         try:
             yield runtime
         finally:

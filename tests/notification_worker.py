@@ -75,7 +75,7 @@ async def worker_talking_to(
         telegram_bot_token=customer_token,
         telegram_auth_bot_token=cashier_token,
     )
-    runtime = Runtime.start(settings)
+    runtime = Runtime.start(settings, bots=False)  # as a worker's: no aiogram
     runtime.tasks = RecordingTaskQueue()
     broker = broker_with_tasks()
     broker.state.runtime = runtime

@@ -24,7 +24,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,7 +41,7 @@ from backend.domain.models import (
 )
 from backend.fake_telegram import FakeTelegram, create_app
 from backend.pubsub import InProcessPubSub
-from backend.telegram.clients import create_bot
+from backend.telegram.bot_api import BotApi
 from backend.workers.sending import BroadcastOutcome, InMemorySendRateLimiter, process_broadcast
 from backend.workers.tasks.broadcasts import ORPHAN_GRACE
 from tests.api import serve_app
@@ -69,12 +68,12 @@ TEXT = "Новинки для {first_name}: код {code}"
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[tuple[FakeTelegram, Bot]]:
+async def telegram() -> AsyncIterator[tuple[FakeTelegram, BotApi]]:
     fake = FakeTelegram()
     async with serve_app(create_app(fake)) as url:
-        bot = create_bot(CUSTOMER_TOKEN, url)
+        bot = BotApi(CUSTOMER_TOKEN, url)
         yield fake, bot
-        await bot.session.close()
+        await bot.close()
 
 
 async def open_a_shop(sessions: Sessions) -> tuple[str, str]:
@@ -112,7 +111,7 @@ async def start_a_broadcast(sessions: Sessions) -> int:
 
 
 async def send(
-    sessions: Sessions, bot: Bot, broadcast_id: int, *, stop: asyncio.Event | None = None
+    sessions: Sessions, bot: BotApi, broadcast_id: int, *, stop: asyncio.Event | None = None
 ) -> BroadcastOutcome:
     return await process_broadcast(
         sessions,
@@ -125,7 +124,7 @@ async def send(
     )
 
 
-async def send_half(sessions: Sessions, fake: FakeTelegram, bot: Bot, broadcast_id: int) -> None:
+async def send_half(sessions: Sessions, fake: FakeTelegram, bot: BotApi, broadcast_id: int) -> None:
     """The engine stopped as a stopping worker stops it, about a third of the way through."""
     stop = asyncio.Event()
     running = asyncio.create_task(send(sessions, bot, broadcast_id, stop=stop))
@@ -156,7 +155,7 @@ async def promo_codes(sessions: Sessions, broadcast_id: int) -> dict[int, str]:
 
 
 async def test_drill_back_up_wipe_restore_and_the_shop_carries_on(
-    shop: ShopDatabase, engines: Engines, telegram: tuple[FakeTelegram, Bot], tmp_path: Path
+    shop: ShopDatabase, engines: Engines, telegram: tuple[FakeTelegram, BotApi], tmp_path: Path
 ) -> None:
     fake, bot = telegram
     sessions = engines.sessions(shop)
@@ -208,7 +207,7 @@ async def the_till_answers_the_same(sessions: Sessions, active_code: str, used_c
 async def the_broadcast_carries_on(
     sessions: Sessions,
     fake: FakeTelegram,
-    bot: Bot,
+    bot: BotApi,
     broadcast_id: int,
     codes_sent_before: dict[int, str],
 ) -> None:

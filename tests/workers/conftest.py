@@ -1,5 +1,5 @@
 """Fixtures of the worker tests: a worker's runtime, the embedded broker, Redis, and the
-fake Bot API with an aiogram Bot on it for the broadcast engine.
+fake Bot API with the workers' Bot API client on it for the broadcast engine.
 
 The helpers they share are in tests/in_process_worker.py (running a task, what
 was enqueued, a worker talking to a fake Bot API) and tests/broadcast_runs.py
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from aiogram import Bot
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker
@@ -19,7 +18,7 @@ from taskiq import AsyncBroker
 from backend.fake_telegram import FakeTelegram
 from backend.runtime import Runtime
 from backend.task_queue import QUEUE
-from backend.telegram.clients import create_bot
+from backend.telegram.bot_api import BotApi
 from tests.api import settings_for
 from tests.broadcast_runs import TOKEN
 from tests.databases import require_redis
@@ -34,8 +33,8 @@ __all__ = ["fake", "served"]
 async def runtime(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[Runtime]:
-    """A worker's runtime on the test database; what tasks enqueue is recorded."""
-    started = Runtime.start(settings_for(engine))
+    """A worker's runtime on the test database (no aiogram); what tasks enqueue is recorded."""
+    started = Runtime.start(settings_for(engine), bots=False)
     started.tasks = RecordingTaskQueue()
     yield started
     await started.stop()
@@ -69,8 +68,8 @@ async def forget_our_keys(client: Redis) -> None:
 
 
 @pytest.fixture
-async def bot(served: tuple[FakeTelegram, str]) -> AsyncIterator[Bot]:
-    """The broadcast engine's Bot, on the module's fake Bot API."""
-    bot = create_bot(TOKEN, served[1])
+async def bot(served: tuple[FakeTelegram, str]) -> AsyncIterator[BotApi]:
+    """The broadcast engine's Bot API client (as a worker's), on the module's fake Bot API."""
+    bot = BotApi(TOKEN, served[1])
     yield bot
-    await bot.session.close()
+    await bot.close()

@@ -11,13 +11,13 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from aiogram import Bot
 
 from backend.domain import deliveries
 from backend.domain.clock import utcnow
 from backend.domain.deliveries import Claim
 from backend.domain.models import BroadcastStatus, DeliveryStatus
 from backend.fake_telegram import FakeTelegram
+from backend.telegram.bot_api import BotApi
 from backend.workers.sending import BroadcastOutcome, InMemorySendRateLimiter
 from tests.broadcast_runs import (
     Audience,
@@ -54,7 +54,7 @@ async def started(sessions: Sessions, claims: list[Claim]) -> set[int]:
 
 
 async def test_a_cancelled_worker_is_resumed_without_duplicates(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi
 ) -> None:
     audience = await arrange(sessions, 150)
     fake.slow(0.05)  # requests take time, so some are on the wire when the worker dies
@@ -96,7 +96,7 @@ async def test_a_cancelled_worker_is_resumed_without_duplicates(
 
 
 async def test_a_killed_worker_s_started_rows_become_ambiguous_and_the_rest_go_out(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi
 ) -> None:
     audience = await arrange(sessions, 30)
     claims = await claimed(sessions, audience, 10, by="doomed")
@@ -126,7 +126,7 @@ async def test_a_killed_worker_s_started_rows_become_ambiguous_and_the_rest_go_o
 
 
 async def test_a_live_run_keeps_its_leases_however_long_a_send_takes(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi
 ) -> None:
     audience = await arrange(sessions, 12)
     fake.slow(1.5)  # every request outlives the 0.9 s lease

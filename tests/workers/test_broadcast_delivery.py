@@ -1,6 +1,6 @@
 """A broadcast reaches exactly its segment, once each, through faults; how it ends.
 
-The engine against the fake Bot API, driven by a real aiogram Bot over HTTP:
+The engine against the fake Bot API, through the workers' Bot API client over HTTP:
 names and codes are each recipient's own, 429/5xx answers are retried, 403
 and 400 settle a delivery, and a broadcast nobody could receive ends FAILED.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiogram import Bot
 from sqlalchemy import select
 
 from backend.domain import deliveries
@@ -25,11 +24,12 @@ from backend.domain.models import (
 )
 from backend.fake_telegram import FakeTelegram
 from backend.pubsub import InProcessPubSub, broadcast_channel
+from backend.telegram.bot_api import BotApi
 from tests.broadcast_runs import Sessions, arrange, assert_adds_up, rows, run, sends, stats
 
 
 async def test_reaches_exactly_the_segment_with_own_names_and_codes(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi
 ) -> None:
     audience = await arrange(sessions, 200, inactive=15, outsiders=15)
     pubsub = InProcessPubSub(max_pending=10_000)
@@ -85,7 +85,7 @@ async def test_reaches_exactly_the_segment_with_own_names_and_codes(
 
 
 async def test_faults_still_deliver_exactly_once(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi
 ) -> None:
     audience = await arrange(sessions, 100)
     blocker, lost = audience.members[10], audience.members[20]
@@ -114,7 +114,7 @@ async def test_faults_still_deliver_exactly_once(
 
 
 async def test_a_broadcast_nobody_could_receive_ends_failed_not_completed(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi
 ) -> None:
     """Issue 12: every delivery refused (here 403 and 400) and the broadcast said COMPLETED."""
     audience = await arrange(sessions, 6)
@@ -161,7 +161,7 @@ async def test_a_broadcast_nobody_could_receive_ends_failed_not_completed(
 
 
 async def test_one_message_delivered_is_enough_to_complete(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi
 ) -> None:
     audience = await arrange(sessions, 4)
     for customer in audience.members[1:]:

@@ -7,15 +7,14 @@ message by it). The chats start at different message ids, so a mix-up shows.
 
 from __future__ import annotations
 
-from aiogram import Bot
-
 from backend.fake_telegram import FakeTelegram
+from backend.telegram.bot_api import BotApi
 from backend.workers.sending import InMemorySendRateLimiter
 from tests.broadcast_runs import Sessions, arrange, rows, run, sends
 
 
 async def test_every_sent_row_keeps_its_own_message_id(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi
 ) -> None:
     audience = await arrange(sessions, 40)
     for n, customer in enumerate(audience.members):  # earlier messages: ids differ per chat

@@ -15,12 +15,12 @@ import time
 from typing import Any
 
 import pytest
-from aiogram import Bot
 from sqlalchemy import select
 
 from backend.domain import deliveries
 from backend.domain.models import BroadcastDelivery, DeliveryStatus
 from backend.fake_telegram import FakeTelegram
+from backend.telegram.bot_api import BotApi
 from backend.workers.sending import (
     CHAT_INTERVAL,
     PACE_MARGIN,
@@ -42,7 +42,7 @@ from tests.timing import LoopLag, at_most, busiest
 
 
 async def test_the_shared_limit_holds_the_rate(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi
 ) -> None:
     audience = await arrange(sessions, 80)
     limiter = await redis_limiter(30)
@@ -182,7 +182,7 @@ async def test_a_limiter_closing_mid_booking_can_itself_be_cancelled() -> None:
 
 
 async def test_a_worker_starved_of_cpu_does_not_catch_up_in_a_burst(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot, monkeypatch: pytest.MonkeyPatch
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Slots are booked ahead; after a stall the due messages still go out at the pace."""
     audience = await arrange(sessions, 30)
@@ -220,7 +220,7 @@ async def test_a_worker_starved_of_cpu_does_not_catch_up_in_a_burst(
 
 
 async def test_rows_are_marked_sending_only_as_their_requests_leave_even_after_a_stall(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi
 ) -> None:
     """Issue 12: a recipient whose request never left was dropped as "ambiguous".
 

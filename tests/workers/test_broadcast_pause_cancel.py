@@ -9,13 +9,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain import broadcasts
 from backend.domain.clock import utcnow
 from backend.domain.models import BroadcastStatus
 from backend.fake_telegram import FakeTelegram
+from backend.telegram.bot_api import BotApi
 from backend.workers.sending import BroadcastOutcome, InMemorySendRateLimiter
 from tests.broadcast_runs import (
     ACTOR,
@@ -33,7 +33,7 @@ Press = Callable[[AsyncSession, int], Awaitable[object]]
 
 
 async def pressed_mid_run(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot, audience: Audience, press: Press
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi, audience: Audience, press: Press
 ) -> tuple[BroadcastOutcome, float, float, LoopLag]:
     """A run at 60/s; once 20 messages are out the marketer presses `press` (pause,
     cancel). What the run came to, the seconds it took to stop after the press, the
@@ -51,7 +51,7 @@ async def pressed_mid_run(
 
 
 async def test_pause_stops_within_a_second_and_resume_finishes(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi
 ) -> None:
     audience = await arrange(sessions, 120)
 
@@ -80,7 +80,7 @@ async def test_pause_stops_within_a_second_and_resume_finishes(
 
 
 async def test_cancel_stops_within_a_second_and_never_sends_the_rest(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi
 ) -> None:
     audience = await arrange(sessions, 120)
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from aiogram import Bot
-
 from backend.domain import broadcasts
 from backend.domain.models import BroadcastStatus
 from backend.fake_telegram import FakeTelegram
+from backend.telegram.bot_api import BotApi
 from backend.workers.sending import InMemorySendRateLimiter
 from tests.broadcast_runs import ACTOR, Sessions, arrange, run, stats, wait_for_sent
 from tests.timing import LoopLag
@@ -23,7 +22,7 @@ RATE = 3  # messages a second: the rows held wait up to ~2 s for their slots
 
 
 async def test_a_pause_releases_rows_waiting_for_their_slot_at_once(
-    sessions: Sessions, fake: FakeTelegram, bot: Bot
+    sessions: Sessions, fake: FakeTelegram, bot: BotApi
 ) -> None:
     audience = await arrange(sessions, 30)
     async with LoopLag() as lag:

@@ -28,17 +28,6 @@ import logging
 import random
 from dataclasses import dataclass
 
-import aiohttp
-from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-    TelegramUnauthorizedError,
-)
-
 from backend.domain import markup
 from backend.domain.deliveries import Claim, OutcomeKind
 from backend.observability.metrics import (
@@ -46,7 +35,16 @@ from backend.observability.metrics import (
     record_flood_wait,
     record_rate_limit_wait,
 )
-from backend.workers.message_sender import MessageSender, PreparedMessage
+from backend.telegram.bot_api import (
+    BotApi,
+    BotApiError,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    ServerError,
+    Unauthorized,
+    message_body,
+)
 from backend.workers.sending.context import RunContext
 from backend.workers.sending.outgoing import spacing, wires
 from backend.workers.sending.pace import SendRateLimiter
@@ -75,14 +73,14 @@ class Courier:
     def __init__(
         self,
         context: RunContext,
-        bot: Bot,
+        api: BotApi,
         limiter: SendRateLimiter,
         recorder: Recorder,
         *,
         max_tries: int,
     ) -> None:
         self.context = context
-        self.sender = MessageSender(bot)
+        self.api = api
         self.limiter = limiter
         self.recorder = recorder
         self.marks = recorder.marks
@@ -104,7 +102,8 @@ class Courier:
     async def attempts(self, claim: Claim) -> Verdict | None:
         """Try until Telegram takes or refuses the message, or the run stops."""
         tries = _Tries()
-        prepared = self.sender.prepare(
+        # The body is built once, whatever the retries, before the message's slot comes.
+        prepared = message_body(
             claim.chat_id, claim.text, markup.telegram_parse_mode(claim.parse_mode)
         )
         while True:
@@ -112,7 +111,7 @@ class Courier:
                 return await self._once(claim, prepared)
             except Stopped:
                 return "released", None, "worker stopped before sending"
-            except TelegramAPIError as error:
+            except BotApiError as error:
                 answer = await self._refused(claim, error, tries)
             except Exception as error:  # the limiter or the ledger failed: nothing went out
                 log.warning("broadcast %s: could not send: %r", self.context.broadcast_id, error)
@@ -124,7 +123,7 @@ class Courier:
             except Stopped:
                 return "released", None, "worker stopped while waiting to retry"
 
-    async def _once(self, claim: Claim, prepared: PreparedMessage) -> Verdict | None:
+    async def _once(self, claim: Claim, prepared: bytes) -> Verdict | None:
         """One try: the slot, a connection and the spacing, then the mark and the request.
 
         None when the row's lease went to another run meanwhile (not sent).
@@ -139,7 +138,7 @@ class Courier:
         # Marked only once a connection is free and its spacing is over, so
         # the request leaves as soon as the mark is committed: a worker killed
         # between the two leaves as few rows in doubt as can be.
-        async with await wires(self.sender):
+        async with await wires(self.api):
             paced = spacing(self.limiter)
             await paced.wait(self.limiter.rate)
             if stop.is_set():  # a pause came meanwhile: nothing has gone out
@@ -149,13 +148,13 @@ class Courier:
             await paced.send(self.limiter.rate)
             return await self._request(claim, prepared)
 
-    async def _request(self, claim: Claim, prepared: PreparedMessage) -> Verdict:
+    async def _request(self, claim: Claim, prepared: bytes) -> Verdict:
         # Marked until an answer came back: a cancel mid-request leaves the mark on.
         requesting = self.recorder.requesting
         requesting.add(claim.delivery_id)
         try:
-            message_id = await self.sender.send(prepared)
-        except TelegramAPIError:
+            message_id = await self.api.send_json_message(prepared)
+        except BotApiError:
             requesting.discard(claim.delivery_id)
             raise
         except Exception as error:  # the answer was lost or unreadable: maybe sent
@@ -165,16 +164,14 @@ class Courier:
         requesting.discard(claim.delivery_id)
         return "sent", message_id, None
 
-    async def _refused(
-        self, claim: Claim, error: TelegramAPIError, tries: _Tries
-    ) -> Verdict | float:
+    async def _refused(self, claim: Claim, error: BotApiError, tries: _Tries) -> Verdict | float:
         """What an error from the request means: an outcome, or seconds to wait and retry.
 
         Telegram answered and refused: certainly not sent. The mark goes back
         first, so a worker killed before the outcome is recorded leaves a row
         to send again (and be refused again), not one in doubt.
         """
-        if isinstance(error, TelegramRetryAfter):
+        if isinstance(error, RetryAfter):
             self.marks.unstart(claim)
             tries.floods += 1
             await self.limiter.slow_down(error.retry_after)
@@ -183,25 +180,25 @@ class Courier:
                 return "failed", None, f"flood control {tries.floods} times: {error.message}"
             record_broadcast_outcome("retried")
             return float(error.retry_after)
-        if isinstance(error, TelegramForbiddenError):
+        if isinstance(error, Forbidden):
             self.marks.unstart(claim)
             return "blocked", None, error.message
-        if isinstance(error, TelegramServerError):
+        if isinstance(error, ServerError):
             self.marks.unstart(claim)
             return self._retry(error, tries)
-        if isinstance(error, TelegramNetworkError):
-            if not _never_sent(error):
+        if isinstance(error, NetworkError):
+            if not error.never_sent:
                 return "ambiguous", None, error.message
             self.marks.unstart(claim)
             return self._retry(error, tries)
-        if isinstance(error, TelegramUnauthorizedError):
+        if isinstance(error, Unauthorized):
             self.fatal = error
             self.context.stop.set()
             return "released", None, f"bot token refused: {error.message}"
         self.marks.unstart(claim)  # 400 "chat not found", 404, ...
         return "failed", None, error.message
 
-    def _retry(self, error: TelegramAPIError, tries: _Tries) -> Verdict | float:
+    def _retry(self, error: BotApiError, tries: _Tries) -> Verdict | float:
         """A request certainly not taken: retry after a backoff, up to `max_tries` in all."""
         tries.failed += 1
         if tries.failed >= self.max_tries:
@@ -209,13 +206,6 @@ class Courier:
         wait = _backoff(tries.failed)
         record_broadcast_outcome("retried")
         return wait
-
-
-def _never_sent(error: TelegramNetworkError) -> bool:
-    """The connection was never opened, so the request cannot have arrived."""
-    return isinstance(
-        error.__cause__, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
-    )
 
 
 def _backoff(tries: int) -> float:

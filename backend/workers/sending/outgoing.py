@@ -14,16 +14,12 @@ import math
 import weakref
 from typing import Generic, TypeVar
 
-import aiohttp
-
-from backend.workers.message_sender import MessageSender
+from backend.telegram.bot_api import BotApi
 from backend.workers.sending.pace import SendRateLimiter, interval
 
 T = TypeVar("T")
 
 SPACED_UP_TO = 500  # messages a second up to which every send keeps the pace's spacing
-# The pool aiogram's session opens unless told otherwise (`AiohttpSession(limit=100)`).
-DEFAULT_POOL = 100
 
 
 class PerLoop(Generic[T]):
@@ -102,26 +98,15 @@ def spacing(limiter: SendRateLimiter) -> Spacing:
     return known if known is not None else _SPACINGS.put(limiter, Spacing())
 
 
-async def wires(sender: MessageSender) -> asyncio.Semaphore:
+async def wires(api: BotApi) -> asyncio.Semaphore:
     """Requests this process may have on the wire through a bot: its connection pool's size.
 
     Every run in the process shares it. A row is marked started only when its
     request can go out at once; a worker killed then leaves few started rows
     whose request never left (those are ambiguous and never resent).
     """
-    known = _WIRES.get(sender.session)
-    if known is not None:
-        return known
-    http = await sender.session.create_session()
-    known = _WIRES.get(sender.session)  # made meanwhile by another delivery
-    if known is not None:
-        return known
-    return _WIRES.put(sender.session, asyncio.Semaphore(max(1, _pool_size(http))))
-
-
-def _pool_size(http: aiohttp.ClientSession) -> int:
-    """The connections `http` may open at once (a pool without a limit says 0)."""
-    return http.connector.limit if http.connector is not None else DEFAULT_POOL
+    known = _WIRES.get(api)
+    return known if known is not None else _WIRES.put(api, asyncio.Semaphore(max(1, api.pool)))
 
 
 async def take_slot(limiter: SendRateLimiter, chat_id: int, *, rate: float) -> None:

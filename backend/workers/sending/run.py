@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.domain import deliveries, shop_settings
@@ -27,6 +26,7 @@ from backend.domain.deliveries import Claim
 from backend.domain.models import BroadcastStatus
 from backend.observability.metrics import record_broadcast_outcome
 from backend.pubsub import PubSub
+from backend.telegram.bot_api import BotApi
 from backend.workers.sending.context import RunContext
 from backend.workers.sending.delivery import Courier
 from backend.workers.sending.pace import SendRateLimiter
@@ -75,7 +75,7 @@ class BroadcastOutcome:
 
 async def process_broadcast(
     sessions: async_sessionmaker[AsyncSession],
-    bot: Bot,
+    api: BotApi,
     pubsub: PubSub,
     limiter: SendRateLimiter,
     broadcast_id: int,
@@ -104,7 +104,7 @@ async def process_broadcast(
     context = RunContext(sessions, broadcast_id, worker_id, lease, zone, clock)
     run = Run(
         context,
-        bot,
+        api,
         pubsub,
         limiter,
         batch_size=batch_size,
@@ -118,7 +118,7 @@ class Run:
     def __init__(
         self,
         context: RunContext,
-        bot: Bot,
+        api: BotApi,
         pubsub: PubSub,
         limiter: SendRateLimiter,
         *,
@@ -131,7 +131,7 @@ class Run:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.recorder = Recorder(context)
-        self.courier = Courier(context, bot, limiter, self.recorder, max_tries=max_tries)
+        self.courier = Courier(context, api, limiter, self.recorder, max_tries=max_tries)
         self.progress = Progress(context, pubsub)
         self.tasks: set[asyncio.Task[None]] = set()
         self.claiming: asyncio.Future[list[Claim]] | None = None

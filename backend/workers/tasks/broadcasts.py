@@ -118,7 +118,7 @@ async def sweep_forever(
     tried again at the next. Without bots nothing could send a broadcast
     (`broadcast_job`), so a process without them does not sweep.
     """
-    if runtime.bots is None:
+    if runtime.customer_api is None:
         log.info("bots are not configured: no sweep for broadcasts nobody sends")
         return
     while not stop.is_set():
@@ -144,12 +144,12 @@ async def broadcast_job(
     The engine is resumable and safe to run twice at once (its delivery ledger
     leases each row to one run), which a redelivered message may do.
     """
-    if runtime.bots is None:
+    if runtime.customer_api is None:
         log.warning("bots are not configured: broadcast %s waits in 'sending'", broadcast_id)
         return None
     return await sending.process_broadcast(
         runtime.sessions,
-        runtime.bots.customer.bot,
+        runtime.customer_api,
         runtime.pubsub,
         limiter,
         broadcast_id,

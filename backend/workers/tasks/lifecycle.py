@@ -31,7 +31,7 @@ async def start_runtime(state: TaskiqState) -> None:
     """
     if "runtime" not in state:
         settings = state["settings"] if "settings" in state else get_settings()
-        state.runtime = Runtime.start(settings)
+        state.runtime = Runtime.start(settings, bots=False)  # sends through `customer_api`
         state.owns_runtime = True
     state_url = role_url(state.runtime.settings, RedisRole.STATE)
     if "send_limiter" not in state:

@@ -16,16 +16,6 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-)
-from aiogram.types import BufferedInputFile
-
 from backend.domain import customers, notifications, shop_settings, templates
 from backend.domain.clock import utcnow
 from backend.domain.database import run_in_transaction
@@ -34,6 +24,14 @@ from backend.domain.models.notifications import NotificationStatus
 from backend.domain.notifications import Outgoing
 from backend.domain.templates import Rendered
 from backend.runtime import Runtime
+from backend.telegram.bot_api import (
+    BadRequest,
+    BotApi,
+    BotApiError,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+)
 from backend.telegram.qr_codes import qr_png
 from backend.workers import sending
 from backend.workers.sending import SendRateLimiter
@@ -62,25 +60,25 @@ async def send_notification(
             return "blocked"
         chat_id = customer.telegram_id
         message = await templates.render_message(session, template_key, **context)
-    if runtime.bots is None:
+    api = runtime.customer_api
+    if api is None:
         log.warning("bots are not configured: %s for customer %s not sent", template_key, chat_id)
         return "no_bot"
-    bot = runtime.bots.customer.bot
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
-            await bot.send_message(chat_id, message.text, parse_mode=message.telegram_parse_mode)
+            await api.send_message(chat_id, message.text, message.telegram_parse_mode)
             return "sent"
-        except TelegramRetryAfter as error:
+        except RetryAfter as error:
             if attempt == SEND_ATTEMPTS:
                 raise
             await asyncio.sleep(error.retry_after)
-        except TelegramForbiddenError:
+        except Forbidden:
             await run_in_transaction(
                 runtime.sessions,
                 lambda session: customers.mark_blocked(session, customer_id, now=utcnow()),
             )
             return "blocked"
-        except TelegramBadRequest as error:  # chat not found, deactivated account, ...
+        except BadRequest as error:  # chat not found, deactivated account, ...
             log.info("could not send %s to customer %s: %s", template_key, customer_id, error)
             return "failed"
     raise AssertionError("unreachable")
@@ -104,7 +102,8 @@ async def deliver_notification(
     sent), "failed" (Telegram refused; in doubt after a lost answer: never
     resent), "no_bot" (this process has no bots: left pending, untouched).
     """
-    if runtime.bots is None:  # claim nothing: a worker with bots (or the sweep) sends it
+    api = runtime.customer_api
+    if api is None:  # claim nothing: a worker with bots (or the sweep) sends it
         log.warning("bots are not configured: notification %s waits", notification_id)
         return "no_bot"
     moment = now or utcnow()
@@ -115,9 +114,7 @@ async def deliver_notification(
     if isinstance(claimed, str):
         return claimed
     message, rate = await _rendered(runtime, claimed)
-    status, reason, message_id = await _send(
-        runtime, runtime.bots.customer.bot, limiter, claimed, message, rate
-    )
+    status, reason, message_id = await _send(runtime, api, limiter, claimed, message, rate)
     await run_in_transaction(
         runtime.sessions,
         lambda session: notifications.record_outcome(
@@ -147,7 +144,7 @@ async def _rendered(runtime: Runtime, claimed: Outgoing) -> tuple[Rendered, floa
 
 async def _send(
     runtime: Runtime,
-    bot: Bot,
+    api: BotApi,
     limiter: SendRateLimiter,
     claimed: Outgoing,
     message: Rendered,
@@ -159,31 +156,32 @@ async def _send(
         await sending.take_slot(limiter, claimed.chat_id, rate=rate)
         try:
             if claimed.qr_code is not None:
-                sent = await bot.send_photo(
+                message_id = await api.send_photo(
                     claimed.chat_id,
-                    BufferedInputFile(qr_png(claimed.qr_code), filename=f"{claimed.qr_code}.png"),
-                    caption=message.text,
-                    parse_mode=message.telegram_parse_mode,
+                    qr_png(claimed.qr_code),
+                    f"{claimed.qr_code}.png",
+                    message.text,
+                    message.telegram_parse_mode,
                 )
             else:
-                sent = await bot.send_message(
-                    claimed.chat_id, message.text, parse_mode=message.telegram_parse_mode
+                message_id = await api.send_message(
+                    claimed.chat_id, message.text, message.telegram_parse_mode
                 )
-            return NotificationStatus.SENT, None, sent.message_id
-        except TelegramRetryAfter as error:  # everyone pauses; this one goes again after it
+            return NotificationStatus.SENT, None, message_id
+        except RetryAfter as error:  # everyone pauses; this one goes again after it
             await limiter.slow_down(error.retry_after)
             status, reason = NotificationStatus.FAILED, f"flood control: {error.message}"
             if attempt == SEND_ATTEMPTS:
                 break
-        except TelegramForbiddenError:
+        except Forbidden:
             await run_in_transaction(
                 runtime.sessions,
                 lambda session: customers.mark_blocked(session, claimed.customer_id, now=utcnow()),
             )
             return NotificationStatus.SKIPPED, "blocked", None
-        except TelegramNetworkError as error:  # the answer was lost: maybe it arrived
+        except NetworkError as error:  # the answer was lost: maybe it arrived
             return NotificationStatus.FAILED, f"ambiguous: {error.message}", None
-        except TelegramAPIError as error:  # chat not found, deactivated account, ...
+        except BotApiError as error:  # chat not found, deactivated account, ...
             return NotificationStatus.FAILED, error.message, None
     return status, reason, None
 
