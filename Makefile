@@ -32,8 +32,11 @@ $(UV): uv.lock
 	touch $(UV)
 
 # Exactly the lock; --locked stops with a message when pyproject.toml and uv.lock disagree.
+# Compiled once here, as in the image: where PYTHONDONTWRITEBYTECODE is set (CI's
+# machines), every process would otherwise compile what it imports, and the app
+# took 13.7 s to import instead of 7.7 s on one (issue 19).
 $(INSTALLED): pyproject.toml uv.lock $(UV)
-	$(UV) sync --locked --quiet
+	$(UV) sync --locked --quiet --compile-bytecode
 	touch $(INSTALLED)
 
 # After editing dependencies in pyproject.toml: resolve again, keeping every other pin.

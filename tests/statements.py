@@ -33,12 +33,15 @@ def statements_on(engine: AsyncEngine, keep: Callable[[str], bool]) -> Iterator[
 
 
 @contextmanager
-def commits_on(engine: AsyncEngine) -> Iterator[list[str]]:
-    """One entry per COMMIT `engine` sends meanwhile."""
+def commits_on(engine: AsyncEngine, *, requests_only: bool = False) -> Iterator[list[str]]:
+    """One entry per COMMIT `engine` sends meanwhile; with `requests_only`, those of
+    HTTP requests alone (as `counting_statements`: the server's own schedule ticks,
+    its broadcast sweep and its tasks share the engine)."""
     seen: list[str] = []
 
     def commit(_connection: Any) -> None:
-        seen.append("COMMIT")
+        if not requests_only or in_a_request():
+            seen.append("COMMIT")
 
     event.listen(engine.sync_engine, "commit", commit)
     try:
@@ -61,7 +64,11 @@ def counting_statements(engine: AsyncEngine) -> AbstractContextManager[list[str]
 
 
 def for_a_request(statement: str) -> bool:
-    context = structlog.contextvars.get_contextvars()
-    in_a_request = "request_id" in context and "task" not in context
     ours = not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))
-    return in_a_request and ours
+    return in_a_request() and ours
+
+
+def in_a_request() -> bool:
+    """Whether the code running now serves an HTTP request (a request id, no task name)."""
+    context = structlog.contextvars.get_contextvars()
+    return "request_id" in context and "task" not in context

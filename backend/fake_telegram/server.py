@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.fake_telegram.errors import BotApiError
+from backend.fake_telegram.fast_path import BotApiFastPath
 from backend.fake_telegram.routes import bot_api, control, users
 from backend.fake_telegram.state import FakeTelegram
 
@@ -32,7 +33,8 @@ async def not_found(request: Request, error: StarletteHTTPException) -> Response
     return JSONResponse({"detail": error.detail}, status_code=error.status_code)
 
 
-def create_app(fake: FakeTelegram) -> FastAPI:
+def create_app(fake: FakeTelegram, *, fast_path: bool = True) -> FastAPI:
+    """The fake's app; `fast_path=False` serves every Bot API call through FastAPI's route."""
     app = FastAPI(
         title="Fake Telegram Bot API",
         docs_url="/fake/docs",
@@ -44,4 +46,6 @@ def create_app(fake: FakeTelegram) -> FastAPI:
     app.include_router(bot_api.router)
     app.include_router(users.router)
     app.include_router(control.router)
+    if fast_path:  # the same calls as the route above, without FastAPI's routing
+        app.add_middleware(BotApiFastPath, fake=fake)
     return app

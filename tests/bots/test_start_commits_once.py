@@ -38,7 +38,8 @@ async def test_a_start_writes_its_record_and_the_subscription_in_one_transaction
     first = await telegram.fake.send_text(CUSTOMER_TOKEN, user, "/start")
     assert telegram.texts_to(user, CUSTOMER_TOKEN)[0].startswith("Здравствуйте, Зоя")
 
-    with commits_on(engine) as commits, statements_on(engine, writes) as written:
+    counted = commits_on(engine, requests_only=True)  # the server's own ticks left out
+    with counted as commits, statements_on(engine, writes) as written:
         again = await telegram.fake.send_text(CUSTOMER_TOKEN, user, "/start")
     assert again["status"] == 200
     assert "уже" in telegram.texts_to(user, CUSTOMER_TOKEN)[-1]  # already subscribed
