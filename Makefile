@@ -61,7 +61,7 @@ typecheck: install
 	$(BIN)/mypy
 
 unit: install frontend-kit mini-apps-kit
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 # While working: everything but the slow tests (chaos, faults, load, fuzz, whole processes).
 test-quick: install frontend-kit mini-apps-kit

@@ -36,20 +36,6 @@ def fail_a_hung_test() -> Iterator[None]:
         faulthandler.cancel_dump_traceback_later()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files with slow tests first (each file's own order kept).
-
-    pytest-xdist hands out whole files (`--dist loadfile`) and by default the
-    files with the most tests first; the slow ones (a server started per test,
-    a 75-second quiet socket) have few tests, so they came last and one
-    process ran them alone while the other sat idle. Started first, the short
-    files fill the gaps at the end instead (`make test` passes
-    `--no-loadscope-reorder` so that xdist keeps this order).
-    """
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
-
-
 # CI explores the same examples every run, so a red build is reproducible.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if in_ci():
