@@ -98,7 +98,6 @@ class BotApi:
         timeout: float = DEFAULT_TIMEOUT,
         pool: int = DEFAULT_POOL,
     ) -> None:
-        self.token = token
         self.base = f"{api_url.rstrip('/')}/bot{token}/"
         self.pool = pool
         self.timeout = aiohttp.ClientTimeout(total=timeout)
