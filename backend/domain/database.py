@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from backend.domain import pooled_connections
 from backend.domain.nul_characters import refuse_nul_characters
 
 T = TypeVar("T")
@@ -83,19 +84,24 @@ def _create_server_engine(url: str, *, echo: bool, pool_size: int) -> AsyncEngin
         connection: dict[str, Any] = {"async_creator": _postgresql_connector(url)}
     else:
         connection = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT}}
-    # pool_pre_ping: a pooled connection the server dropped (KILL, restart,
-    # wait_timeout) is noticed on checkout and replaced, not handed to a request.
-    return create_async_engine(
+    # A pooled connection the server dropped (KILL, restart, wait_timeout) is
+    # noticed on checkout and replaced, not handed to a request: pinged if it
+    # idled, and returned without a needless ROLLBACK (`pooled_connections`).
+    mysql = not url.startswith("postgresql")
+    engine = create_async_engine(
         url,
         echo=echo,
         isolation_level="READ COMMITTED",
-        pool_pre_ping=True,
+        pool_pre_ping=False,
+        pool_reset_on_return=None if mysql else "rollback",
         pool_recycle=1800,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=POOL_TIMEOUT,
         **connection,
     )
+    pooled_connections.install(engine, mysql=mysql)
+    return engine
 
 
 def _postgresql_connector(url: str) -> Callable[[], Awaitable[Any]]:
@@ -230,9 +236,10 @@ class StatementSession(AsyncSession):
     async def _statement(self, run: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         """Run one statement in its own transaction; once more if the connection died under it.
 
-        A read is safe to repeat, and the pool's pre-ping gives the second try
-        a live connection: a server that dropped (or killed) a connection
-        costs the request nothing.
+        A read is safe to repeat, and the second try gets a live connection (a
+        lost connection makes the pool replace all it holds, and one that idled
+        is pinged first: `pooled_connections`): a server that dropped (or
+        killed) a connection costs the request nothing.
         """
         async with self._turns or contextlib.nullcontext():
             for attempt in (1, 2):
@@ -378,7 +385,7 @@ async def run_in_transaction(
     """Run `work` in one transaction, retrying it whole on a deadlock or a lost connection.
 
     A connection lost before COMMIT was sent is retried on a fresh one (the
-    pool's pre-ping replaces dead connections); one lost during COMMIT is
+    pool replaces dead connections: `pooled_connections`); one lost during COMMIT is
     raised, as a retry could apply the work twice.
     """
     for attempt in range(1, attempts + 1):
