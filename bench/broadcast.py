@@ -53,7 +53,7 @@ from backend.domain import broadcasts, shop_settings
 from backend.domain.audit import Actor
 from backend.domain.database import create_engine, create_sessionmaker, run_in_transaction
 from backend.domain.models import BroadcastDelivery, BroadcastStatus, Customer
-from bench.measure import cpu_seconds, peak_rss_mb
+from bench.measure import SPARE, above, cpu_seconds, peak_rss_mb
 from bench.servers import MariaDB
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +61,8 @@ DVORIK = [sys.executable, "-m", "backend.cli"]
 CUSTOMER_TOKEN = "700000001:" + "b" * 35
 CASHIER_TOKEN = "700000002:" + "k" * 35
 ACTOR = Actor.system("benchmark")
-CEILING_TARGET = 1500.0  # messages per second
+# Issue 19: a shop paying Telegram for 1,000/s is never held back by Dvorik.
+CEILING_TARGET = 1800.0  # messages per second
 MEMORY_TARGET_MB = 300.0
 LIMIT = 30  # messages per second
 LIMIT_TOLERANCE = 0.03
@@ -363,8 +364,8 @@ async def run(args: argparse.Namespace) -> list[Check]:
             Check(
                 "engine ceiling (messages/s)",
                 f"{rate:.0f}",
-                f">= {CEILING_TARGET:.0f}",
-                rate >= CEILING_TARGET,
+                f">= {CEILING_TARGET:.0f} with {SPARE:.0%} to spare",
+                above(rate, CEILING_TARGET) >= SPARE,
             ),
             Check("worker CPU per 1,000 messages (ceiling)", f"{cpu:.2f} s", "reported", True),
             Check(
