@@ -10,7 +10,12 @@ resolver and one `coerce_output_value`.
 Which fields qualify is decided once per object type: Strawberry calls a field
 with no resolver, no permission class and no extension basic, and resolves it
 with a plain attribute read; the field's type must also be a leaf or a list
-of non-null leaves. Anything unusual on the way (a null where none is allowed, a value the
+of non-null leaves. An attribute leaf guarded only by a silent permission
+whose answer needs no row (`SourceFreeGuard`: a customer's phone reads as
+null below marketing) qualifies too: the guard is asked per row, as
+Strawberry would ask it, and a refusal reads as null, as Strawberry's does.
+
+Anything unusual on the way (a null where none is allowed, a value the
 scalar refuses, an exception, arguments in the document, middleware) goes to
 graphql-core's own `execute_field` for that field, which then reports it
 exactly as before, with its path. So the fast path never decides an error.
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 from weakref import WeakKeyDictionary
 
 from graphql import (
@@ -33,16 +38,27 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetails
 from graphql.pyutils import Path, Undefined, gather_with_cancel
+from strawberry.permission import PermissionExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 
+@runtime_checkable
+class SourceFreeGuard(Protocol):
+    """A permission whose answer needs only the request's context, not the row or an `Info`
+    (`permissions.HiddenUnlessRole`: a field that reads as null below a role)."""
+
+    def allows(self, context: Any) -> bool: ...
+
+
 class PlainLeaf(NamedTuple):
-    """How to complete one basic leaf field: read it, then coerce it (or each item)."""
+    """How to complete one basic leaf field: read it, then coerce it (or each item); a
+    guarded one reads as null where its guards refuse, as Strawberry's silent refusal does."""
 
     read: Callable[[Any], Any]
     leaf_type: GraphQLLeafType
     non_null: bool
     is_list: bool
+    guards: tuple[SourceFreeGuard, ...] = ()
 
 
 _SLOW = object()
@@ -65,8 +81,35 @@ def _reader(field: GraphQLField) -> Callable[[Any], Any] | None:
     return lambda source: resolve(source, None)
 
 
+def _guarded_reader(
+    field: GraphQLField,
+) -> tuple[Callable[[Any], Any], tuple[SourceFreeGuard, ...]] | None:
+    """An attribute field whose one extension is a silent permission of source-free guards:
+    its read, and the guards that decide, per row, whether it reads as null."""
+    definition = field.extensions.get("strawberry-definition")
+    if definition is None or definition.base_resolver is not None:
+        return None
+    if definition.permission_classes or len(definition.extensions) != 1:
+        return None
+    extension = definition.extensions[0]
+    if not isinstance(extension, PermissionExtension) or not extension.fail_silently:
+        return None
+    guards = tuple(guard for guard in extension.permissions if isinstance(guard, SourceFreeGuard))
+    if not guards or len(guards) != len(extension.permissions):
+        return None
+    if definition.default_resolver is not getattr or isinstance(field.type, GraphQLNonNull):
+        return None
+    return attrgetter(definition.python_name), guards
+
+
 def _plain_leaf(field: GraphQLField) -> PlainLeaf | None:
     read = _reader(field)
+    guarded = None if read is not None else _guarded_reader(field)
+    if guarded is not None:
+        inner_type = field.type
+        if is_leaf_type(inner_type):
+            return PlainLeaf(guarded[0], inner_type, False, is_list=False, guards=guarded[1])
+        return None
     if read is None:
         return None
     field_type = field.type
@@ -148,6 +191,9 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 node = field_details_list[0].node
                 leaf = None if node.arguments else plan.get(node.name.value)
                 if leaf is not None:
+                    if leaf.guards and not self._allowed(leaf.guards):
+                        results[response_name] = None
+                        continue
                     value = complete_plain_leaf(leaf, source_value)
                     if value is not _SLOW:
                         results[response_name] = value
@@ -167,6 +213,11 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return self.gathered(results, awaitable_fields)
+
+    def _allowed(self, guards: tuple[SourceFreeGuard, ...]) -> bool:
+        """Asked per row, as Strawberry asks: the answer may change within a request (the
+        admin is known once a root field signed them in)."""
+        return all(guard.allows(self.context_value) for guard in guards)
 
     async def gathered(self, results: dict[str, Any], awaitable_fields: list[str]) -> Any:
         """The results with their awaitable fields awaited together, as graphql-core does."""

@@ -17,10 +17,11 @@ from typing import Any, ClassVar, NewType
 import pytest
 import strawberry
 from graphql import GraphQLObjectType
-from strawberry.permission import BasePermission
+from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema.config import StrawberryConfig
 
 from backend.graphql.lean_execution import LeanExecutionContext, plain_leaves
+from backend.graphql.permissions import HiddenUnlessRole
 from backend.graphql.schema import schema
 
 Grumpy = NewType("Grumpy", str)
@@ -187,14 +188,72 @@ async def test_only_fields_with_resolvers_reach_graphql_cores_field_machinery() 
 
 
 def test_no_field_of_the_api_with_a_permission_or_a_resolver_takes_the_plain_path() -> None:
-    """A permission class with no resolver is still Strawberry's `_is_default`: not basic here."""
-    plain = 0
+    """A permission class with no resolver is still Strawberry's `_is_default`: not basic here.
+    The one kind of guard that may ride along is a silent row-free one, and it is kept."""
+    plain, guarded = 0, set()
     for graphql_type in schema._schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
             continue
-        for name in plain_leaves(graphql_type):
+        for name, leaf in plain_leaves(graphql_type).items():
+            coordinate = f"{graphql_type.name}.{name}"
             definition = graphql_type.fields[name].extensions["strawberry-definition"]
-            assert definition.base_resolver is None, f"{graphql_type.name}.{name}"
-            assert not definition.extensions, f"{graphql_type.name}.{name}"
+            assert definition.base_resolver is None, coordinate
+            assert not definition.permission_classes, coordinate
+            if leaf.guards:
+                [extension] = definition.extensions
+                assert isinstance(extension, PermissionExtension), coordinate
+                assert [id(g) for g in leaf.guards] == [id(p) for p in extension.permissions]
+                assert all(isinstance(g, HiddenUnlessRole) for g in leaf.guards), coordinate
+                guarded.add(coordinate)
+            else:
+                assert not definition.extensions, coordinate
             plain += 1
     assert plain > 150  # the API's plain fields do take it
+    assert guarded == {"Customer.phone", "Customer.username"}
+
+
+class StaffOnly(BasePermission):
+    """Row-free, like `HiddenUnlessRole`: the context alone says."""
+
+    message = "staff only"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return self.allows(info.context)
+
+    def allows(self, context: Any) -> bool:
+        return bool(context["staff"])
+
+
+@strawberry.type
+class Jar:
+    id: int
+    label: str | None = strawberry.field(
+        extensions=[PermissionExtension([StaffOnly()], fail_silently=True)]
+    )
+    price: int | None = strawberry.field(
+        extensions=[PermissionExtension([StaffOnly()], fail_silently=False)]
+    )
+
+
+@strawberry.type
+class JarQuery:
+    @strawberry.field
+    def jars(self) -> list[Jar]:
+        return [Jar(id=n, label=None if n == 2 else f"банка {n}", price=n * 10) for n in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("staff", [True, False])
+async def test_a_silently_guarded_field_answers_as_strawberry_does_for_each_reader(
+    staff: bool,
+) -> None:
+    plain = strawberry.Schema(query=JarQuery)
+    lean = strawberry.Schema(query=JarQuery, execution_context_class=CountingExecutor)
+    CountingExecutor.slow_fields = []
+    document = "{ jars { id label price } }"
+    expected = _answer(await plain.execute(document, context_value={"staff": staff}))
+    got = _answer(await lean.execute(document, context_value={"staff": staff}))
+    assert got == expected
+    labels = [jar["label"] for jar in got["data"]["jars"]]
+    assert labels == (["банка 1", None, "банка 3"] if staff else [None, None, None])
+    # The silent guard is asked per row without graphql-core; a loud one stays graphql-core's.
+    assert sorted(set(CountingExecutor.slow_fields)) == ["Jar.price", "JarQuery.jars"]

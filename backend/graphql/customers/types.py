@@ -38,15 +38,11 @@ class Customer:
     created_at: dt.datetime
     last_seen_at: dt.datetime
     subscribed_at: dt.datetime | None
+    # Copied like the rest, read as null below marketing (`hidden_unless`); no resolver, so
+    # a page's rows skip graphql-core's field machinery for them (`lean_execution`).
+    username: str | None = strawberry.field(extensions=hidden_unless("Customer.username"))
+    phone: str | None = strawberry.field(extensions=hidden_unless("Customer.phone"))
     model: strawberry.Private[m.Customer]
-
-    @strawberry.field(extensions=hidden_unless("Customer.username"))
-    def username(self) -> str | None:
-        return self.model.username
-
-    @strawberry.field(extensions=hidden_unless("Customer.phone"))
-    def phone(self) -> str | None:
-        return self.model.phone
 
     # Filled by the list for its whole page (see `_PageExtras`); None: ask the DataLoader.
     preloaded_tags: strawberry.Private[list[str] | None] = None
