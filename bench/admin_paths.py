@@ -27,6 +27,7 @@ ZONE = ZoneInfo("Asia/Vladivostok")
 PAGE_FILTER = {"status": ["ACTIVE"], "tagsAny": ["vip"]}
 PLAIN_PARAMS: dict[str, int | list[str]] = {"first": 50, "status": ["active"], "tags_any": ["vip"]}
 PLAIN_LIST_PARAMS = {**PLAIN_PARAMS, "discounts": "false", "total": "true"}
+PAIR_RUNS_PER_RUN = 3
 # The issue-19 targets: GraphQL / plain at p50 and p99, and a trusted document at p50.
 RATIO_P50, RATIO_P99, TRUSTED_RATIO_P50 = 1.5, 2.0, 1.3
 SEGMENT_RULES = {
@@ -166,7 +167,9 @@ async def customers_page(
     graphql_samples: list[float] = []
     plain_samples: list[float] = []
 
-    for _ in range(budget.runs):
+    # The ratios are judged at p50 and p99: three times the runs, so one slow
+    # moment of the machine is not the p99 (issue 19: 20 pairs gave 1.35x-1.96x).
+    for _ in range(PAIR_RUNS_PER_RUN * budget.runs):
         graphql_samples.extend((await repeat(graphql_call, runs=1, warm_up=0)).samples)
         plain_samples.extend((await repeat(plain_call, runs=1, warm_up=0)).samples)
     return Timings(tuple(graphql_samples)), Timings(tuple(plain_samples)), len(graphql_ids)

@@ -18,7 +18,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +37,7 @@ from backend.domain.models import ActorKind, DiscountKind, ShopSetting
 
 log = logging.getLogger("dvorik.domain.shop_settings")
 
+_SNAPSHOT = "dvorik_shop_settings"  # session.info: (the transaction, its stored overrides)
 CLOCK_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
@@ -240,8 +241,26 @@ async def get_all(session: AsyncSession) -> dict[str, int | bool | str]:
 
 async def get(session: AsyncSession, key: str) -> Any:
     spec = spec_for(key)
-    row = await session.get(ShopSetting, key)
-    return spec.default if row is None else _in_effect(spec, row.value)
+    stored = await _stored(session)
+    return _in_effect(spec, stored[key]) if key in stored else spec.default
+
+
+async def _stored(session: AsyncSession) -> dict[str, Any]:
+    """The stored overrides, read once per transaction in one statement.
+
+    A /start reads two settings and a notice two more; each was a statement of
+    its own (issue 19). The table holds a few dozen short rows. A transaction
+    keeps its own copy, so what another one commits meanwhile is seen by the
+    next transaction, as before at READ COMMITTED; `set_value` drops the copy.
+    """
+    snapshot = session.info.get(_SNAPSHOT)
+    transaction = session.sync_session.get_transaction()
+    if snapshot is not None and transaction is not None and snapshot[0] is transaction:
+        return cast(dict[str, Any], snapshot[1])
+    rows = await session.execute(select(ShopSetting.key, ShopSetting.value))
+    stored = {str(key): value for key, value in rows}
+    session.info[_SNAPSHOT] = (session.sync_session.get_transaction(), stored)
+    return stored
 
 
 def _in_effect(spec: SettingSpec, stored: Any) -> int | bool | str:
@@ -276,6 +295,7 @@ async def set_value(
     checked = spec.validate(value)
     if spec.text is not None and spec.text.names_channel and checked:
         await _confirm_channel(key, str(checked), channels)
+    session.info.pop(_SNAPSHOT, None)  # the next read sees this write
     row = await session.get(ShopSetting, key)
     before = spec.default if row is None else row.value
     if row is None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.domain import shop_settings
 from backend.domain.audit import Actor
@@ -24,6 +24,7 @@ from backend.telegram.clients import create_bot
 from tests.api import serve_app
 from tests.factories import make_admin
 from tests.processes import free_port
+from tests.statements import statements_on
 from tests.telegram_world import CUSTOMER_TOKEN
 
 CHANNEL = "subscription_channel"
@@ -206,3 +207,46 @@ async def test_a_value_stored_before_the_rules_reads_as_the_default(session: Asy
     values = await shop_settings.get_all(session)
     assert values[CHANNEL] == ""
     assert values["discount_percent_birthday"] == 15
+
+
+def _settings_reads(statement: str) -> bool:
+    return "shop_settings" in statement and statement.lstrip().upper().startswith("SELECT")
+
+
+async def test_a_transaction_reads_the_settings_once_and_the_next_sees_a_change(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Issue 19: /start asks two settings and a notice two more; one statement each was a
+    round trip each. A transaction reads them all once; another's change shows in the next."""
+    async with sessions() as session, session.begin():
+        admin = await make_admin(session)
+    owner = Actor.admin(admin.id, admin.email)
+    with statements_on(engine, _settings_reads) as reads:
+        async with sessions() as session, session.begin():
+            assert await shop_settings.get(session, "quiet_hours_start") == "22:00"
+            assert await shop_settings.get(session, "quiet_hours_end") == "09:00"
+            assert await shop_settings.get(session, "subscription_discount_enabled") is True
+            assert len(reads) == 1, reads
+            if engine.dialect.name != "sqlite":  # SQLite lets no one write meanwhile
+                async with sessions() as other, other.begin():
+                    await shop_settings.set_value(other, "quiet_hours_start", "21:30", owner)
+                read_so_far = len(reads)
+                # What another transaction commits meanwhile waits for the next transaction.
+                assert await shop_settings.get(session, "quiet_hours_start") == "22:00"
+                assert len(reads) == read_so_far
+    if engine.dialect.name == "sqlite":
+        async with sessions() as session, session.begin():
+            await shop_settings.set_value(session, "quiet_hours_start", "21:30", owner)
+    async with sessions() as session, session.begin():
+        assert await shop_settings.get(session, "quiet_hours_start") == "21:30"
+
+
+async def test_a_setting_changed_in_a_transaction_reads_as_changed_in_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session, session.begin():
+        admin = await make_admin(session)
+        owner = Actor.admin(admin.id, admin.email)
+        assert await shop_settings.get(session, "discount_percent_birthday") == 15
+        await shop_settings.set_value(session, "discount_percent_birthday", 20, owner)
+        assert await shop_settings.get(session, "discount_percent_birthday") == 20
