@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from sqlalchemy import update
@@ -24,6 +27,8 @@ from backend.fake_telegram import FakeTelegram
 from backend.runtime import Runtime
 from backend.task_queue import CONSUMER_GROUP
 from backend.workers.tasks import BroadcastRuns, resume_orphaned_broadcasts_job
+from tests.conftest import DATABASES
+from tests.databases import drop_database, fresh_database, run_alembic
 from tests.factories import make_customer
 from tests.in_process_worker import (
     ACTOR,
@@ -38,6 +43,22 @@ from tests.in_process_worker import (
     worker_on_redis,
 )
 from tests.task_queues import RecordingTaskQueue
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+async def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[AsyncEngine]:
+    """A database of this module's own. The session's served Dvorik (the `server` fixture)
+    sweeps the shared one in its embedded worker, and once resumed these tests' silent
+    broadcasts before their own sweeps did (seen under `-n 2`, a test timing out)."""
+    kind = request.param
+    name = f"dvorik_sweep_{os.getpid()}"
+    engine = await fresh_database(kind, tmp_path_factory.mktemp(kind), name)
+    await run_alembic(engine, "upgrade", "head")
+    yield engine
+    await engine.dispose()
+    await drop_database(engine)
 
 
 async def sending_broadcast(
