@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import faulthandler
-import os
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +16,7 @@ from backend.domain.database import create_sessionmaker
 from backend.domain.models import AdminRole, Base
 from backend.graphql import tokens
 from tests.api import JWT_SECRET, GraphQLClient, RunningServer, serve, settings_for
-from tests.databases import drop_database, fresh_database, in_ci, run_alembic
+from tests.databases import in_ci, migrated_engine
 from tests.factories import make_admin
 
 # A test running longer than this is hung: its process prints every thread's stack
@@ -55,13 +53,8 @@ async def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[AsyncEngine]:
     """A migrated database, shared by the tests of one backend."""
-    kind = request.param
-    tmp_dir: Path = tmp_path_factory.mktemp(kind)
-    engine = await fresh_database(kind, tmp_dir, f"dvorik_test_{os.getpid()}")
-    await run_alembic(engine, "upgrade", "head")
-    yield engine
-    await engine.dispose()
-    await drop_database(engine)
+    async for engine in migrated_engine(request, tmp_path_factory, "dvorik_test"):
+        yield engine
 
 
 @pytest.fixture

@@ -174,6 +174,20 @@ async def fresh_database(kind: str, tmp_dir: Path, name: str) -> AsyncEngine:
     return create_engine(await create_server_database(kind, name), pool_size=60)
 
 
+async def migrated_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, prefix: str
+) -> AsyncIterator[AsyncEngine]:
+    """The body of an `engine` fixture parametrized by kind: a migrated database named
+    `prefix` and the process id, dropped afterwards (SQLite's file goes with tmp_path)."""
+    kind = request.param
+    tmp_dir: Path = tmp_path_factory.mktemp(kind)
+    engine = await fresh_database(kind, tmp_dir, f"{prefix}_{os.getpid()}")
+    await run_alembic(engine, "upgrade", "head")
+    yield engine
+    await engine.dispose()
+    await drop_database(engine)
+
+
 @asynccontextmanager
 async def migrated_database(kind: str, name: str) -> AsyncIterator[AsyncEngine]:
     """An engine on a fresh, migrated database `name` on server `kind`, dropped afterwards.

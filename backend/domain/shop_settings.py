@@ -232,10 +232,9 @@ def spec_for(key: str) -> SettingSpec:
 async def get_all(session: AsyncSession) -> dict[str, int | bool | str]:
     """Every setting's current value: defaults overlaid with stored overrides."""
     values: dict[str, int | bool | str] = {key: spec.default for key, spec in SPECS.items()}
-    rows = await session.scalars(select(ShopSetting))
-    for row in rows:
-        if row.key in SPECS:
-            values[row.key] = _in_effect(SPECS[row.key], row.value)
+    for key, stored in (await _stored(session)).items():
+        if key in SPECS:
+            values[key] = _in_effect(SPECS[key], stored)
     return values
 
 

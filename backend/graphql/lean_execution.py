@@ -103,13 +103,12 @@ def _guarded_reader(
 
 
 def _plain_leaf(field: GraphQLField) -> PlainLeaf | None:
-    read = _reader(field)
-    guarded = None if read is not None else _guarded_reader(field)
+    guarded = _guarded_reader(field)  # None for a basic field: it has no extension
     if guarded is not None:
-        inner_type = field.type
-        if is_leaf_type(inner_type):
-            return PlainLeaf(guarded[0], inner_type, False, is_list=False, guards=guarded[1])
-        return None
+        if not is_leaf_type(field.type):
+            return None
+        return PlainLeaf(guarded[0], field.type, False, is_list=False, guards=guarded[1])
+    read = _reader(field)
     if read is None:
         return None
     field_type = field.type

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from functools import partial
@@ -28,7 +27,7 @@ from backend.runtime import Runtime
 from backend.task_queue import CONSUMER_GROUP
 from backend.workers.tasks import BroadcastRuns, resume_orphaned_broadcasts_job
 from tests.conftest import DATABASES
-from tests.databases import drop_database, fresh_database, run_alembic
+from tests.databases import migrated_engine
 from tests.factories import make_customer
 from tests.in_process_worker import (
     ACTOR,
@@ -52,13 +51,8 @@ async def engine(
     """A database of this module's own. The session's served Dvorik (the `server` fixture)
     sweeps the shared one in its embedded worker, and once resumed these tests' silent
     broadcasts before their own sweeps did (seen under `-n 2`, a test timing out)."""
-    kind = request.param
-    name = f"dvorik_sweep_{os.getpid()}"
-    engine = await fresh_database(kind, tmp_path_factory.mktemp(kind), name)
-    await run_alembic(engine, "upgrade", "head")
-    yield engine
-    await engine.dispose()
-    await drop_database(engine)
+    async for engine in migrated_engine(request, tmp_path_factory, "dvorik_sweep"):
+        yield engine
 
 
 async def sending_broadcast(
